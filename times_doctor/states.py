@@ -1,0 +1,98 @@
+"""Run states: the codes, their groups, labels and colours.
+
+This module imports nothing from the package, so every other module (the
+registry, the renderer, the report writer, the dashboard) can share one
+vocabulary without import cycles.  States are plain strings because they go
+straight into ``scan_report.csv`` and ``scan_state.json``.
+"""
+
+
+class RunStatus(object):
+    """The states a single profile run can be in."""
+
+    WAITING = "waiting"
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+ALL_STATES = (
+    RunStatus.WAITING, RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED,
+    RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
+    RunStatus.INTERRUPTED,
+)
+
+# A process may exist for these states (or is about to).
+ACTIVE_STATES = (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED)
+
+# No process exists and none ever will again.
+FINAL_STATES = (
+    RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
+    RunStatus.INTERRUPTED,
+)
+
+# Not yet final: what "cancel all" acts on.
+CANCELLABLE_STATES = (RunStatus.WAITING,) + ACTIVE_STATES
+
+# Allowed transitions: state -> states it may move to.  Anything else is a bug
+# in the caller and raises InvalidTransition (see job_control).
+TRANSITIONS = {
+    RunStatus.WAITING: (RunStatus.STARTING, RunStatus.CANCELLED),
+    RunStatus.STARTING: (RunStatus.RUNNING, RunStatus.FAILED, RunStatus.CANCELLED,
+                         RunStatus.TIMEOUT),
+    RunStatus.RUNNING: (RunStatus.PAUSED, RunStatus.COMPLETED, RunStatus.FAILED,
+                        RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED),
+    RunStatus.PAUSED: (RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED,
+                       RunStatus.CANCELLED, RunStatus.INTERRUPTED),
+    RunStatus.COMPLETED: (),
+    RunStatus.FAILED: (),
+    RunStatus.TIMEOUT: (),
+    RunStatus.CANCELLED: (),
+    RunStatus.INTERRUPTED: (),
+}
+
+LABELS = {
+    RunStatus.WAITING: "Waiting",
+    RunStatus.STARTING: "Starting",
+    RunStatus.RUNNING: "Running",
+    RunStatus.PAUSED: "Paused",
+    RunStatus.COMPLETED: "Completed",
+    RunStatus.FAILED: "Failed",
+    RunStatus.TIMEOUT: "Timeout",
+    RunStatus.CANCELLED: "Cancelled",
+    RunStatus.INTERRUPTED: "Interrupted",
+}
+
+# Style names understood by times_doctor.ansi.style(); one per state.
+COLOURS = {
+    RunStatus.WAITING: "dim",
+    RunStatus.STARTING: "yellow",
+    RunStatus.RUNNING: "green",
+    RunStatus.PAUSED: "cyan",
+    RunStatus.COMPLETED: "bold green",
+    RunStatus.FAILED: "bold red",
+    RunStatus.TIMEOUT: "red",
+    RunStatus.CANCELLED: "bold yellow",
+    RunStatus.INTERRUPTED: "bold cyan",
+}
+
+# Order of the counts in every summary line (terminal, status command, dashboard).
+SUMMARY_ORDER = (
+    RunStatus.WAITING, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.COMPLETED,
+    RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED,
+)
+
+
+def is_final(status):
+    """True if *status* can never change again."""
+    return status in FINAL_STATES
+
+
+def can_transition(old, new):
+    """True if a run may move from *old* to *new*."""
+    return new in TRANSITIONS.get(old, ())
