@@ -1,0 +1,231 @@
+"""POSIX process groups: one session per job, signals to the group.
+
+Each GAMS run is started with ``start_new_session=True``, so it leads its own
+session and process group.  That does two things: a Ctrl+C typed in the
+scanner's terminal reaches only the scanner (the kernel signals the
+terminal's foreground group, which the jobs are not in), and the whole tree
+of a job (gams -> sh -> sh -> gmsgenux.out with solvelink=0) can be
+signalled with one ``killpg`` and found again by session id.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from times_doctor.procgroup import JOB_ENV_VAR, GroupRef, ProcessGroups
+
+_linux = sys.platform.startswith("linux")
+
+
+class ProcInfo(object):
+    """One line of the process table, as much as the seam needs."""
+
+    __slots__ = ("pid", "ppid", "sid", "state", "start_time")
+
+    def __init__(self, pid, ppid, sid, state, start_time):
+        self.pid = pid
+        self.ppid = ppid
+        self.sid = sid
+        self.state = state
+        self.start_time = start_time
+
+    @property
+    def is_zombie(self):
+        return self.state == "Z"
+
+
+class PosixOsApi(object):
+    """The OS calls the POSIX seam makes; tests replace it with a recording fake."""
+
+    def killpg(self, pgid, sig):
+        os.killpg(pgid, sig)
+
+    def kill(self, pid, sig):
+        os.kill(pid, sig)
+
+    def getpid(self):
+        return os.getpid()
+
+    def waitid_nowait(self, pid):
+        """Exit status of child *pid* without reaping it, or None if running."""
+        result = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if result is None:
+            return None
+        if result.si_code == os.CLD_EXITED:
+            return result.si_status
+        return -result.si_status
+
+    def process_table(self):
+        """Every live process: Linux from /proc, elsewhere from ps + getsid."""
+        if _linux:
+            return _linux_process_table()
+        return _ps_process_table()
+
+    def process_info(self, pid):
+        """ProcInfo for one pid, or None if it is gone."""
+        if _linux:
+            return _read_linux_stat(pid)
+        for info in _ps_process_table(pid):
+            return info
+        return None
+
+    def has_marker(self, pid, marker):
+        """True if *pid*'s environment carries our job marker (Linux only).
+
+        Elsewhere there is no cheap, reliable way to read another process's
+        environment, so escaped processes are found by session id only; the
+        README says so.
+        """
+        if not _linux:
+            return False
+        needle = ("%s=%s\0" % (JOB_ENV_VAR, marker)).encode("utf-8", "replace")
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as handle:
+                data = handle.read()
+        except (IOError, OSError):
+            # Gone, or another user's process: not ours in either case.
+            return False
+        return data.startswith(needle) or (b"\0" + needle) in data
+
+
+def _read_linux_stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            raw = handle.read().decode("ascii", "replace")
+    except (IOError, OSError):
+        return None
+    # The command name is in parentheses and may itself contain spaces or
+    # parentheses, so split on the LAST ')'.
+    close = raw.rfind(")")
+    if close < 0:
+        return None
+    fields = raw[close + 2:].split()
+    try:
+        return ProcInfo(pid, int(fields[1]), int(fields[3]), fields[0], int(fields[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+def _linux_process_table():
+    table = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return table
+    for name in names:
+        if not name.isdigit():
+            continue
+        info = _read_linux_stat(int(name))
+        if info is not None:
+            table.append(info)
+    return table
+
+
+def _ps_process_table(pid=None):
+    """macOS and other BSDs: ps for pid/ppid/state/start, getsid for the session."""
+    cmd = ["ps", "-o", "pid=,ppid=,stat=,lstart="]
+    cmd += ["-p", str(pid)] if pid is not None else ["-A"]
+    try:
+        out = subprocess.check_output(cmd, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    table = []
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split(None, 3)
+        if len(parts) < 3:
+            continue
+        try:
+            this_pid, ppid = int(parts[0]), int(parts[1])
+            sid = os.getsid(this_pid)
+        except (ValueError, OSError):
+            continue
+        state = "Z" if parts[2].startswith("Z") else parts[2][:1]
+        start = parts[3].strip() if len(parts) > 3 else None
+        table.append(ProcInfo(this_pid, ppid, sid, state, start))
+    return table
+
+
+class PosixProcessGroups(ProcessGroups):
+    """Process groups on Linux and macOS."""
+
+    def __init__(self, os_api=None):
+        self.os_api = os_api if os_api is not None else PosixOsApi()
+
+    def popen_kwargs(self):
+        return {"start_new_session": True}
+
+    def attach(self, popen, marker):
+        info = self.os_api.process_info(popen.pid)
+        start_time = info.start_time if info is not None else None
+        # start_new_session made the child a session leader before exec, and
+        # Popen returns only after exec, so pid == pgid == sid here.
+        return GroupRef(popen.pid, pgid=popen.pid, sid=popen.pid,
+                        start_time=start_time, marker=marker)
+
+    def leader_exit_status(self, ref, popen):
+        if ref.leader_reaped:
+            return popen.returncode
+        try:
+            return self.os_api.waitid_nowait(ref.pid)
+        except ChildProcessError:
+            # Someone else reaped it (should not happen); the pid is no
+            # longer safe to signal as a group.
+            ref.leader_reaped = True
+            return popen.poll() if popen.returncode is None else popen.returncode
+
+    def interrupt(self, ref):
+        self._signal_group(ref, signal.SIGINT)
+
+    def terminate(self, ref):
+        self._signal_all(ref, signal.SIGTERM)
+        # A paused (SIGSTOPped) job never sees SIGTERM until it is continued.
+        self._signal_all(ref, signal.SIGCONT)
+
+    def kill(self, ref):
+        self._signal_all(ref, signal.SIGKILL)
+
+    def pause(self, ref):
+        self._signal_all(ref, signal.SIGSTOP)
+
+    def resume(self, ref):
+        self._signal_all(ref, signal.SIGCONT)
+
+    def survivors(self, ref):
+        own_pid = self.os_api.getpid()
+        found = []
+        for info in self.os_api.process_table():
+            if info.is_zombie or info.pid == own_pid:
+                continue
+            if ref.sid is not None and info.sid == ref.sid:
+                found.append(info.pid)
+            elif ref.marker and self.os_api.has_marker(info.pid, ref.marker):
+                found.append(info.pid)
+        return sorted(found)
+
+    def _signal_group(self, ref, sig):
+        """killpg, but only while the leader is unreaped.
+
+        Once the leader has been reaped its pid may be handed to an unrelated
+        process, and that process could lead a group of the same id.
+        """
+        if ref.leader_reaped:
+            return
+        try:
+            self.os_api.killpg(ref.pgid, sig)
+        except ProcessLookupError:
+            pass  # the whole group is gone already: ESRCH means done
+        except PermissionError:
+            # macOS answers EPERM for a group that holds only zombies.
+            if self.survivors(ref):
+                raise
+
+    def _signal_all(self, ref, sig):
+        """Signal the group, then any process of the job that escaped it."""
+        self._signal_group(ref, sig)
+        for pid in self.survivors(ref):
+            try:
+                self.os_api.kill(pid, sig)
+            except ProcessLookupError:
+                pass  # exited between the scan and the signal
+

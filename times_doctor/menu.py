@@ -1,0 +1,168 @@
+"""The Ctrl+C cancel menu.
+
+The parsing of what the user types is a pure function (parse_selection), so
+every odd input has an exact expected answer in a unit test.  The dialogue
+(run_cancel_menu) talks through a small io object, which the scan backs with
+the real terminal and a select() loop that notices a second Ctrl+C at once.
+"""
+
+import re
+
+from times_doctor.errors import ParseError
+from times_doctor.states import CANCELLABLE_STATES
+
+MENU_TITLE = "\u2550\u2550\u2550 Cancel Menu \u2550\u2550\u2550"
+MENU_TITLE_ASCII = "=== Cancel Menu ==="
+
+OPTIONS = (
+    ("1", "Cancel specific runs (enter names/numbers)"),
+    ("2", "Cancel all running jobs"),
+    ("3", "Abort scan (cancel all and exit)"),
+    ("4", "Resume (continue)"),
+)
+
+FOOTER = "Press Ctrl+C again to immediately cancel all and abort"
+
+# What the dialogue decided; the scan's main loop acts on it.
+RESUME = "resume"
+CANCELLED_SOME = "cancelled-some"
+CANCEL_ALL = "cancel-all"
+ABORT = "abort"
+
+_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+# Guards against "1-999999999" allocating a huge list.
+_MAX_RANGE = 10000
+
+
+class SelectionError(ParseError):
+    """A token the user typed names no run; nothing is cancelled."""
+
+
+class MenuInterrupted(Exception):
+    """Raised by the io object when a signal arrives while the menu waits."""
+
+    def __init__(self, signal_name="SIGINT"):
+        Exception.__init__(self, signal_name)
+        self.signal_name = signal_name
+
+
+def menu_text(unicode_ok=True):
+    """The menu exactly as shown, as a list of lines."""
+    lines = [MENU_TITLE if unicode_ok else MENU_TITLE_ASCII]
+    lines.extend("%s) %s" % option for option in OPTIONS)
+    lines.append("")
+    lines.append(FOOTER)
+    return lines
+
+
+def parse_selection(text, candidates):
+    """Turn '1,3-4' or 'dual, bar_nox' into run names.
+
+    Args:
+        text: what the user typed.
+        candidates: the selectable run names, numbered from 1 in this order.
+
+    Returns:
+        The selected names, in candidate order, without duplicates.
+
+    Raises:
+        SelectionError: naming every token that matches no run (so nothing
+            is cancelled by a typo).
+    """
+    chosen = set()
+    unknown = []
+    lowered = {}
+    for name in candidates:
+        lowered.setdefault(name.lower(), []).append(name)
+    for raw in text.split(","):
+        token = raw.strip()
+        if not token:
+            continue
+        if token in candidates:
+            chosen.add(token)
+            continue
+        if len(lowered.get(token.lower(), ())) == 1:
+            chosen.add(lowered[token.lower()][0])
+            continue
+        match = _RANGE.match(token)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if 1 <= low <= high <= len(candidates) and high - low < _MAX_RANGE:
+                chosen.update(candidates[low - 1:high])
+                continue
+        elif token.isdigit() and 1 <= int(token) <= len(candidates):
+            chosen.add(candidates[int(token) - 1])
+            continue
+        unknown.append(token)
+    if unknown:
+        raise SelectionError("no run matches %s: use a number 1-%d or a name listed above"
+                             % (", ".join(repr(t) for t in unknown), len(candidates)))
+    return [name for name in candidates if name in chosen]
+
+
+def selectable_runs(snapshots):
+    """Runs that option 1 may cancel: running and waiting ones, in scan order."""
+    return [snap for snap in snapshots if snap.status in CANCELLABLE_STATES]
+
+
+def run_cancel_menu(io, registry, unicode_ok=True):
+    """Show the menu, read the choice, act on option 1 directly.
+
+    Args:
+        io: object with write(text) and read_line() -> str or None (EOF);
+            read_line raises MenuInterrupted on a further Ctrl+C.
+        registry: the scan's JobRegistry.
+
+    Returns:
+        RESUME, CANCELLED_SOME, CANCEL_ALL or ABORT.
+
+    Raises:
+        MenuInterrupted: from io, when the user presses Ctrl+C again.
+    """
+    io.write("\n".join(menu_text(unicode_ok)) + "\n")
+    while True:
+        io.write("Choice [4]: ")
+        line = io.read_line()
+        if line is None:
+            return RESUME
+        choice = line.strip()
+        if choice in ("", "4"):
+            return RESUME
+        if choice == "2":
+            return CANCEL_ALL
+        if choice == "3":
+            return ABORT
+        if choice == "1":
+            return _cancel_specific(io, registry)
+        io.write("Unknown choice %r: type 1, 2, 3 or 4.\n" % choice[:40])
+
+
+def _cancel_specific(io, registry):
+    while True:
+        runs = selectable_runs(registry.snapshot())
+        if not runs:
+            io.write("No running or waiting runs left.\n")
+            return RESUME
+        names = [snap.name for snap in runs]
+        for number, snap in enumerate(runs, 1):
+            io.write("  %d) %s  [%s]\n" % (number, snap.name, snap.status))
+        io.write("Runs to cancel (e.g. 1,3-4 or dual, bar_nox; empty to go back): ")
+        line = io.read_line()
+        if line is None or not line.strip():
+            return RESUME
+        try:
+            selected = parse_selection(line, names)
+        except SelectionError as exc:
+            io.write("%s\n" % exc)
+            continue
+        done = []
+        for name in selected:
+            if registry.cancel(name):
+                done.append(name)
+        if done:
+            io.write("Cancelling: %s\n" % ", ".join(done))
+        gone = [name for name in selected if name not in done]
+        if gone:
+            io.write("Already finished: %s\n" % ", ".join(gone))
+        return CANCELLED_SOME if done else RESUME
+

@@ -1,0 +1,89 @@
+"""scan_report.csv and the summary printed at the end of a scan."""
+
+import csv
+import io
+
+from times_doctor.atomic import write_atomic
+from times_doctor.lst import gams_rc_meaning, model_status_is_optimal
+from times_doctor.states import RunStatus
+
+REPORT_NAME = "scan_report.csv"
+
+CSV_COLUMNS = (
+    "profile", "solver", "status", "model_status", "solver_status", "lp_status",
+    "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
+    "matrix_min", "matrix_max", "dir", "lst",
+)
+
+
+def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
+               work_dir="", lst_path=""):
+    """One CSV row (a dict keyed by CSV_COLUMNS) for a run in a final state."""
+    row = dict((column, "") for column in CSV_COLUMNS)
+    row.update(profile=profile.name, solver=profile.solver, status=status,
+               dir=work_dir, lst=lst_path)
+    if runtime_seconds is not None:
+        row["runtime_seconds"] = "%.3f" % runtime_seconds
+    if returncode is not None:
+        row["gams_rc"] = str(returncode)
+        row["gams_rc_meaning"] = gams_rc_meaning(returncode)
+    if lst is not None:
+        row.update(model_status=lst.model_status or "", solver_status=lst.solver_status or "",
+                   lp_status=lst.lp_status or "",
+                   objective=_number(lst.objective), iterations=_number(lst.iterations),
+                   matrix_min=_number(lst.matrix_min), matrix_max=_number(lst.matrix_max))
+    return row
+
+
+def render_csv(rows):
+    """CSV text for *rows* (dicts), header first, in the order given."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def write_report(path, rows):
+    """Atomically (re)write the report: a reader never sees half a file."""
+    write_atomic(path, render_csv(rows))
+
+
+def fastest_optimal(rows):
+    """The completed row with an optimal model status and least runtime, or None."""
+    best = None
+    for row in rows:
+        if row["status"] != RunStatus.COMPLETED or not model_status_is_optimal(row["model_status"]):
+            continue
+        if not row["runtime_seconds"]:
+            continue
+        if best is None or float(row["runtime_seconds"]) < float(best["runtime_seconds"]):
+            best = row
+    return best
+
+
+def summary_lines(rows):
+    """The plain-text summary table and the best-profile line."""
+    header = ("Profile", "Status", "Model status", "Objective", "Time (s)", "GAMS rc")
+    table = [header]
+    for row in rows:
+        table.append((row["profile"], row["status"], row["model_status"], row["objective"],
+                      row["runtime_seconds"], row["gams_rc"]))
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
+             for line in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    best = fastest_optimal(rows)
+    if best is None:
+        lines.append("No profile reached an optimal model status.")
+    else:
+        lines.append("Fastest optimal profile: %s (%s s)" % (best["profile"], best["runtime_seconds"]))
+    return lines
+
+
+def _number(value):
+    if value is None:
+        return ""
+    # repr() keeps every digit of a float (153.675, not 153.7) and handles inf/nan.
+    return repr(value) if isinstance(value, float) else str(value)

@@ -1,0 +1,235 @@
+"""Run one GAMS process for one profile: start, watch, stop, report.
+
+The worker thread that calls run_gams_with_progress() owns its job's
+process from start to reaping.  It sleeps on the job's cancel event, so a
+cancel request wakes it at once (cancel latency is one event wake-up plus
+the kill), and in between it polls the leader without reaping it and reads
+only the new bytes of the run log.
+"""
+
+import collections
+import os
+import subprocess
+import time
+
+from times_doctor import procgroup
+from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
+                                      _terminate_process_group)
+from times_doctor.errors import ParseError
+from times_doctor.logparse import SolverLogParser
+from times_doctor.logtail import LogTail
+from times_doctor.lst import parse_lst
+from times_doctor.states import RunStatus
+
+RunSpec = collections.namedtuple(
+    "RunSpec", "name solver profile work_dir command log_path lst_path env")
+
+RunResult = collections.namedtuple(
+    "RunResult", "name status returncode runtime_seconds lst message survivors")
+
+# How often the leader is checked for exit and the log for new lines.
+POLL_SECONDS = 0.1
+LOG_READ_SECONDS = 0.5
+
+
+class _Clock(object):
+    """A run's elapsed time that stops while the run is paused."""
+
+    def __init__(self, monotonic):
+        self._monotonic = monotonic
+        self._start = monotonic()
+        self._paused_since = None
+        self._paused_total = 0.0
+
+    def pause(self):
+        if self._paused_since is None:
+            self._paused_since = self._monotonic()
+
+    def resume(self):
+        if self._paused_since is not None:
+            self._paused_total += self._monotonic() - self._paused_since
+            self._paused_since = None
+
+    def elapsed(self):
+        now = self._paused_since if self._paused_since is not None else self._monotonic()
+        return now - self._start - self._paused_total
+
+
+def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
+                           timeout_seconds=0, grace_seconds=10.0, groups=None,
+                           monotonic=time.monotonic, poll_seconds=POLL_SECONDS):
+    """Run one profile's GAMS job to a final state.
+
+    Args:
+        spec: a RunSpec (command, work dir, log and listing paths).
+        cancel_event: the event job_registry.register() returned; set on
+            cancel and, with a pending action, on pause/resume/interrupt.
+        job_registry: the scan's JobRegistry; this function moves the run
+            through STARTING, RUNNING (PAUSED) and a final state.
+        monitor: optional MultiRunProgressMonitor for phase/progress.
+        timeout_seconds: 0 for none; paused time does not count.
+        grace_seconds: SIGTERM-to-SIGKILL wait when ending the group.
+
+    Returns:
+        A RunResult, or None if the run was cancelled before it started.
+    """
+    groups = groups if groups is not None else procgroup.current()
+    name = spec.name
+    if not job_registry.try_start(name):
+        return None  # cancelled while it waited: it never starts
+    clock = _Clock(monotonic)
+    popen, message = _start(spec, groups)
+    if popen is None:
+        job_registry.set_status(name, RunStatus.FAILED)
+        _update(monitor, name, details=message)
+        return RunResult(name, RunStatus.FAILED, None, 0.0, None, message, [])
+
+    ref = groups.attach(popen, spec.env.get(procgroup.JOB_ENV_VAR))
+    job_registry.attach_popen(name, popen, ref)
+    _update(monitor, name, pid=popen.pid)
+
+    ended_by = None  # None (own exit), RunStatus.CANCELLED or RunStatus.TIMEOUT
+    interrupted = False
+    paused = False
+    tail = LogTail(spec.log_path)
+    parser = SolverLogParser(spec.solver)
+    next_log_read = monotonic()
+    try:
+        if job_registry.is_cancel_requested(name):
+            ended_by = RunStatus.CANCELLED
+        else:
+            job_registry.set_status(name, RunStatus.RUNNING)
+        while ended_by is None:
+            if cancel_event.wait(poll_seconds):
+                if job_registry.is_cancel_requested(name):
+                    ended_by = RunStatus.CANCELLED
+                    break
+                action = job_registry.take_action(name)
+                if action == ACTION_INTERRUPT:
+                    interrupted = True
+                    if paused:
+                        groups.resume(ref)
+                        paused = _set_paused(job_registry, name, clock, False)
+                    groups.interrupt(ref)
+                elif action == ACTION_PAUSE and not paused:
+                    groups.pause(ref)
+                    paused = _set_paused(job_registry, name, clock, True)
+                elif action == ACTION_RESUME and paused:
+                    groups.resume(ref)
+                    paused = _set_paused(job_registry, name, clock, False)
+            if groups.leader_exit_status(ref, popen) is not None:
+                break
+            if timeout_seconds and clock.elapsed() > timeout_seconds:
+                ended_by = RunStatus.TIMEOUT
+                break
+            if monotonic() >= next_log_read:
+                _read_log(tail, parser, monitor, name)
+                next_log_read = monotonic() + LOG_READ_SECONDS
+        # Whether the leader exited or we are ending it, sweep the group
+        # before reaping: the leader's unreaped pid keeps the group id ours.
+        survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds)
+        returncode = groups.reap(ref, popen)
+    finally:
+        if popen.returncode is None:
+            # An unexpected error escaped the loop: never leave the job behind.
+            _terminate_process_group(ref, 0, groups)
+            groups.reap(ref, popen)
+        groups.close(ref)
+        _read_log(tail, parser, monitor, name)
+        tail.close()
+
+    runtime = clock.elapsed()
+    if job_registry.is_cancel_requested(name):
+        # Even if GAMS exited on its own after the request: the user asked.
+        ended_by = RunStatus.CANCELLED
+    lst, message = _read_listing(spec.lst_path)
+    if ended_by is not None:
+        status = ended_by
+    elif interrupted:
+        status = RunStatus.INTERRUPTED
+    elif returncode == 0 and lst is not None:
+        status = RunStatus.COMPLETED
+    else:
+        status = RunStatus.FAILED
+    if paused:
+        paused = _set_paused(job_registry, name, clock, False)
+    job_registry.set_status(name, status, returncode)
+    result_text = _result_text(lst)
+    _update(monitor, name, result=result_text,
+            phase="done" if status == RunStatus.COMPLETED else None,
+            progress=1.0 if status == RunStatus.COMPLETED else None)
+    return RunResult(name, status, returncode, runtime, lst, message, survivors)
+
+
+def _start(spec, groups):
+    stderr_path = os.path.join(spec.work_dir, "gams_stderr.txt")
+    try:
+        with open(stderr_path, "wb") as stderr:
+            popen = subprocess.Popen(
+                spec.command, cwd=spec.work_dir, env=spec.env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                close_fds=True, **groups.popen_kwargs())
+    except OSError as exc:
+        return None, "could not start GAMS: %s" % (exc.strerror or exc)
+    return popen, None
+
+
+def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds):
+    if ended_by is None:
+        # GAMS exited by itself; anything left in its session (a solver
+        # that outlived it) is swept with no grace: GAMS is done with it.
+        if not groups.survivors(ref):
+            return []
+        return _terminate_process_group(ref, 0.0, groups)
+    if ended_by == RunStatus.CANCELLED:
+        # The request carries its own grace, and a second request (double
+        # Ctrl+C, a second signal) can move the deadline earlier mid-wait.
+        return _terminate_process_group(
+            ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name))
+    return _terminate_process_group(ref, grace_seconds, groups)
+
+
+def _set_paused(job_registry, name, clock, paused):
+    if paused:
+        clock.pause()
+        job_registry.set_status(name, RunStatus.PAUSED)
+    else:
+        clock.resume()
+        job_registry.set_status(name, RunStatus.RUNNING)
+    return paused
+
+
+def _read_log(tail, parser, monitor, name):
+    lines = tail.read_lines()
+    if not lines:
+        return
+    for line in lines:
+        parser.feed(line)
+    snap = parser.snapshot()
+    _update(monitor, name, phase=snap.phase, progress=snap.progress,
+            iteration=snap.iteration, details=snap.details)
+
+
+def _read_listing(lst_path):
+    if not os.path.exists(lst_path):
+        return None, "no listing file written"
+    try:
+        return parse_lst(lst_path), None
+    except ParseError as exc:
+        return None, str(exc)
+
+
+def _result_text(lst):
+    if lst is None or not lst.model_status:
+        return ""
+    text = lst.model_status
+    # "1 Optimal" -> "optimal": the number is in the CSV, the table wants a word.
+    parts = text.split(None, 1)
+    return (parts[1] if len(parts) == 2 and parts[0].isdigit() else text).lower()
+
+
+def _update(monitor, name, **fields):
+    """Show phase/progress/result; statuses reach the table via the registry."""
+    fields = dict((k, v) for k, v in fields.items() if v is not None)
+    if monitor is not None and fields:
+        monitor.update(name, **fields)

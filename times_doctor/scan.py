@@ -1,0 +1,426 @@
+"""The scan: validate, set up work dirs, run profiles, watch, report.
+
+plan_scan() checks every input and creates nothing; Scan.run() does the
+work.  Worker threads each own one GAMS process at a time (runner.py); the
+main thread only waits, reacts to signals and the Ctrl+C menu, and writes
+the report, so all terminal I/O and all decisions happen in one place.
+"""
+
+import collections
+import os
+import sys
+import threading
+import time
+
+from times_doctor import ansi, menu, procgroup, profiles, rundir
+from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from times_doctor.job_control import JobRegistry
+from times_doctor.multi_run_progress import MultiRunProgressMonitor
+from times_doctor.report import REPORT_NAME, report_row, summary_lines, write_report
+from times_doctor.runner import RunResult, RunSpec, run_gams_with_progress
+from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
+from times_doctor.state_file import STATE_FILE_NAME, StateFileWriter
+from times_doctor.states import FINAL_STATES, RunStatus
+
+OUT_FOLDER = "times_doctor_out"
+RUNS_FOLDER = "scan_runs"
+
+# Two Ctrl+C within this many seconds abort without a menu.
+DOUBLE_INTERRUPT_SECONDS = 1.0
+
+# How long the main loop sleeps between looks when nothing happens.
+MAIN_LOOP_SECONDS = 0.2
+
+ScanConfig = collections.namedtuple(
+    "ScanConfig",
+    "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
+    "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug")
+
+PlannedRun = collections.namedtuple(
+    "PlannedRun", "profile work_dir log_name option_text")
+
+ScanPlan = collections.namedtuple(
+    "ScanPlan", "config run_dir out_dir gams driver times_src restart runs max_workers "
+    "timeout_seconds grace_seconds threads")
+
+
+def positive_int(value, option, allow_zero=False):
+    """Parse an option value that must be a positive integer (or 0 if allowed)."""
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    if number is None or number < 0 or (number == 0 and not allow_zero):
+        kind = "a whole number >= 0" if allow_zero else "a positive whole number"
+        raise UsageError("%s must be %s, got %r: e.g. %s %s"
+                         % (option, kind, text, option, "0" if allow_zero else "4"))
+    return number
+
+
+def non_negative_float(value, option):
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not number >= 0 or number != number:
+        raise UsageError("%s must be a number of seconds >= 0, got %r: e.g. %s 10"
+                         % (option, text, option))
+    return number
+
+
+def plan_scan(config, cpu_count=None):
+    """Validate every input and decide what will run; create nothing.
+
+    Raises:
+        UsageError (or a subclass): one line naming the problem and the fix.
+    """
+    run_dir = os.path.abspath(config.run_dir)
+    if not os.path.exists(run_dir):
+        raise UsageError("RUN_DIR %s does not exist: give the folder that holds the model's "
+                         ".run/.gms file" % config.run_dir)
+    if not os.path.isdir(run_dir):
+        raise UsageError("RUN_DIR %s is not a directory: give the folder that holds the model, "
+                         "and name the file with --driver" % config.run_dir)
+    threads = positive_int(config.threads, "--threads")
+    max_workers = (positive_int(config.max_workers, "--max-workers")
+                   if config.max_workers not in (None, "") else None)
+    timeout_seconds = positive_int(config.timeout_seconds or 0, "--timeout-seconds",
+                                   allow_zero=True)
+    grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")
+    out_dir = os.path.abspath(config.out) if config.out else run_dir
+    rundir.validate_out_dir(out_dir)
+    gams = rundir.resolve_gams(config.gams_path)
+    driver = rundir.find_driver(run_dir, config.driver)
+    times_src = rundir.find_times_src(run_dir, config.times_src)
+    restart = rundir.restart_file(times_src) if times_src else None
+    chosen = profiles.resolve_profiles(config.solver, config.profiles, config.opt_dir)
+    runs_root = os.path.join(out_dir, OUT_FOLDER, RUNS_FOLDER)
+    runs = []
+    for profile in chosen:
+        runs.append(PlannedRun(
+            profile=profile,
+            work_dir=os.path.join(runs_root, profile.solver, profile.base_name),
+            log_name="%s_run_log.txt" % profile.base_name,
+            option_text=profiles.render_option_file(profile, threads)))
+    if max_workers is None:
+        if config.parallel:
+            cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+            max_workers = max(1, min(len(runs), cpus // threads, 6))
+        else:
+            max_workers = 1
+    elif not config.parallel:
+        max_workers = 1
+    return ScanPlan(config, run_dir, out_dir, gams, driver, times_src, restart, runs,
+                    max_workers, timeout_seconds, grace_seconds, threads)
+
+
+class Scan(object):
+    """One scan from set-up to exit code."""
+
+    def __init__(self, plan, stdin=None, stdout=None, stderr=None, environ=None):
+        self.plan = plan
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.environ = dict(os.environ if environ is None else environ)
+        self.out_root = os.path.join(plan.out_dir, OUT_FOLDER)
+        self.report_path = os.path.join(self.out_root, REPORT_NAME)
+        self.state_path = os.path.join(self.out_root, RUNS_FOLDER, STATE_FILE_NAME)
+        self.scan_id = "%d-%d" % (os.getpid(), int(time.time() * 1000))
+        self.registry = JobRegistry(default_grace_seconds=plan.grace_seconds)
+        self.interactive = _isatty(self.stdin)
+        self.color = ansi.color_enabled(self.stdout, no_color_flag=plan.config.no_color,
+                                        environ=self.environ)
+        self.monitor = None
+        self.signals = SignalCatcher()
+        self.specs = collections.OrderedDict()
+        self.results = {}
+        self._results_lock = threading.Lock()
+        self._cancel_events = {}
+        self._queue = collections.deque()
+        self._queue_lock = threading.Lock()
+        self._worker_errors = []
+        self._abort_signal = None
+        self._last_interrupt = None
+        self._cancel_used = False
+        self._state_writer = None
+
+    # -- public ------------------------------------------------------------
+
+    def run(self):
+        """Run the scan; returns the exit code."""
+        if self.interactive and _isatty(self.stdout) and not self.plan.config.yes:
+            if not self._confirm():
+                self._say("Scan not started: nothing was run.")
+                return EXIT_CANCELLED
+        self._prepare()
+        names = list(self.specs)
+        self.monitor = MultiRunProgressMonitor(names, stream=self.stdout, color=self.color)
+        # The registry is the one source of run states: the table and the
+        # state file both follow it (a waiting run cancelled from the menu
+        # never reaches a worker, yet must show as cancelled).
+        self.registry.add_listener(self._show_status)
+        self.registry.add_listener(self._state_writer)
+        self._state_writer.write()
+        self.signals.install()
+        workers = []
+        try:
+            self.monitor.start()
+            for index in range(min(self.plan.max_workers, len(names))):
+                worker = threading.Thread(target=self._worker, name="td-worker-%d" % index)
+                worker.daemon = True
+                worker.start()
+                workers.append(worker)
+            self._main_loop()
+        finally:
+            # Whatever happened above, no job may outlive the scan.
+            if not self.registry.all_final():
+                self.registry.cancel_all()
+                self.registry.wait_all_final(self.plan.grace_seconds + 30)
+            for worker in workers:
+                worker.join(timeout=5)
+            self.monitor.stop()
+            self.signals.restore()
+        rows = self._report_rows(final=True)
+        write_report(self.report_path, rows)
+        exit_code = self._exit_code(rows)
+        self._state_writer.finish(exit_code)
+        self._print_summary(rows)
+        if self._worker_errors:
+            raise self._worker_errors[0]
+        return exit_code
+
+    # -- set-up ------------------------------------------------------------
+
+    def _confirm(self):
+        plan = self.plan
+        self._say("About to run %d profile(s) of %s with %s (%s):"
+                  % (len(plan.runs), os.path.basename(plan.driver), plan.gams,
+                     "parallel, %d at once" % plan.max_workers if plan.max_workers > 1
+                     else "one at a time"))
+        for run in plan.runs:
+            self._say("  %s  -> %s" % (run.profile.name, run.work_dir))
+        self.stdout.write("Start? [Y/n] ")
+        self.stdout.flush()
+        answer = self.stdin.readline()
+        return answer.strip().lower() in ("", "y", "yes")
+
+    def _prepare(self):
+        plan = self.plan
+        for run in plan.runs:
+            prepared = rundir.prepare_work_dir(
+                plan.out_dir, run.profile.solver, run.profile.base_name, plan.driver,
+                run.option_text, profiles.option_file_name(run.profile.solver))
+            if prepared.replaced_locked:
+                self._say("note: %s" % prepared.replaced_locked)
+            command = rundir.gams_command(
+                plan.gams, os.path.basename(prepared.driver_copy), plan.run_dir, plan.times_src,
+                run.profile.solver, run.profile.base_name, run.log_name,
+                list(plan.config.gams_args or []))
+            env = dict(self.environ)
+            env[procgroup.JOB_ENV_VAR] = "%s/%s" % (self.scan_id, run.profile.name)
+            stem = os.path.splitext(os.path.basename(plan.driver))[0]
+            spec = RunSpec(name=run.profile.name, solver=run.profile.solver,
+                           profile=run.profile, work_dir=prepared.path, command=command,
+                           log_path=os.path.join(prepared.path, run.log_name),
+                           lst_path=os.path.join(prepared.path, stem + ".lst"), env=env)
+            self.specs[spec.name] = spec
+            self._cancel_events[spec.name] = self.registry.register(
+                spec.name, work_dir=prepared.path)
+            self._queue.append(spec.name)
+        job_info = dict((spec.name, {"solver": spec.solver, "profile": spec.profile.base_name,
+                                     "log": spec.log_path, "lst": spec.lst_path})
+                        for spec in self.specs.values())
+        self._state_writer = StateFileWriter(
+            self.state_path, self.registry,
+            {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
+             "driver": plan.driver, "report": self.report_path,
+             "platform": procgroup.platform_name()}, job_info)
+
+    def _show_status(self, snap):
+        self.monitor.set_status(snap.name, snap.status)
+        if snap.pid is not None:
+            self.monitor.update(snap.name, pid=snap.pid)
+
+    # -- workers -----------------------------------------------------------
+
+    def _worker(self):
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    return
+                name = self._queue.popleft()
+            spec = self.specs[name]
+            try:
+                result = run_gams_with_progress(
+                    spec, self._cancel_events[name], self.registry, self.monitor,
+                    timeout_seconds=self.plan.timeout_seconds,
+                    grace_seconds=self.plan.grace_seconds)
+            except BaseException as exc:  # recorded and re-raised by the main thread
+                self._worker_errors.append(exc)
+                self._fail_unexpectedly(name, exc)
+                continue
+            if result is None:
+                continue  # cancelled while waiting: never started
+            with self._results_lock:
+                self.results[name] = result
+                # Keep finished rows on disk as they come: a killed scanner
+                # loses nothing that completed.
+                write_report(self.report_path, self._report_rows(final=False))
+
+    def _fail_unexpectedly(self, name, exc):
+        snap = self.registry.get(name)
+        if snap.status not in FINAL_STATES:
+            self.registry.set_status(name, RunStatus.FAILED)
+        with self._results_lock:
+            self.results[name] = RunResult(name, RunStatus.FAILED, None, 0.0, None,
+                                           "internal error: %s" % exc, [])
+
+    # -- main loop -----------------------------------------------------------
+
+    def _main_loop(self):
+        while not self.registry.all_final():
+            self.signals.wait(MAIN_LOOP_SECONDS)
+            event = self.signals.pop()
+            while event is not None:
+                if self._handle_signal(*event):
+                    return
+                event = self.signals.pop()
+
+    def _handle_signal(self, name, when):
+        """React to one signal; returns True when the scan must stop now."""
+        if self._abort_signal is not None:
+            # A second signal during an abort: skip what is left of the grace.
+            self.registry.cancel_all(grace_seconds=0)
+            return False
+        if name == "SIGINT" and self.interactive:
+            last, self._last_interrupt = self._last_interrupt, when
+            if last is not None and when - last <= DOUBLE_INTERRUPT_SECONDS:
+                return self._abort("SIGINT", grace_seconds=0)
+            return self._open_menu()
+        return self._abort(name if name in EXIT_BY_SIGNAL else "SIGTERM")
+
+    def _abort(self, signal_name, grace_seconds=None):
+        self._abort_signal = signal_name
+        cancelled = self.registry.cancel_all(grace_seconds=grace_seconds)
+        self.monitor.message("%s: cancelling %d run(s) and stopping the scan"
+                             % (signal_name, len(cancelled)))
+        self._wait_for_workers()
+        return True
+
+    def _wait_for_workers(self):
+        """Wait while workers end their jobs; a further signal hurries them."""
+        deadline = time.monotonic() + self.plan.grace_seconds + 30
+        while not self.registry.all_final() and time.monotonic() < deadline:
+            self.signals.wait(0.05)
+            if self.signals.pop() is not None:
+                self.registry.cancel_all(grace_seconds=0)
+
+    def _open_menu(self):
+        terminal = _TerminalIO(self.stdin, self.stdout, self.signals)
+        unicode_ok = ansi.encoding_can_print(self.stdout, menu.MENU_TITLE)
+        with self.monitor.pause_display():
+            try:
+                outcome = menu.run_cancel_menu(terminal, self.registry, unicode_ok)
+            except menu.MenuInterrupted as exc:
+                terminal.write("\n%s: cancelling everything.\n" % exc.signal_name)
+                return self._abort(exc.signal_name, grace_seconds=0)
+        self._last_interrupt = None
+        if outcome == menu.CANCELLED_SOME:
+            self._cancel_used = True
+        elif outcome == menu.CANCEL_ALL:
+            self._cancel_used = True
+            self.registry.cancel_all()
+        elif outcome == menu.ABORT:
+            return self._abort("SIGINT")
+        return False
+
+    # -- results -------------------------------------------------------------
+
+    def _report_rows(self, final):
+        rows = []
+        for name, spec in self.specs.items():
+            result = self.results.get(name)
+            snap = self.registry.get(name)
+            if result is not None:
+                rows.append(report_row(spec.profile, result.status, result.runtime_seconds,
+                                       result.returncode, result.lst, spec.work_dir,
+                                       spec.lst_path if result.lst is not None else ""))
+            elif snap.status in FINAL_STATES or final:
+                status = snap.status if snap.status in FINAL_STATES else RunStatus.CANCELLED
+                rows.append(report_row(spec.profile, status, None, None, None, spec.work_dir, ""))
+        return rows
+
+    def _exit_code(self, rows):
+        if self._abort_signal is not None:
+            return EXIT_BY_SIGNAL[self._abort_signal]
+        statuses = set(row["status"] for row in rows)
+        if statuses & set([RunStatus.FAILED, RunStatus.TIMEOUT]):
+            return EXIT_RUN_FAILED
+        if statuses & set([RunStatus.CANCELLED, RunStatus.INTERRUPTED]):
+            return EXIT_CANCELLED
+        return EXIT_OK
+
+    def _print_summary(self, rows):
+        self._say("")
+        for line in summary_lines(rows):
+            self._say(line)
+        self._say("Report: %s" % self.report_path)
+
+    def _say(self, text):
+        try:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+        except (IOError, OSError):
+            pass  # the terminal went away (SIGHUP); the report is on disk
+
+
+class _TerminalIO(object):
+    """Menu I/O on the real terminal: line reads that a Ctrl+C interrupts."""
+
+    def __init__(self, stdin, stdout, signals):
+        self.stdin = stdin
+        self.stdout = stdout
+        self.signals = signals
+        self._buffer = b""
+
+    def write(self, text):
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def read_line(self):
+        fd = self.stdin.fileno()
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+                return line.decode("utf-8", "replace")
+            readable = self.signals.wait(0.5, extra_fds=[fd])
+            event = self.signals.pop()
+            if event is not None:
+                # A second Ctrl+C, or SIGTERM/SIGHUP, while the menu is open.
+                name = event[0] if event[0] in EXIT_BY_SIGNAL else "SIGTERM"
+                raise menu.MenuInterrupted(name)
+            if fd in readable:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return None
+                self._buffer += chunk[:4096]
+                if len(self._buffer) > 65536:
+                    self._buffer = self._buffer[-65536:]
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def run_scan(config, stdin=None, stdout=None, stderr=None):
+    """Plan and run a scan; returns the exit code (raises UsageError on bad input)."""
+    plan = plan_scan(config)
+    return Scan(plan, stdin=stdin, stdout=stdout, stderr=stderr).run()
+

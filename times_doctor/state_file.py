@@ -1,0 +1,123 @@
+"""scan_state.json: what a scan is doing, for other processes to read.
+
+Rewritten atomically on every status and pid change (a registry listener),
+and left behind with final statuses when the scan ends.  Readers (status,
+reap, the dashboard) use read_state(); the schema is documented in the
+README and versioned by SCHEMA_VERSION.
+"""
+
+import json
+import os
+import socket
+import threading
+import time
+
+from times_doctor.atomic import write_atomic
+from times_doctor.errors import ParseError
+
+SCHEMA_NAME = "times-doctor/scan-state"
+SCHEMA_VERSION = 1
+STATE_FILE_NAME = "scan_state.json"
+
+
+def iso_time(epoch_seconds):
+    """UTC ISO-8601 with seconds, or None."""
+    if epoch_seconds is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
+
+
+class StateFileWriter(object):
+    """Keeps scan_state.json in step with a JobRegistry.
+
+    Writes are serialised by a lock of their own (never the registry's) and
+    always render the registry's current snapshot, so the file on disk is
+    the latest state even when two workers change state at once.
+    """
+
+    def __init__(self, path, registry, scan_info, job_info, scanner_start_time=None):
+        """Args:
+            path: the state file.
+            registry: the scan's JobRegistry.
+            scan_info: dict of scan-level fields (run_dir, out_dir, scan_id, ...).
+            job_info: dict name -> dict of static per-job fields (solver, profile, log, lst).
+        """
+        self.path = path
+        self._registry = registry
+        self._scan_info = dict(scan_info)
+        self._job_info = job_info
+        self._lock = threading.Lock()
+        self._finished = False
+        self._exit_code = None
+        self._started = time.time()
+        self._scanner_start_time = scanner_start_time
+
+    def __call__(self, _snapshot):
+        self.write()
+
+    def finish(self, exit_code):
+        """Record the scan's end and its exit code."""
+        with self._lock:
+            self._finished = True
+            self._exit_code = exit_code
+        self.write()
+
+    def write(self):
+        with self._lock:
+            document = self._document()
+            write_atomic(self.path, json.dumps(document, indent=2, sort_keys=False) + "\n")
+
+    def _document(self):
+        jobs = []
+        for snap in self._registry.snapshot():
+            job = {
+                "name": snap.name,
+                "status": snap.status,
+                "pid": snap.pid,
+                "pgid": snap.pgid,
+                "sid": snap.sid,
+                "os_start_time": snap.os_start_time,
+                "work_dir": snap.work_dir,
+                "started_at": iso_time(snap.started_at),
+                "ended_at": iso_time(snap.ended_at),
+                "returncode": snap.returncode,
+                "cancel_requested": snap.cancel_requested,
+            }
+            job.update(self._job_info.get(snap.name, {}))
+            jobs.append(job)
+        document = {
+            "schema": SCHEMA_NAME,
+            "schema_version": SCHEMA_VERSION,
+            "scanner": {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "uid": getattr(os, "getuid", lambda: None)(),
+                "started_at": iso_time(self._started),
+                "os_start_time": self._scanner_start_time,
+            },
+            "finished": self._finished,
+            "exit_code": self._exit_code,
+            "updated_at": iso_time(time.time()),
+            "jobs": jobs,
+        }
+        document.update(self._scan_info)
+        return document
+
+
+def read_state(path):
+    """Parse a state file; raises ParseError with a one-line reason."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(16 * 1024 * 1024)
+    except (IOError, OSError) as exc:
+        raise ParseError("cannot read %s: %s" % (path, exc.strerror or exc))
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError("%s is not valid JSON (%s): it may come from another tool" % (path, exc))
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
+        raise ParseError("%s is not a times-doctor state file" % path)
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise ParseError("%s has schema version %r; this times-doctor reads %d" % (
+            path, document.get("schema_version"), SCHEMA_VERSION))
+    return document
