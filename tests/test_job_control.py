@@ -1,0 +1,238 @@
+"""JobRegistry transitions and _terminate_process_group escalation, with fakes."""
+
+import threading
+
+import pytest
+
+from times_doctor.errors import InvalidTransition
+from times_doctor.job_control import (ACTION_PAUSE, JobRegistry, UnknownJobError,
+                                      _terminate_process_group)
+from times_doctor.procgroup import GroupRef
+from times_doctor.states import RunStatus
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 100.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeGroups(object):
+    """Records seam calls; processes exit after TERM unless stubborn."""
+
+    def __init__(self, clock, pids=(11, 12), stubborn=False, exit_after=0.0,
+                 survive_kill=False):
+        self.clock = clock
+        self.calls = []
+        self.alive = list(pids)
+        self.stubborn = stubborn
+        self.exit_after = exit_after
+        self.survive_kill = survive_kill
+        self.term_at = None
+
+    def terminate(self, ref):
+        self.calls.append("terminate")
+        self.term_at = self.clock.now
+
+    def kill(self, ref):
+        self.calls.append("kill")
+        if not self.survive_kill:
+            self.alive = []
+
+    def survivors(self, ref):
+        if (not self.stubborn and self.term_at is not None
+                and self.clock.now - self.term_at >= self.exit_after):
+            self.alive = []
+        return list(self.alive)
+
+
+def make_registry(*names):
+    registry = JobRegistry(default_grace_seconds=10)
+    events = dict((name, registry.register(name)) for name in names)
+    return registry, events
+
+
+def test_register_starts_waiting():
+    registry, _ = make_registry("dual")
+    assert registry.get("dual").status == RunStatus.WAITING
+
+
+def test_try_start_from_waiting():
+    registry, _ = make_registry("dual")
+    assert registry.try_start("dual") is True
+    assert registry.get("dual").status == RunStatus.STARTING
+    assert registry.get("dual").started_at is not None
+
+
+def test_try_start_from_cancelled_refuses():
+    registry, _ = make_registry("dual")
+    registry.cancel("dual")
+    assert registry.try_start("dual") is False
+    assert registry.get("dual").status == RunStatus.CANCELLED
+
+
+def test_cancel_from_waiting_is_final_at_once():
+    registry, events = make_registry("dual", "sift")
+    assert registry.cancel("dual") is True
+    assert registry.get("dual").status == RunStatus.CANCELLED
+    assert events["dual"].is_set()
+    assert registry.get("sift").status == RunStatus.WAITING
+
+
+def test_cancel_from_running_sets_event_and_keeps_status():
+    registry, events = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    assert registry.cancel("dual", grace_seconds=2) is True
+    snap = registry.get("dual")
+    assert snap.status == RunStatus.RUNNING  # the worker moves it on
+    assert snap.cancel_requested is True
+    assert events["dual"].is_set()
+
+
+def test_cancel_from_completed_is_refused():
+    registry, events = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    registry.set_status("dual", RunStatus.COMPLETED, returncode=0)
+    assert registry.cancel("dual") is False
+    assert not events["dual"].is_set()
+    assert registry.get("dual").status == RunStatus.COMPLETED
+
+
+def test_set_status_from_completed_raises_naming_both_states():
+    registry, _ = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    registry.set_status("dual", RunStatus.COMPLETED)
+    with pytest.raises(InvalidTransition) as info:
+        registry.set_status("dual", RunStatus.RUNNING)
+    assert "completed" in str(info.value) and "running" in str(info.value)
+
+
+def test_set_status_from_waiting_to_running_raises():
+    registry, _ = make_registry("dual")
+    with pytest.raises(InvalidTransition):
+        registry.set_status("dual", RunStatus.RUNNING)
+
+
+def test_unknown_name_lists_known_ones():
+    registry, _ = make_registry("dual", "sift")
+    with pytest.raises(UnknownJobError) as info:
+        registry.cancel("bar")
+    assert "'bar'" in str(info.value) and "dual, sift" in str(info.value)
+
+
+def test_cancel_all_from_mixed_states():
+    registry, events = make_registry("a", "b", "c")
+    registry.try_start("a")
+    registry.set_status("a", RunStatus.RUNNING)
+    registry.try_start("b")
+    registry.set_status("b", RunStatus.RUNNING)
+    registry.set_status("b", RunStatus.COMPLETED)
+    assert registry.cancel_all(grace_seconds=1) == ["a", "c"]
+    assert registry.get("c").status == RunStatus.CANCELLED
+    assert events["a"].is_set() and not events["b"].is_set()
+
+
+def test_second_cancel_moves_deadline_earlier_only():
+    clock = FakeClock()
+    registry = JobRegistry(default_grace_seconds=10, monotonic=clock.monotonic)
+    registry.register("a")
+    registry.try_start("a")
+    registry.cancel("a", grace_seconds=10)
+    assert registry.grace_deadline("a") == 110.0
+    registry.cancel("a", grace_seconds=30)
+    assert registry.grace_deadline("a") == 110.0
+    registry.cancel("a", grace_seconds=0)
+    assert registry.grace_deadline("a") == 100.0
+
+
+def test_listeners_run_outside_the_lock():
+    registry, _ = make_registry("a")
+    seen = []
+
+    def listener(snap):
+        # Would deadlock if called while the registry holds its lock.
+        seen.append((snap.status, registry.get(snap.name).status))
+
+    registry.add_listener(listener)
+    registry.try_start("a")
+    registry.cancel("a")
+    assert seen == [(RunStatus.STARTING, RunStatus.STARTING),
+                    (RunStatus.STARTING, RunStatus.STARTING)]
+
+
+def test_request_action_from_running_wakes_worker_without_cancel():
+    registry, events = make_registry("a")
+    registry.try_start("a")
+    registry.set_status("a", RunStatus.RUNNING)
+    assert registry.request_action("a", ACTION_PAUSE) is True
+    assert events["a"].is_set()
+    assert registry.take_action("a") == ACTION_PAUSE
+    assert not events["a"].is_set()
+    assert registry.is_cancel_requested("a") is False
+
+
+def test_request_action_from_waiting_is_refused():
+    registry, events = make_registry("a")
+    assert registry.request_action("a", ACTION_PAUSE) is False
+    assert not events["a"].is_set()
+
+
+def test_wait_all_final_wakes_on_change():
+    registry, _ = make_registry("a")
+    registry.try_start("a")
+    registry.set_status("a", RunStatus.RUNNING)
+    timer = threading.Timer(0.05, registry.set_status, ("a", RunStatus.CANCELLED))
+    timer.start()
+    assert registry.wait_all_final(timeout=10) is True
+    timer.join()
+
+
+def test_terminate_cooperative_group_stops_after_term():
+    clock = FakeClock()
+    groups = FakeGroups(clock, exit_after=0.01)
+    left = _terminate_process_group(GroupRef(11), 10, groups, monotonic=clock.monotonic,
+                                    sleep=clock.sleep)
+    assert left == []
+    assert groups.calls == ["terminate"]
+    assert clock.now - 100.0 < 0.1
+
+
+def test_terminate_stubborn_group_kills_after_grace():
+    clock = FakeClock()
+    groups = FakeGroups(clock, stubborn=True)
+    left = _terminate_process_group(GroupRef(11), 2.0, groups, monotonic=clock.monotonic,
+                                    sleep=clock.sleep)
+    assert left == []
+    assert groups.calls == ["terminate", "kill"]
+    assert 2.0 <= clock.now - 100.0 < 2.1
+
+
+def test_terminate_deadline_fn_shortens_grace():
+    clock = FakeClock()
+    groups = FakeGroups(clock, stubborn=True)
+    deadlines = iter([110.0, 110.0, 100.5])
+
+    def deadline_fn():
+        return next(deadlines, 100.5)
+
+    _terminate_process_group(GroupRef(11), 10.0, groups, deadline_fn=deadline_fn,
+                             monotonic=clock.monotonic, sleep=clock.sleep)
+    assert groups.calls == ["terminate", "kill"]
+    assert clock.now - 100.0 < 0.6
+
+
+def test_terminate_reports_unkillable_survivors():
+    clock = FakeClock()
+    groups = FakeGroups(clock, stubborn=True, survive_kill=True)
+    left = _terminate_process_group(GroupRef(11), 1.0, groups, monotonic=clock.monotonic,
+                                    sleep=clock.sleep, kill_wait_seconds=0.5)
+    assert left == [11, 12]
+    assert groups.calls[0] == "terminate" and set(groups.calls[1:]) == set(["kill"])

@@ -1,0 +1,194 @@
+"""The POSIX seam against real process trees (sys.executable -c ...)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from times_doctor import procgroup
+from times_doctor.job_control import _terminate_process_group, create_process_group_kwargs
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
+
+# A leader that ignores SIGTERM and forks grandchildren that ignore it too.
+# Each writes its pid to stdout so the test knows the whole tree.
+TREE = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+n = int(sys.argv[1]); mode = sys.argv[2]
+for i in range(n):
+    if os.fork() == 0:
+        if mode == "setsid" and i == 0:
+            os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.stdout.write("%d\n" % os.getpid()); sys.stdout.flush()
+        time.sleep(600)
+        os._exit(0)
+sys.stdout.write("%d\n" % os.getpid()); sys.stdout.flush()
+time.sleep(600)
+"""
+
+COOPERATIVE = "import time\nprint('up', flush=True)\ntime.sleep(600)\n"
+
+
+def start_tree(children, mode="plain", marker="scan-1/dual"):
+    env = dict(os.environ)
+    env[procgroup.JOB_ENV_VAR] = marker
+    popen = subprocess.Popen([sys.executable, "-c", TREE, str(children), mode], env=env,
+                             stdout=subprocess.PIPE, **create_process_group_kwargs())
+    pids = [int(popen.stdout.readline()) for _ in range(children + 1)]
+    ref = procgroup.current().attach(popen, marker)
+    return popen, ref, pids
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except IOError:
+        return False
+
+
+def cleanup(popen, ref):
+    groups = procgroup.current()
+    for pid in groups.survivors(ref):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    popen.wait()
+
+
+def test_popen_kwargs_start_a_new_session():
+    popen, ref, pids = start_tree(0)
+    try:
+        assert os.getsid(popen.pid) == popen.pid
+        assert os.getpgid(popen.pid) == popen.pid
+        assert os.getsid(popen.pid) != os.getsid(0)
+        assert ref.sid == popen.pid and ref.start_time is not None
+    finally:
+        cleanup(popen, ref)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_survivors_lists_the_whole_tree():
+    popen, ref, pids = start_tree(3)
+    try:
+        assert procgroup.current().survivors(ref) == sorted(pids)
+    finally:
+        cleanup(popen, ref)
+
+
+def test_terminate_stubborn_tree_is_gone_after_the_grace():
+    popen, ref, pids = start_tree(3)
+    try:
+        left = _terminate_process_group(ref, 0.3, procgroup.current())
+        assert left == []
+        assert popen.wait(timeout=5) == -signal.SIGKILL
+        assert not any(alive(pid) for pid in pids)
+    finally:
+        cleanup(popen, ref)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="environ marker is Linux-only")
+def test_setsid_grandchild_is_found_by_marker_and_killed():
+    popen, ref, pids = start_tree(2, mode="setsid")
+    try:
+        escaped = pids[0]
+        assert os.getsid(escaped) != ref.sid
+        assert escaped in procgroup.current().survivors(ref)
+        assert _terminate_process_group(ref, 0.2, procgroup.current()) == []
+        deadline = time.monotonic() + 5
+        while alive(escaped) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not alive(escaped)
+    finally:
+        cleanup(popen, ref)
+
+
+def test_other_marker_is_not_ours():
+    popen, ref, pids = start_tree(1, marker="scan-1/dual")
+    other, other_ref, other_pids = start_tree(0, marker="scan-1/dual2")
+    try:
+        assert not set(other_pids) & set(procgroup.current().survivors(ref))
+    finally:
+        cleanup(popen, ref)
+        cleanup(other, other_ref)
+
+
+def test_leader_exit_is_seen_without_reaping():
+    popen = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"],
+                             **create_process_group_kwargs())
+    groups = procgroup.current()
+    ref = groups.attach(popen, None)
+    deadline = time.monotonic() + 10
+    status = None
+    while status is None and time.monotonic() < deadline:
+        status = groups.leader_exit_status(ref, popen)
+        time.sleep(0.01)
+    assert status == 3
+    # Not reaped: the pid still exists (as a zombie), so the group id is ours.
+    if sys.platform.startswith("linux"):
+        assert os.path.exists("/proc/%d" % popen.pid)
+    assert popen.returncode is None
+    assert groups.reap(ref, popen) == 3
+    assert ref.leader_reaped
+
+
+def test_terminate_cooperative_process_is_fast():
+    popen = subprocess.Popen([sys.executable, "-c", COOPERATIVE], stdout=subprocess.PIPE,
+                             **create_process_group_kwargs())
+    popen.stdout.readline()
+    groups = procgroup.current()
+    ref = groups.attach(popen, None)
+    assert _terminate_process_group(ref, 10, groups) == []
+    # SIGTERM worked: no SIGKILL was needed.
+    assert groups.reap(ref, popen) == -signal.SIGTERM
+
+
+def test_group_signals_are_skipped_after_reaping():
+    popen = subprocess.Popen([sys.executable, "-c", "pass"], **create_process_group_kwargs())
+    groups = procgroup.current()
+    ref = groups.attach(popen, None)
+    groups.reap(ref, popen)
+    calls = []
+
+    class RecordingApi(type(groups.os_api)):
+        def killpg(self, pgid, sig):
+            calls.append((pgid, sig))
+
+    guarded = type(groups)(RecordingApi())
+    guarded.terminate(ref)
+    guarded.kill(ref)
+    assert calls == []
+
+
+def test_cancel_all_of_stubborn_jobs_takes_one_grace_not_n():
+    grace = 1.0
+    jobs = [start_tree(2, marker="scan-2/job%d" % i) for i in range(6)]
+    groups = procgroup.current()
+    results = {}
+
+    def end(index, ref):
+        results[index] = _terminate_process_group(ref, grace, groups)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=end, args=(i, ref)) for i, (_, ref, _) in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    try:
+        assert all(left == [] for left in results.values())
+        for popen, ref, pids in jobs:
+            assert not any(alive(pid) for pid in pids)
+        # Sequential escalation would need 6 graces (6 s); in parallel it is one.
+        assert elapsed < 3 * grace
+    finally:
+        for popen, ref, _ in jobs:
+            cleanup(popen, ref)
