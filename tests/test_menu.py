@@ -1,0 +1,125 @@
+"""The cancel menu: exact text, selection parsing, the dialogue with a fake io."""
+
+import pytest
+
+from times_doctor import menu
+from times_doctor.job_control import JobRegistry
+from times_doctor.states import RunStatus
+
+RUNS = ["dual", "sift", "bar_nox", "cplex:dual"]
+
+
+def test_menu_text_is_exactly_the_documented_one():
+    assert menu.menu_text() == [
+        "\u2550\u2550\u2550 Cancel Menu \u2550\u2550\u2550",
+        "1) Cancel specific runs (enter names/numbers)",
+        "2) Cancel all running jobs",
+        "3) Abort scan (cancel all and exit)",
+        "4) Resume (continue)",
+        "",
+        "Press Ctrl+C again to immediately cancel all and abort",
+    ]
+
+
+def test_menu_text_ascii_fallback():
+    assert menu.menu_text(unicode_ok=False)[0] == "=== Cancel Menu ==="
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1", ["dual"]),
+    ("1,3-4", ["dual", "bar_nox", "cplex:dual"]),
+    ("dual, bar_nox", ["dual", "bar_nox"]),
+    (" 2 , 2,sift ", ["sift"]),
+    ("BAR_NOX", ["bar_nox"]),
+    ("4-4", ["cplex:dual"]),
+    ("cplex:dual", ["cplex:dual"]),
+    ("3 - 4", ["bar_nox", "cplex:dual"]),
+    (",,", []),
+])
+def test_parse_selection(text, expected):
+    assert menu.parse_selection(text, RUNS) == expected
+
+
+@pytest.mark.parametrize("text", ["5", "0", "bar", "1,9", "4-2", "1-99999999999", "-1",
+                                  "dual;sift", "\x00\xff", "3-"])
+def test_parse_selection_rejects_and_names_the_token(text):
+    with pytest.raises(menu.SelectionError) as info:
+        menu.parse_selection(text, RUNS)
+    assert "no run matches" in str(info.value)
+
+
+def test_parse_selection_unknown_token_cancels_nothing_else():
+    with pytest.raises(menu.SelectionError) as info:
+        menu.parse_selection("dual, nope", RUNS)
+    assert "'nope'" in str(info.value) and "'dual'" not in str(info.value)
+
+
+def test_name_that_looks_like_a_range_wins_over_the_range():
+    assert menu.parse_selection("1-2", ["1-2", "a", "b"]) == ["1-2"]
+
+
+class FakeIO(object):
+    def __init__(self, lines):
+        self.lines = list(lines)
+        self.out = []
+
+    def write(self, text):
+        self.out.append(text)
+
+    def read_line(self):
+        if not self.lines:
+            return None
+        line = self.lines.pop(0)
+        if line is KeyboardInterrupt:
+            raise menu.MenuInterrupted("SIGINT")
+        return line
+
+    @property
+    def text(self):
+        return "".join(self.out)
+
+
+def running_registry():
+    registry = JobRegistry()
+    for name in ("dual", "sift", "bar_nox"):
+        registry.register(name)
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    return registry
+
+
+@pytest.mark.parametrize("line, outcome", [
+    ("", menu.RESUME), ("4", menu.RESUME), ("2", menu.CANCEL_ALL), ("3", menu.ABORT),
+    (None, menu.RESUME),
+])
+def test_menu_choices(line, outcome):
+    io = FakeIO([] if line is None else [line])
+    assert menu.run_cancel_menu(io, running_registry()) == outcome
+
+
+def test_option_1_cancels_by_name_and_number_after_a_typo():
+    registry = running_registry()
+    io = FakeIO(["1", "zzz, 2", "dual, 3"])
+    assert menu.run_cancel_menu(io, registry) == menu.CANCELLED_SOME
+    assert "no run matches 'zzz'" in io.text
+    assert "1) dual  [running]" in io.text and "3) bar_nox  [waiting]" in io.text
+    assert registry.get("dual").cancel_requested
+    assert registry.get("bar_nox").status == RunStatus.CANCELLED
+    assert registry.get("sift").status == RunStatus.WAITING
+
+
+def test_option_1_empty_line_goes_back_without_cancelling():
+    registry = running_registry()
+    assert menu.run_cancel_menu(FakeIO(["1", ""]), registry) == menu.RESUME
+    assert not any(s.cancel_requested for s in registry.snapshot())
+
+
+def test_unknown_choice_is_asked_again():
+    io = FakeIO(["9", "x", "4"])
+    assert menu.run_cancel_menu(io, running_registry()) == menu.RESUME
+    assert io.text.count("Unknown choice") == 2
+
+
+def test_second_ctrl_c_propagates():
+    with pytest.raises(menu.MenuInterrupted):
+        menu.run_cancel_menu(FakeIO(["1", KeyboardInterrupt]), running_registry())

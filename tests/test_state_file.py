@@ -1,0 +1,102 @@
+"""scan_state.json: content, atomic replacement, survival of a SIGKILL mid-write."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from times_doctor.errors import ParseError
+from times_doctor.job_control import JobRegistry
+from times_doctor.state_file import SCHEMA_VERSION, StateFileWriter, read_state
+from times_doctor.states import RunStatus
+
+
+def test_state_follows_the_registry(tmp_path):
+    registry = JobRegistry()
+    registry.register("dual", work_dir=str(tmp_path / "dual"))
+    registry.register("sift")
+    path = str(tmp_path / "scan_state.json")
+    writer = StateFileWriter(path, registry, {"run_dir": "/r"}, {"dual": {"solver": "cplex"}})
+    registry.add_listener(writer)
+    registry.try_start("dual")
+    registry.cancel("sift")
+    doc = read_state(path)
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert doc["scanner"]["pid"] == os.getpid()
+    assert doc["run_dir"] == "/r" and doc["finished"] is False
+    jobs = dict((job["name"], job) for job in doc["jobs"])
+    assert jobs["dual"]["status"] == "starting" and jobs["dual"]["solver"] == "cplex"
+    assert jobs["dual"]["started_at"].endswith("Z")
+    assert jobs["sift"]["status"] == "cancelled"
+    writer.finish(3)
+    doc = read_state(path)
+    assert doc["finished"] is True and doc["exit_code"] == 3
+    assert [n for n in os.listdir(str(tmp_path)) if n.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"{", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"[]", "not a times-doctor state file"),
+    (b'{"schema": "times-doctor/scan-state", "schema_version": 99}', "schema version 99"),
+])
+def test_read_state_rejects_bad_files(tmp_path, content, message):
+    path = tmp_path / "scan_state.json"
+    path.write_bytes(content)
+    with pytest.raises(ParseError) as info:
+        read_state(str(path))
+    assert message in str(info.value)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from times_doctor.job_control import JobRegistry
+    from times_doctor.state_file import StateFileWriter
+    from times_doctor.states import RunStatus
+    registry = JobRegistry()
+    names = ["run%d" % i for i in range(40)]
+    for name in names:
+        registry.register(name, work_dir="/w/" + name * 50)
+    writer = StateFileWriter(sys.argv[1], registry, {}, {})
+    registry.add_listener(writer)
+    writer.write()
+    print("ready", flush=True)
+    while True:
+        for name in names:
+            registry.try_start(name)
+            registry.set_status(name, RunStatus.RUNNING)
+        registry.cancel_all()
+        for name in names:
+            registry.set_status(name, RunStatus.CANCELLED)
+        registry = JobRegistry()
+        for name in names:
+            registry.register(name)
+        writer._registry = registry
+        registry.add_listener(writer)
+""")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_sigkilled_writer_leaves_a_parseable_file(tmp_path):
+    """Kill a process that rewrites the state file in a loop, at random moments."""
+    rng = random.Random(20261124)
+    path = str(tmp_path / "scan_state.json")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for trial in range(25):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, path], env=env,
+                                stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 0.05))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        doc = read_state(path)
+        assert len(doc["jobs"]) == 40, "trial %d" % trial
+        json.dumps(doc)
