@@ -1,0 +1,81 @@
+"""Shared helpers for the scan tests: run the CLI, read its outputs, fingerprint folders."""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
+               "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
+               "matrix_min", "matrix_max", "dir", "lst"]
+
+
+def cli_env(extra=None, pythonpath=REPO_ROOT):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pythonpath
+    env.pop("FORCE_COLOR", None)
+    env.pop("TD_MAX_WORKERS", None)
+    env.pop("TD_TIMEOUT_SECONDS", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cli(args, timeout=600, env=None, cwd=None, python=None):
+    """Run ``python -m times_doctor ARGS`` with stdin not a terminal."""
+    proc = subprocess.Popen([python or sys.executable, "-m", "times_doctor"] + list(args),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env or cli_env(), cwd=cwd)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def read_report(out_dir):
+    path = os.path.join(out_dir, "times_doctor_out", "scan_report.csv")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        return reader.fieldnames, rows
+
+
+def read_state(out_dir):
+    path = os.path.join(out_dir, "times_doctor_out", "scan_runs", "scan_state.json")
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def tree_digest(root):
+    """Names, sizes, modes and content hashes of everything under *root*."""
+    entries = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            digest = ""
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            entries.append((os.path.relpath(path, root), st.st_size, st.st_mode, digest))
+    return entries
+
+
+def session_alive(sid):
+    """Live (non-zombie) pids whose session id is *sid* (Linux /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as handle:
+                raw = handle.read().decode("ascii", "replace")
+        except (IOError, OSError):
+            continue
+        fields = raw[raw.rfind(")") + 2:].split()
+        if len(fields) > 3 and fields[0] != "Z" and int(fields[3]) == sid:
+            found.append(int(name))
+    return found
