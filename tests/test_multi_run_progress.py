@@ -460,6 +460,19 @@ def test_plain_mode_non_ascii_stream_gets_replacement_characters():
     assert "d?al: starting" in stream.getvalue()
 
 
+def test_live_mode_on_an_ascii_stream_cuts_with_three_dots():
+    class AsciiStream(FakeStream):
+        encoding = "ascii"
+    stream = AsciiStream(True)
+    monitor = MultiRunProgressMonitor(["a-rather-long-run-name"], stream=stream, width=30,
+                                      color=False, refresh_seconds=HOUR)
+    monitor.update("a-rather-long-run-name", details="\u00fcber " * 10)
+    with monitor:
+        pass
+    assert "a-rather-...  Waiting  ?ber..." in stream.getvalue()
+    assert "\u2026" not in stream.getvalue()
+
+
 def test_a_broken_stream_does_not_break_updates():
     stream = BrokenStream(False)
     monitor = MultiRunProgressMonitor(["a"], stream=stream, refresh_seconds=HOUR)

@@ -184,6 +184,9 @@ class MultiRunProgressMonitor(object):
                     setattr(run, key, value)
             if changed_status:
                 run.set_status(status, now)
+                # The lifecycle flags belong to _write_lock, but taking it here
+                # would invert the lock order; a plain read is enough, as a
+                # line queued at the very edge of start/stop is harmless.
                 if not self._live and self._started and not self._stopped:
                     self._pending.append(plain_status_line(
                         run.row(now), _wall_clock_text(), self._color))
