@@ -1,0 +1,287 @@
+"""A stand-in for the ``gams`` executable, driven by comments in the model file.
+
+Usage is GAMS-like::
+
+    fake_gams.py DRIVER [key=value | -key=value | --name=value] ...
+
+Keys are case-insensitive; the ones that matter here are ``lo``/``logoption``
+(0 none, 2 log file, 3 stdout, 4 both), ``lf``/``logfile``, ``o``/``output``
+and ``curdir``/``cd``.  Everything else is echoed in the log and ignored.
+
+The driver's lines of the form ``* FAKE: <directive> [args]`` run in file order:
+
+    sleep SECONDS          sleep, then go on
+    ignore-term            ignore SIGTERM from here on (SIGKILL still works)
+    grandchildren N [S]    fork N children that ignore SIGTERM and sleep S seconds (120)
+    setsid-grandchild [S]  fork a child that calls os.setsid() and sleeps S seconds (120)
+    huge-log MB LINE_KB    write MB megabytes of log in LINE_KB-kilobyte lines that
+                           contain invalid UTF-8
+    cplex-log RATE SECONDS [dual|barrier]
+                           write CPLEX-style iteration lines, RATE lines per second
+    objective VALUE        the objective written to the listing (default 153.675)
+    exit RC                stop here: write the log's error status and exit with RC
+
+A run that is not stopped by ``exit`` writes ``<stem>.lst`` (or ``o=``) with an
+optimal solve summary and exits 0.  Forked children log their pids as
+``--- fake: grandchild pid N`` / ``--- fake: setsid grandchild pid N``.
+
+Standard library only, CPython 3.6+.
+"""
+
+import os
+import signal
+import sys
+import time
+
+KEY_ALIASES = {"lo": "logoption", "lf": "logfile", "o": "output", "cd": "curdir"}
+# What real GAMS prints as "*** Status:" for some return codes.
+STATUS_BY_RC = {2: "Compilation error(s)", 3: "Execution error(s)",
+                6: "Terminated due to parameter errors", 7: "Terminated due to a licensing error"}
+DEFAULT_OBJECTIVE = 153.675
+DEFAULT_CHILD_SECONDS = 120.0
+# One run's start time, for the log's "elapsed" fields.
+START = time.time()
+
+
+def main(argv):
+    driver, options = parse_command_line(argv)
+    if driver is None:
+        sys.stderr.write("fake gams: no input file given\n")
+        return 1
+    curdir = options.get("curdir")
+    if curdir:
+        os.chdir(curdir)
+    driver_path = os.path.abspath(driver)
+    stem = os.path.splitext(os.path.basename(driver_path))[0]
+    log = Log(int(options.get("logoption", "3")),
+              os.path.abspath(options.get("logfile", stem + ".log")))
+    lst_path = os.path.abspath(options.get("output", stem + ".lst"))
+    try:
+        return run(driver_path, options, log, lst_path)
+    finally:
+        log.close()
+
+
+def parse_command_line(argv):
+    """Return (driver or None, {lower-case key: value})."""
+    driver = None
+    options = {}
+    for arg in argv:
+        if "=" in arg:
+            key, value = arg.split("=", 1)
+            key = key.lower()
+            if key.startswith("--"):
+                options[key] = value  # a user --name=value, kept as is
+                continue
+            key = key.lstrip("-/")
+            options[KEY_ALIASES.get(key, key)] = value
+        elif driver is None:
+            driver = arg
+    return driver, options
+
+
+def read_directives(driver_path):
+    directives = []
+    with open(driver_path, "rb") as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", "replace").strip()
+            if line.upper().startswith("* FAKE:"):
+                words = line[len("* FAKE:"):].split()
+                if words:
+                    directives.append((words[0].lower(), words[1:]))
+    return directives
+
+
+def run(driver_path, options, log, lst_path):
+    name = os.path.basename(driver_path)
+    log.line("--- Job %s Start %s 54.6.1 fake00 LEX-LEG x86 64bit/Linux"
+             % (name, time.strftime("%m/%d/%y %H:%M:%S")))
+    log.line("--- GAMS Parameters defined")
+    log.line("    Input %s" % driver_path)
+    log.line("    Output %s" % lst_path)
+    for key in sorted(options):
+        log.line("    %s %s" % (key, options[key]))
+    if not os.path.isfile(driver_path):
+        log.line("*** SysMsg: No such file or directory")
+        log.line("*** Status: Terminated due to parameter errors")
+        return 6  # real GAMS: 6 = parameter error
+    directives = read_directives(driver_path)
+    log.line("--- Starting compilation")
+    log.line("--- %s(%d) 3 Mb" % (name, len(directives)))
+    log.line("--- Starting execution: elapsed %s" % elapsed())
+    objective = DEFAULT_OBJECTIVE
+    for directive, args in directives:
+        if directive == "sleep":
+            time.sleep(float(args[0]))
+        elif directive == "ignore-term":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif directive == "grandchildren":
+            seconds = float(args[1]) if len(args) > 1 else DEFAULT_CHILD_SECONDS
+            for _ in range(int(args[0])):
+                log.line("--- fake: grandchild pid %d" % fork_sleeper(seconds, setsid=False))
+        elif directive == "setsid-grandchild":
+            seconds = float(args[0]) if args else DEFAULT_CHILD_SECONDS
+            log.line("--- fake: setsid grandchild pid %d" % fork_sleeper(seconds, setsid=True))
+        elif directive == "huge-log":
+            write_huge_log(log, float(args[0]), float(args[1]))
+        elif directive == "cplex-log":
+            kind = args[2].lower() if len(args) > 2 else "dual"
+            write_cplex_log(log, float(args[0]), float(args[1]), kind)
+        elif directive == "objective":
+            objective = float(args[0])
+        elif directive == "exit":
+            rc = int(args[0])
+            if rc != 0:
+                log.line("*** Status: %s" % STATUS_BY_RC.get(rc, "Fake exit %d" % rc))
+                log.line("--- Job %s Stop %s elapsed %s"
+                         % (name, time.strftime("%m/%d/%y %H:%M:%S"), elapsed()))
+                return rc
+            break
+        else:
+            log.line("*** fake gams: unknown directive %r" % directive)
+            return 2
+    log.line("--- Reading solution for model fake")
+    write_lst(lst_path, name, objective)
+    log.line("*** Status: Normal completion")
+    log.line("--- Job %s Stop %s elapsed %s"
+             % (name, time.strftime("%m/%d/%y %H:%M:%S"), elapsed()))
+    return 0
+
+
+class Log(object):
+    """GAMS log destinations: lo=0 nothing, 2 the log file, 3 stdout, 4 both."""
+
+    def __init__(self, logoption, path):
+        self._file = None
+        self.streams = []
+        if logoption in (2, 4):
+            # Append like GAMS with AppendLog 1; unbuffered so tailers see every line.
+            self._file = open(path, "ab", buffering=0)
+            self.streams.append(self._file)
+        if logoption in (3, 4):
+            self.streams.append(getattr(sys.stdout, "buffer", sys.stdout))
+
+    def write(self, data):
+        for stream in self.streams:
+            stream.write(data)
+            stream.flush()
+
+    def line(self, text):
+        self.write(text.encode("utf-8") + b"\n")
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+
+
+def elapsed():
+    seconds = time.time() - START
+    return "%d:%02d:%06.3f" % (seconds // 3600, seconds % 3600 // 60, seconds % 60)
+
+
+def fork_sleeper(seconds, setsid):
+    """Fork a child that ignores SIGTERM and sleeps; return its pid once it is set up.
+
+    The parent waits for the child's "ready" byte, so a test that reads the pid
+    from the log may signal the child at once without racing its set-up.
+    """
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(ready_write)
+        os.read(ready_read, 1)
+        os.close(ready_read)
+        return pid
+    try:
+        os.close(ready_read)
+        if setsid:
+            os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Let go of inherited pipes so a parent reading our stdout sees EOF
+        # when the fake gams exits, as it would with a detached real solver.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.write(ready_write, b"r")
+        os.close(ready_write)
+        time.sleep(seconds)
+    finally:
+        os._exit(0)
+
+
+def write_huge_log(log, megabytes, line_kilobytes):
+    # Invalid UTF-8 (a lone continuation byte, an overlong lead) inside long lines.
+    unit = b"CPLEX \xff\xfe \xc0 log line "
+    line_bytes = max(1, int(line_kilobytes * 1024))
+    line = (unit * (line_bytes // len(unit) + 1))[:line_bytes - 1] + b"\n"
+    remaining = int(megabytes * 1024 * 1024)
+    while remaining > 0:
+        chunk = line if remaining >= len(line) else line[:remaining - 1] + b"\n"
+        log.write(chunk)
+        remaining -= len(chunk)
+
+
+def write_cplex_log(log, rate, seconds, kind):
+    log.line("--- Executing CPLEX (Solvelink=2): elapsed %s" % elapsed())
+    log.line("")
+    log.line("Tried aggregator 1 time.")
+    log.line("Reduced LP has 1500 rows, 1500 columns, and 17000 nonzeros.")
+    if kind == "barrier":
+        log.line("Number of nonzeros in lower triangle of A*A' = 60000")
+        log.line(" Itn      Primal Obj        Dual Obj  Prim Inf Upper Inf  Dual Inf Inf Ratio")
+    else:
+        log.line("")
+        log.line("Iteration log . . .")
+    count = max(1, int(rate * seconds))
+    interval = 1.0 / rate if rate > 0 else 0.0
+    deadline = time.time()
+    for index in range(count):
+        if kind == "barrier":
+            log.line("%4d  %14.7e  %14.7e  %8.2e  %8.2e  %8.2e  %8.2e"
+                     % (index, -1000.0 - index, -9000.0 + index, 1.0 / (index + 1), 0.0,
+                        2.0 / (index + 1), 1.0 + index))
+        else:
+            log.line("Iteration: %5d   Dual objective     = %20.6f"
+                     % (index * 50 + 1, 1000.0 + 10.0 * index))
+        deadline += interval
+        pause = deadline - time.time()
+        if pause > 0:
+            time.sleep(pause)
+    log.line("")
+    log.line("--- LP status (1): optimal.")
+    log.line("--- Cplex Time: %.2fsec (det. 100.00 ticks)" % seconds)
+
+
+def write_lst(path, name, objective):
+    text = """GAMS 54.6.1  fake00 Nov 24, 2026          LEX-LEG x86 64bit/Linux
+Fake listing of %(name)s
+
+
+               S O L V E      S U M M A R Y
+
+     MODEL   fake                OBJECTIVE  z
+     TYPE    LP                  DIRECTION  MINIMIZE
+     SOLVER  CPLEX               FROM LINE  1
+
+**** SOLVER STATUS     1 Normal Completion
+**** MODEL STATUS      1 Optimal
+**** OBJECTIVE VALUE%(objective)22.4f
+
+ RESOURCE USAGE, LIMIT          0.001 10000000000.000
+ ITERATION COUNT, LIMIT         4    2147483647
+
+**** REPORT SUMMARY :        0     NONOPT
+                             0 INFEASIBLE
+                             0  UNBOUNDED
+
+
+EXECUTION TIME       =        0.001 SECONDS      3 MB  54.6.1 fake00 LEX-LEG
+
+USER: fake gams for the times-doctor tests
+""" % {"name": name, "objective": objective}
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
