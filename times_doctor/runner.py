@@ -153,11 +153,13 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
         status = RunStatus.FAILED
     if paused:
         paused = _set_paused(job_registry, name, clock, False)
-    job_registry.set_status(name, status, returncode)
-    result_text = _result_text(lst)
-    _update(monitor, name, result=result_text,
+    # Result first, status second: the plain-mode line printed on the status
+    # change then already carries the result word.
+    _update(monitor, name, result=_result_text(lst),
             phase="done" if status == RunStatus.COMPLETED else None,
-            progress=1.0 if status == RunStatus.COMPLETED else None)
+            progress=1.0 if status == RunStatus.COMPLETED else None,
+            details=message)
+    job_registry.set_status(name, status, returncode)
     return RunResult(name, status, returncode, runtime, lst, message, survivors)
 
 
