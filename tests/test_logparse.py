@@ -1,0 +1,558 @@
+"""SolverLogParser on real CPLEX logs (GAMS 54 / CPLEX 22), hand-written GUROBI logs, and junk."""
+
+import math
+import os
+import random
+import tracemalloc
+
+import pytest
+
+from times_doctor.logparse import PHASES, LogProgress, SolverLogParser
+
+LOGS = os.path.join(os.path.dirname(__file__), "fixtures", "logs")
+
+
+def read_lines(name):
+    with open(os.path.join(LOGS, name), "rb") as stream:
+        return stream.read().decode("utf-8").splitlines()
+
+
+def solver_for(name):
+    return "gurobi" if name.startswith("gurobi") else "cplex"
+
+
+def run(name, **kwargs):
+    """Feed a whole fixture; return the parser and (line, snapshot) after each line."""
+    parser = SolverLogParser(solver_for(name), **kwargs)
+    trace = []
+    for line in read_lines(name):
+        parser.feed(line)
+        trace.append((line, parser.snapshot()))
+    return parser, trace
+
+
+def phases(trace):
+    seen = []
+    for _, snap in trace:
+        if not seen or seen[-1] != snap.phase:
+            seen.append(snap.phase)
+    return seen
+
+
+def before(trace, prefix):
+    """The snapshot just before the first line starting with ``prefix``."""
+    for index, (line, _) in enumerate(trace):
+        if line.startswith(prefix):
+            return trace[index - 1][1]
+    raise AssertionError("no line starts with %r" % prefix)
+
+
+def after(trace, text):
+    """The snapshot right after the first line containing ``text``."""
+    for line, snap in trace:
+        if text in line:
+            return snap
+    raise AssertionError("no line contains %r" % text)
+
+
+def barrier_fraction(first, row, tolerance=1e-8):
+    """The documented estimate, recomputed here from two table rows.
+
+    Each row: (primal obj, dual obj, primal inf, dual inf).
+    """
+    def measures(values):
+        primal, dual, pinf, dinf = values
+        return (abs(primal - dual) / (1 + abs(primal)), pinf, dinf)
+
+    fractions = []
+    for start, now in zip(measures(first), measures(row)):
+        if now <= tolerance:
+            fractions.append(1.0)
+        else:
+            span = math.log10(start) - math.log10(tolerance)
+            fractions.append(min(1.0, max(0.0, (math.log10(start) - math.log10(now)) / span)))
+    return sum(fractions) / 3
+
+
+REAL_LOGS = sorted(name for name in os.listdir(LOGS) if name.endswith("_run_log.txt"))
+ALL_LOGS = sorted(name for name in os.listdir(LOGS) if name.endswith(".txt"))
+
+
+# ------------------------------------------------------------------ phases
+PHASE_CASES = [
+    ("cplex_dual_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("cplex_dual_simdisplay2_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("cplex_primal_run_log.txt", ["", "presolve", "primal simplex", "done"]),
+    ("cplex_primal_simdisplay2_run_log.txt", ["", "presolve", "primal simplex", "done"]),
+    ("cplex_barrier_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("cplex_barrier_bardisplay2_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("cplex_barrier_nocrossover_run_log.txt", ["", "presolve", "barrier", "done"]),
+    ("cplex_barrier_crossover_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("cplex_barrier_dualcrossover_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("cplex_sifting_run_log.txt", ["", "presolve", "sifting", "done"]),
+    # Sub-problems solved by barrier (and crossed over) must not show as phases.
+    ("cplex_sifting_siftdisplay2_run_log.txt", ["", "presolve", "sifting", "done"]),
+    ("cplex_concurrent_run_log.txt", ["", "presolve", "concurrent", "done"]),
+    ("cplex_mip_knapsack_run_log.txt", ["", "presolve", "dual simplex", "mip", "done"]),
+    ("cplex_mip_marketsplit_run_log.txt", ["", "presolve", "dual simplex", "mip", "done"]),
+    ("cplex_infeasible_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("cplex_licence_limit_run_log.txt", [""]),
+    ("compile_error_run_log.txt", [""]),
+    ("exec_error_run_log.txt", [""]),
+    ("two_solves_run_log.txt",
+     ["", "presolve", "dual simplex", "done", "", "presolve", "primal simplex", "done"]),
+    ("gurobi_simplex_HANDWRITTEN.txt", ["", "presolve", "dual simplex", "done"]),
+    ("gurobi_barrier_HANDWRITTEN.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("gurobi_concurrent_HANDWRITTEN.txt", ["", "presolve", "concurrent", "done"]),
+    ("gurobi_mip_HANDWRITTEN.txt", ["", "presolve", "mip", "done"]),
+]
+
+
+@pytest.mark.parametrize("name, expected", PHASE_CASES)
+def test_phase_sequence(name, expected):
+    assert phases(run(name)[1]) == expected
+
+
+def test_every_fixture_is_listed_in_the_phase_test():
+    listed = {name for name, _ in PHASE_CASES}
+    assert listed == set(ALL_LOGS)
+
+
+@pytest.mark.parametrize("name, iteration, objective, details", [
+    ("cplex_dual_run_log.txt", 3921, -2334.730852, "optimal"),
+    ("cplex_dual_simdisplay2_run_log.txt", 3951, -2334.730852, "optimal"),
+    ("cplex_primal_run_log.txt", 6048, -2334.730852, "optimal"),
+    ("cplex_primal_simdisplay2_run_log.txt", 6116, -2334.730852, "optimal"),
+    ("cplex_barrier_run_log.txt", 13, -2334.730852, "optimal"),
+    ("cplex_barrier_nocrossover_run_log.txt", 12, -2334.730849, "optimal"),
+    ("cplex_barrier_crossover_run_log.txt", 6, 3719.128037, "optimal"),
+    ("cplex_sifting_run_log.txt", 5, -4544.803468, "optimal"),
+    ("cplex_concurrent_run_log.txt", 3921, -2334.730852, "optimal"),
+    ("cplex_infeasible_run_log.txt", 62, 16803.915181, "infeasible"),
+    # MIP: the iteration is the node count; the summary gives the total.
+    ("cplex_mip_knapsack_run_log.txt", 69264, 17799.9, "integer optimal solution"),
+    ("cplex_mip_marketsplit_run_log.txt", 451924, 2.0, "integer optimal solution"),
+    ("two_solves_run_log.txt", 1, 161.325, "optimal"),
+    ("gurobi_simplex_HANDWRITTEN.txt", 3391, -2334.730852, "optimal"),
+    ("gurobi_barrier_HANDWRITTEN.txt", 646, -2334.730852, "optimal"),
+    ("gurobi_concurrent_HANDWRITTEN.txt", 3391, -2334.730852, "optimal"),
+    ("gurobi_mip_HANDWRITTEN.txt", 69264, 17799.9, "optimal"),
+])
+def test_final_snapshot(name, iteration, objective, details):
+    parser, _ = run(name)
+    assert parser.snapshot() == LogProgress("done", iteration, 1.0, details, objective)
+
+
+@pytest.mark.parametrize("name", ALL_LOGS)
+def test_progress_in_range_and_monotone_within_each_phase(name):
+    previous = None
+    for line, snap in run(name)[1]:
+        assert snap.phase in PHASES
+        if snap.progress is not None:
+            assert 0.0 <= snap.progress <= 1.0
+        if previous is not None and previous.phase == snap.phase and previous.progress is not None:
+            assert snap.progress is not None and snap.progress >= previous.progress, line
+        previous = snap
+
+
+@pytest.mark.parametrize("name", ALL_LOGS)
+def test_simplex_sifting_and_concurrent_progress_is_unknown(name):
+    for _, snap in run(name)[1]:
+        if snap.phase in ("presolve", "dual simplex", "primal simplex", "simplex",
+                          "sifting", "concurrent"):
+            assert snap.progress is None
+
+
+# ------------------------------------------------------------------ CPLEX simplex
+def test_cplex_dual_phase_one_then_dual_objective():
+    _, trace = run("cplex_dual_run_log.txt")
+    assert after(trace, "Reduced LP has 1501 rows") == LogProgress(
+        "presolve", None, None, "1501 rows 1500 cols", None)
+    assert after(trace, "Iteration:     1   Scaled dual infeas") == LogProgress(
+        "dual simplex", 1, None, "phase I dual infeas 2.6e+01", None)
+    assert after(trace, "Iteration:   281   Dual objective") == LogProgress(
+        "dual simplex", 281, None, "obj -4.8861e+03", -4886.084223)
+    assert before(trace, "--- LP status") == LogProgress(
+        "dual simplex", 3921, None, "obj -2.3348e+03", -2334.810175)
+
+
+def test_cplex_primal_phase_one_infeasibility_then_objective():
+    _, trace = run("cplex_primal_run_log.txt")
+    assert after(trace, "Iteration:     1    Scaled infeas") == LogProgress(
+        "primal simplex", 1, None, "phase I infeas 1.4e+04", None)
+    assert before(trace, "--- LP status") == LogProgress(
+        "primal simplex", 6048, None, "obj -2.3345e+03", -2334.47908)
+
+
+def test_cplex_simdisplay2_tables_with_sI_rows():
+    _, trace = run("cplex_dual_simdisplay2_run_log.txt")
+    assert after(trace, "     1 sI           25.967978") == LogProgress(
+        "dual simplex", 1, None, "phase I dual infeas 2.6e+01", None)
+    assert after(trace, "   281           -4886.084223") == LogProgress(
+        "dual simplex", 281, None, "obj -4.8861e+03", -4886.084223)
+    _, trace = run("cplex_primal_simdisplay2_run_log.txt")
+    assert before(trace, "--- LP status").iteration == 6116
+    assert before(trace, "--- LP status").objective == -2334.730854
+
+
+def test_cplex_infeasible_reports_status_text():
+    parser, trace = run("cplex_infeasible_run_log.txt")
+    assert after(trace, "--- LP status (3)").details == "infeasible"
+
+
+# ------------------------------------------------------------------ CPLEX barrier / crossover
+def test_cplex_barrier_progress_follows_the_documented_formula():
+    _, trace = run("cplex_barrier_nocrossover_run_log.txt")
+    assert after(trace, "Parallel mode: none, using 1 thread for barrier") == LogProgress(
+        "barrier", None, None, "ordering and factorizing", None)
+    first = (-1.1800352e+02, -9.5853514e+03, 3.34e+03, 2.26e+03)
+    row9 = (-2.3347184e+03, -2.3347351e+03, 4.56e-03, 3.88e-03)
+    row12 = (-2.3347308e+03, -2.3347309e+03, 2.34e-06, 3.23e-07)
+    assert after(trace, "   0  -1.1800352e+02").progress == 0.0
+    snap9 = after(trace, "   9  -2.3347184e+03")
+    assert snap9.progress == pytest.approx(barrier_fraction(first, row9))
+    assert snap9.progress == pytest.approx(0.5761, abs=1e-4)
+    snap12 = before(trace, "Barrier time =")
+    assert snap12 == LogProgress("barrier", 12, pytest.approx(barrier_fraction(first, row12)),
+                                 "obj -2.3347e+03 pinf 2.3e-06 dinf 3.2e-07", -2334.7308)
+    assert snap12.progress == pytest.approx(0.8659, abs=1e-4)
+
+
+def test_cplex_barrier_tolerance_is_a_parameter():
+    loose = before(run("cplex_barrier_nocrossover_run_log.txt", tolerance=1e-6)[1], "Barrier time =")
+    first = (-1.1800352e+02, -9.5853514e+03, 3.34e+03, 2.26e+03)
+    row12 = (-2.3347308e+03, -2.3347309e+03, 2.34e-06, 3.23e-07)
+    # Against 1e-6 only pinf (2.34e-06) is still short of its target.
+    assert loose.progress == pytest.approx(barrier_fraction(first, row12, tolerance=1e-6))
+    assert 0.98 < loose.progress < 1.0
+
+
+def test_cplex_barrier_reaches_one_at_convergence():
+    _, trace = run("cplex_barrier_run_log.txt")
+    assert before(trace, "Barrier time =").progress == 1.0
+    assert before(trace, "Barrier time =").iteration == 13
+
+
+def test_cplex_primal_crossover_progress():
+    _, trace = run("cplex_barrier_crossover_run_log.txt")
+    assert after(trace, "Primal crossover.") == LogProgress(
+        "crossover", 6, 0.0, "primal crossover", 3719.128)
+    assert after(trace, "Primal:  Fixing 492 variables.").progress == 0.0
+    snap = after(trace, "      275 PMoves:")
+    assert snap.progress == pytest.approx((1 - 275 / 492.0) / 2)
+    assert snap.details == "primal: 275 left"
+    assert after(trace, "Primal:  Pushed 361, exchanged 131.").progress == 0.5
+    assert after(trace, "Dual:  Fixed no variables.").progress == 1.0
+
+
+def test_cplex_dual_crossover_runs_dual_pass_first():
+    _, trace = run("cplex_barrier_dualcrossover_run_log.txt")
+    assert after(trace, "Dual crossover.").details == "dual crossover"
+    assert after(trace, "Dual:  Fixed no variables.").progress == 0.5
+    assert after(trace, "       57 PMoves:").progress == pytest.approx(0.5 + (1 - 57 / 488.0) / 2)
+    assert after(trace, "Primal:  Pushed 348").progress == 1.0
+
+
+def test_cplex_bardisplay2_lines_between_rows_are_ignored():
+    _, trace = run("cplex_barrier_bardisplay2_run_log.txt")
+    snap = before(trace, "Barrier time =")
+    assert (snap.phase, snap.iteration, snap.progress) == ("barrier", 13, 1.0)
+
+
+# ------------------------------------------------------------------ sifting / concurrent
+def test_cplex_sifting_iterations():
+    _, trace = run("cplex_sifting_run_log.txt")
+    assert after(trace, "Sifting iteration    1") == LogProgress(
+        "sifting", 1, None, "phase I infeas 0.0e+00", None)
+    assert after(trace, "Sifting iteration    3") == LogProgress(
+        "sifting", 3, None, "obj -4.5434e+03", -4543.369171)
+    assert before(trace, "--- LP status").iteration == 5
+
+
+def test_cplex_sifting_ignores_sub_problem_barrier_numbers():
+    _, trace = run("cplex_sifting_siftdisplay2_run_log.txt")
+    iterations = [snap.iteration for _, snap in trace if snap.phase == "sifting"]
+    assert sorted(set(iterations)) == [1, 2, 3, 4, 5]
+    assert before(trace, "--- LP status").objective == -4544.803468
+
+
+def test_cplex_concurrent_shows_the_dual_log_and_the_winner():
+    _, trace = run("cplex_concurrent_run_log.txt")
+    assert after(trace, "Iteration:   281") == LogProgress(
+        "concurrent", 281, None, "dual simplex obj -4.8861e+03", -4886.084223)
+    assert after(trace, "Dual simplex solved model.") == LogProgress(
+        "concurrent", 3921, None, "dual simplex won", -2334.810175)
+
+
+# ------------------------------------------------------------------ MIP
+def test_cplex_mip_gap_progress_and_incumbent():
+    _, trace = run("cplex_mip_knapsack_run_log.txt")
+    header = after(trace, "   Node  Left     Objective  IInf")
+    assert (header.phase, header.progress) == ("mip", None)
+    # Incumbent 0: CPLEX prints "---" for the gap, so no estimate yet.
+    undefined = after(trace, "*     0+    0                            0.0000")
+    assert undefined == LogProgress("mip", 0, None, "inc 0.0000e+00", 0.0)
+    first_gap = after(trace, "*     0+    0                        17455.9000")
+    assert first_gap.progress == pytest.approx(math.log10(1 / 0.0449) / 4)
+    assert first_gap.details == "gap 4.49% inc 1.7456e+04"
+    cuts = after(trace, "    968     0    18209.9291    15    17760.2000   ZeroHalf: 1")
+    assert (cuts.iteration, cuts.objective, cuts.details) == (968, 17760.2, "gap 2.07% inc 1.7760e+04")
+    last = before(trace, "Cover cuts applied")
+    assert last == LogProgress("mip", 61721, pytest.approx(math.log10(1 / 0.003) / 4),
+                               "gap 0.30% inc 1.7800e+04", 17799.9)
+
+
+def test_cplex_mip_multi_word_cut_label_in_bound_column():
+    parser = SolverLogParser("cplex")
+    parser.feed("   Node  Left     Objective  IInf  Best Integer    Best Bound    ItCnt     Gap")
+    parser.feed("    968     0    18209.9291    15    17760.2000   Impl Bds: 2     4247    2.07%")
+    assert parser.snapshot() == LogProgress(
+        "mip", 968, pytest.approx(math.log10(1 / 0.0207) / 4), "gap 2.07% inc 1.7760e+04", 17760.2)
+
+
+def test_cplex_mip_root_lp_restart_rows_do_not_leave_mip_phase():
+    _, trace = run("cplex_mip_knapsack_run_log.txt")
+    restart = after(trace, "    32           18212.063187")
+    assert (restart.phase, restart.iteration) == ("mip", 0)
+
+
+def test_cplex_mip_gap_target_is_a_parameter():
+    _, trace = run("cplex_mip_knapsack_run_log.txt", mip_gap_target=1e-2)
+    assert before(trace, "Cover cuts applied").progress == 1.0  # 0.30% < 1%
+
+
+def test_cplex_marketsplit_gap_stays_at_100_percent():
+    _, trace = run("cplex_mip_marketsplit_run_log.txt")
+    mip = [snap for _, snap in trace if snap.phase == "mip" and snap.progress is not None]
+    assert mip and all(snap.progress == 0.0 for snap in mip)
+    assert before(trace, "Cover cuts applied") == LogProgress(
+        "mip", 430093, 0.0, "gap 100.00% inc 2.0000e+00", 2.0)
+
+
+# ------------------------------------------------------------------ two solves
+def test_second_solve_starts_afresh():
+    parser, trace = run("two_solves_run_log.txt")
+    assert after(trace, "Objective:          153.675000").objective == 153.675
+    assert after(trace, "--- Executing CPLEX (Solvelink=2): elapsed 0:00:00.014") == LogProgress(
+        "", None, None, "", None)
+    assert parser.history() == [(1, 161.325, None, None, None)]
+
+
+def test_executing_after_solve_is_not_a_new_solve():
+    parser = SolverLogParser("cplex")
+    for line in ("--- Starting Cplex", "--- LP status (1): optimal.", "Objective:  5.0",
+                 "--- Executing after solve: elapsed 0:00:00.014"):
+        parser.feed(line)
+    assert parser.snapshot() == LogProgress("done", None, 1.0, "optimal", 5.0)
+
+
+def test_reading_solution_ends_a_solve_without_status_line():
+    parser = SolverLogParser("cplex")
+    for line in ("--- Starting Cplex", "Iteration:     1   Dual objective     =    1.5",
+                 "--- Reading solution for model m"):
+        parser.feed(line)
+    assert parser.snapshot() == LogProgress("done", 1, 1.0, "solver finished", 1.5)
+
+
+# ------------------------------------------------------------------ GUROBI (hand-written)
+def test_gurobi_simplex():
+    _, trace = run("gurobi_simplex_HANDWRITTEN.txt")
+    assert after(trace, "    2245   -2.4567890e+03") == LogProgress(
+        "dual simplex", 2245, None, "obj -2.4568e+03 pinf 4.6e+00 dinf 0.0e+00", -2456.789)
+    assert after(trace, "Solved in 3391 iterations") == LogProgress(
+        "done", 3391, 1.0, "solved", -2334.7309)
+
+
+def test_gurobi_simplex_without_method_is_plain_simplex():
+    parser = SolverLogParser("gurobi")
+    for line in read_lines("gurobi_simplex_HANDWRITTEN.txt"):
+        if "Method" not in line:
+            parser.feed(line)
+            if line.startswith("    1123"):
+                assert parser.snapshot().phase == "simplex"
+
+
+def test_gurobi_barrier_progress_and_crossover():
+    _, trace = run("gurobi_barrier_HANDWRITTEN.txt")
+    assert after(trace, "Ordering time:").phase == "barrier"
+    first = (-1.18003520e+02, -9.58535140e+03, 3.34e+03, 2.26e+03)
+    row11 = (-2.33473080e+03, -2.33473090e+03, 2.48e-05, 4.03e-06)
+    snap = after(trace, "  11  -2.33473080e+03")
+    assert snap == LogProgress("barrier", 11, pytest.approx(barrier_fraction(first, row11)),
+                               "obj -2.3347e+03 pinf 2.5e-05 dinf 4.0e-06", -2334.7308)
+    # "Optimal objective" after "Barrier solved model" is not the end: crossover follows.
+    assert after(trace, "Optimal objective -2.33473085e+03").phase == "barrier"
+    assert after(trace, "Crossover log...").progress == 0.0
+    assert after(trace, "     212 DPushes").progress == 0.0
+    assert after(trace, "       0 DPushes").progress == 0.5
+    assert after(trace, "     120 PPushes").progress == pytest.approx(0.5 + (1 - 120 / 431.0) / 2)
+    assert after(trace, "       0 PPushes").progress == 1.0
+    assert after(trace, "     646   -2.3347309e+03") == LogProgress(
+        "crossover", 646, 1.0, "simplex obj -2.3347e+03 pinf 0.0e+00 dinf 0.0e+00", -2334.7309)
+
+
+def test_gurobi_concurrent():
+    _, trace = run("gurobi_concurrent_HANDWRITTEN.txt")
+    snap = after(trace, "   2  -1.81372150e+03")
+    assert (snap.phase, snap.iteration, snap.progress) == ("concurrent", 2, None)
+    assert snap.details.startswith("barrier obj -1.8137e+03")
+    assert after(trace, "Solved with dual simplex").details == "dual simplex won"
+
+
+def test_gurobi_mip():
+    _, trace = run("gurobi_mip_HANDWRITTEN.txt")
+    assert after(trace, "Found heuristic solution").objective == 15234.5
+    assert after(trace, "     0     0 18239.7754    0   10") == LogProgress(
+        "mip", 0, pytest.approx(math.log10(1 / 0.197) / 4), "gap 19.70% inc 1.5234e+04", 15234.5)
+    assert after(trace, "H    0     0                    17760.2").objective == 17760.2
+    star = after(trace, "*  812   401")
+    assert (star.iteration, star.objective, star.details) == (812, 17799.9, "gap 1.75% inc 1.7800e+04")
+    cutoff = after(trace, " 44727 12141    cutoff")
+    assert (cutoff.iteration, cutoff.details) == (44727, "gap 0.59% inc 1.7800e+04")
+    assert after(trace, "Explored 69264 nodes").iteration == 69264
+
+
+# ------------------------------------------------------------------ history
+def test_history_points_carry_the_table_columns():
+    parser, _ = run("cplex_barrier_nocrossover_run_log.txt")
+    history = parser.history()
+    assert len(history) == 13
+    assert history[0] == (0, -118.00352, -9585.3514, 3340.0, 2260.0)
+    assert history[-1] == (12, -2334.7308, -2334.7309, 2.34e-06, 3.23e-07)
+    parser, _ = run("cplex_dual_run_log.txt")
+    assert parser.history()[0] == (1, None, None, None, 25.967978)
+    assert parser.history()[-1] == (3921, None, -2334.810175, None, None)
+
+
+def test_history_is_downsampled_and_bounded():
+    parser, _ = run("cplex_dual_simdisplay2_run_log.txt", history_size=50)
+    history = parser.history()
+    assert 25 <= len(history) <= 50
+    iterations = [point[0] for point in history]
+    assert iterations[0] == 1 and iterations[-1] == 3951
+    assert iterations == sorted(iterations)
+
+
+def test_history_bounded_over_a_very_long_run():
+    parser = SolverLogParser("cplex", history_size=500)
+    parser.feed(" Itn      Primal Obj        Dual Obj  Prim Inf Upper Inf  Dual Inf Inf Ratio")
+    for i in range(100000):
+        parser.feed("%4d  -1.0e+03  -2.0e+03  %.2e  0.00e+00  1.0e+00  1.00e+00" % (i, 1.0 / (i + 1)))
+        assert len(parser._history) < 500
+    history = parser.history()
+    assert len(history) <= 500
+    assert history[-1][0] == 99999
+    steps = {b[0] - a[0] for a, b in zip(history, history[1:-1])}
+    assert len(steps) == 1  # evenly spaced
+
+
+# ------------------------------------------------------------------ robustness
+def assert_valid(snap):
+    assert isinstance(snap, LogProgress)
+    assert snap.phase in PHASES
+    assert snap.iteration is None or isinstance(snap.iteration, int)
+    assert snap.progress is None or 0.0 <= snap.progress <= 1.0
+    assert snap.objective is None or (isinstance(snap.objective, float) and math.isfinite(snap.objective))
+    assert isinstance(snap.details, str) and len(snap.details) < 200
+
+
+def test_constructor_rejects_unknown_solver_and_bad_tolerances():
+    with pytest.raises(ValueError):
+        SolverLogParser("xpress")
+    with pytest.raises(ValueError):
+        SolverLogParser("cplex", tolerance=0)
+    with pytest.raises(ValueError):
+        SolverLogParser("cplex", mip_gap_target=2)
+    assert SolverLogParser("GUROBI").solver == "gurobi"
+
+
+@pytest.mark.parametrize("solver", ["cplex", "gurobi"])
+def test_fuzz_random_bytes_and_non_strings(solver):
+    rng = random.Random(99)
+    parser = SolverLogParser(solver)
+    for _ in range(3000):
+        junk = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 120)))
+        parser.feed(junk)
+        parser.feed(junk.decode("latin-1"))
+        assert_valid(parser.snapshot())
+    for thing in (None, 42, 3.5, object(), [], b"", "", "\x00" * 10):
+        parser.feed(thing)
+    assert_valid(parser.snapshot())
+
+
+def _mutations(line, rng):
+    tokens = line.split()
+    yield line[:rng.randint(0, len(line))]                    # truncated
+    yield line[rng.randint(0, len(line)):]                    # headless
+    if tokens:
+        shuffled = list(tokens)
+        rng.shuffle(shuffled)
+        yield "   ".join(shuffled)
+        bad = [rng.choice(["nan", "inf", "-inf", "1e999", "-", "***", "1e", "0x1f", "%", "---",
+                           "99999999999999999999999999", "-0", "\ufffd"]) if rng.random() < 0.5
+               else token for token in tokens]
+        yield "  ".join(bad)
+        yield line.replace("e+", "e+9999")
+
+
+@pytest.mark.parametrize("name", ALL_LOGS)
+def test_fuzz_mutated_real_lines_never_raise(name):
+    rng = random.Random(hash(name) & 0xffff)
+    parser = SolverLogParser(solver_for(name))
+    previous = None
+    for line in read_lines(name):
+        for mutated in _mutations(line, rng):
+            parser.feed(mutated)
+            assert_valid(parser.snapshot())
+        parser.feed(line)
+        snap = parser.snapshot()
+        assert_valid(snap)
+        previous = snap
+    assert previous is not None
+    assert len(parser.history()) <= parser.history_size
+
+
+def test_huge_lines_are_cut_and_cheap():
+    parser = SolverLogParser("cplex")
+    parser.feed("--- Starting Cplex")
+    parser.feed("Iteration:     7   Dual objective     =    12.5" + " 9" * 5000000)
+    assert parser.snapshot() == LogProgress("dual simplex", 7, None, "obj 1.2500e+01", 12.5)
+    parser.feed(b"x" * (10 * 1024 * 1024))
+    parser.feed("Iteration:" + "1" * 100000)
+    assert parser.snapshot().iteration == 7
+
+
+def test_memory_does_not_grow_with_log_length():
+    lines = read_lines("cplex_mip_knapsack_run_log.txt")
+    parser = SolverLogParser("cplex")
+    tracemalloc.start()
+    try:
+        for line in lines * 50:
+            parser.feed(line)
+        settled = tracemalloc.get_traced_memory()[0]
+        for line in lines * 200:
+            parser.feed(line)
+        grown = tracemalloc.get_traced_memory()[0] - settled
+    finally:
+        tracemalloc.stop()
+    assert grown < 100 * 1024
+    assert len(parser.history()) <= 500
+
+
+def test_log_written_in_pieces_through_logtail_gives_the_same_result(tmp_path):
+    from times_doctor.logtail import LogTail
+    with open(os.path.join(LOGS, "cplex_mip_knapsack_run_log.txt"), "rb") as stream:
+        data = stream.read()
+    path = tmp_path / "knapsack_run_log.txt"
+    tail = LogTail(str(path))
+    parser = SolverLogParser("cplex")
+    rng = random.Random(5)
+    position = 0
+    while position < len(data):
+        step = rng.randint(1, 2000)
+        with open(str(path), "ab") as stream:
+            stream.write(data[position:position + step])
+        position += step
+        for line in tail.read_lines():
+            parser.feed(line)
+    assert parser.snapshot() == run("cplex_mip_knapsack_run_log.txt")[0].snapshot()
