@@ -1,0 +1,903 @@
+"""The Windows seam, on any platform: a recording fake of WinApi for the logic,
+fake DLLs for WinApi's ctypes code, and the documented 64-bit struct layouts.
+
+Nothing here starts a Windows process: whether Windows (and GAMS) behave as
+the fakes do is the part these tests cannot show.
+"""
+
+import collections
+import ctypes
+import subprocess
+import sys
+
+import pytest
+
+from times_doctor import _procgroup_windows as win
+from times_doctor.job_control import _terminate_process_group
+from times_doctor.procgroup import GroupRef
+
+LEADER, CHILD, SOLVER, STRANGER, OWN_PID = 500, 501, 502, 900, 100
+JOB = 0x700
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 100.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeProcess(object):
+    def __init__(self, pid, ppid, created, group, breaks):
+        self.pid = pid
+        self.ppid = ppid
+        self.created = created
+        self.group = group  # console process group id
+        self.breaks = breaks  # exits on CTRL_BREAK
+        self.alive = True
+        self.suspend_count = 0
+
+
+class FakeWinApi(object):
+    """A small simulated Windows: processes, one kind of job, windows.
+
+    Actions are recorded in order in ``calls``; queries (job_pids,
+    process_tree, getpid) are not, so the lists read like what was done.
+    """
+
+    def __init__(self, clock=None):
+        self.clock = clock
+        self.calls = []
+        self.call_times = []
+        self.processes = collections.OrderedDict()
+        self.jobs = {}
+        self.handles = {}
+        self.next_handle = JOB
+        self.fail = {}  # action name -> OSError it raises
+        self.job_kills = True
+        self.taskkill_rc = 0
+        self.taskkill_kills = True
+        self.unkillable = set()  # refuse TerminateProcess
+        self.windows = {}  # title -> hwnd
+        self.copydata_delivered = True
+
+    # -- world set-up ------------------------------------------------------
+
+    def spawn(self, pid, ppid, breaks=True, group=None, created=None):
+        parent = self.processes.get(ppid)
+        if group is None:
+            group = parent.group if parent is not None else pid
+        self.processes[pid] = FakeProcess(pid, ppid, created or pid, group, breaks)
+        for members in self.jobs.values():
+            if ppid in members:
+                members.add(pid)  # a child inherits its parent's job
+
+    def alive(self):
+        return sorted(p.pid for p in self.processes.values() if p.alive)
+
+    def _record(self, *call):
+        self.calls.append(call)
+        self.call_times.append(self.clock.now if self.clock is not None else None)
+        error = self.fail.get(call[0])
+        if error is not None:
+            raise error
+
+    def _new_handle(self, target):
+        self.next_handle += 1
+        self.handles[self.next_handle] = target
+        return self.next_handle
+
+    # -- WinApi ------------------------------------------------------------
+
+    def open_process(self, pid):
+        self._record("open_process", pid)
+        return self._new_handle(pid)
+
+    def create_job(self):
+        self._record("create_job")
+        handle = self._new_handle("job")
+        self.jobs[handle] = set()
+        return handle
+
+    def set_kill_on_close(self, job):
+        self._record("set_kill_on_close", job)
+
+    def assign(self, job, process):
+        self._record("assign", job, process)
+        self.jobs[job].add(self.handles[process])
+
+    def process_creation_time(self, pid):
+        self._record("process_creation_time", pid)
+        return self.processes[pid].created * 10 ** 7
+
+    def terminate_job(self, job, code):
+        self._record("terminate_job", job, code)
+        if self.job_kills:
+            for pid in self.jobs[job]:
+                self.processes[pid].alive = False
+
+    def job_pids(self, job):
+        return sorted(pid for pid in self.jobs[job] if self.processes[pid].alive)
+
+    def process_tree(self, pid):
+        links = [(p.pid, p.ppid) for p in self.processes.values()]
+        return win.tree_pids(pid, links, lambda q: self.processes[q].created,
+                             lambda q: self.processes[q].alive)
+
+    def send_ctrl_break(self, pid):
+        self._record("send_ctrl_break", pid)
+        members = [p for p in self.processes.values() if p.alive and p.group == pid]
+        if not members:
+            raise OSError("The parameter is incorrect")  # what Windows answers
+        for process in members:
+            if process.breaks and not process.suspend_count:
+                process.alive = False
+
+    def run_taskkill(self, pid):
+        self._record("run_taskkill", pid)
+        if self.taskkill_kills:
+            for tree_pid in self.process_tree(pid):
+                self.processes[tree_pid].alive = False
+        return self.taskkill_rc
+
+    def open_and_terminate(self, pid):
+        self._record("open_and_terminate", pid)
+        if pid in self.unkillable:
+            raise OSError("Access is denied")
+        was_alive = self.processes[pid].alive
+        self.processes[pid].alive = False
+        return was_alive
+
+    def suspend(self, pid):
+        self._record("suspend", pid)
+        self.processes[pid].suspend_count += 1
+        return self.processes[pid].alive
+
+    def resume(self, pid):
+        self._record("resume", pid)
+        self.processes[pid].suspend_count -= 1
+        return self.processes[pid].alive
+
+    def find_window(self, title):
+        self._record("find_window", title)
+        return self.windows.get(title)
+
+    def send_copydata(self, hwnd, tag, data):
+        self._record("send_copydata", hwnd, tag, data)
+        return self.copydata_delivered
+
+    def close_handle(self, handle):
+        self._record("close_handle", handle)
+
+    def getpid(self):
+        return OWN_PID
+
+
+class FakePopen(object):
+    def __init__(self, pid, returncode=None):
+        self.pid = pid
+        self.returncode = returncode
+        self.polls = 0
+
+    def poll(self):
+        self.polls += 1
+        return self.returncode
+
+
+def start_run(api, solver_breaks=True, leader_breaks=True):
+    """GAMS (LEADER) -> gamscmex (CHILD) -> solver (SOLVER), as the seam sees it.
+
+    The leader is attached right after it starts, before it has children,
+    so the children join the job by inheritance.
+    """
+    api.spawn(OWN_PID, 1, group=1, created=1)
+    api.spawn(LEADER, OWN_PID, breaks=leader_breaks, group=LEADER)
+    groups = win.WindowsProcessGroups(api)
+    ref = groups.attach(FakePopen(LEADER), "scan-1/dual")
+    api.spawn(CHILD, LEADER, breaks=leader_breaks)
+    api.spawn(SOLVER, CHILD, breaks=solver_breaks)
+    del api.calls[:]
+    del api.call_times[:]
+    return groups, ref
+
+
+def names(calls):
+    return [call[0] for call in calls]
+
+
+# -- start and attach ------------------------------------------------------
+
+def test_popen_kwargs_start_a_new_process_group():
+    assert win.WindowsProcessGroups(FakeWinApi()).popen_kwargs() == {
+        "creationflags": 0x200}
+
+
+def test_attach_from_started_creates_job_sets_kill_on_close_and_assigns_leader():
+    api = FakeWinApi()
+    api.spawn(LEADER, OWN_PID, group=LEADER)
+    ref = win.WindowsProcessGroups(api).attach(FakePopen(LEADER), "scan-1/dual")
+    leader_handle = JOB + 1
+    job = JOB + 2
+    assert api.calls == [("open_process", LEADER), ("create_job",),
+                         ("set_kill_on_close", job), ("assign", job, leader_handle),
+                         ("process_creation_time", LEADER)]
+    assert (ref.pid, ref.pgid, ref.sid, ref.marker) == (LEADER, LEADER, None, "scan-1/dual")
+    assert ref.start_time == LEADER * 10 ** 7 and isinstance(ref.start_time, int)
+    assert (ref.native.job, ref.native.leader, ref.native.errors) == (job, leader_handle, [])
+    assert api.jobs[job] == {LEADER}
+
+
+def test_attach_from_started_without_job_when_create_job_fails():
+    api = FakeWinApi()
+    api.spawn(LEADER, OWN_PID, group=LEADER)
+    api.fail["create_job"] = OSError("Access is denied")
+    groups = win.WindowsProcessGroups(api)
+    ref = groups.attach(FakePopen(LEADER), "m")
+    assert ref.native.job is None
+    assert "cannot create a Job Object" in ref.native.errors[0]
+    assert groups.survivors(ref) == [LEADER]  # the tree walk still works
+
+
+def test_attach_from_started_drops_job_when_assign_fails():
+    api = FakeWinApi()
+    api.spawn(LEADER, OWN_PID, group=LEADER)
+    api.fail["assign"] = OSError("Access is denied")
+    ref = win.WindowsProcessGroups(api).attach(FakePopen(LEADER), "m")
+    assert names(api.calls) == ["open_process", "create_job", "set_kill_on_close", "assign",
+                                "close_handle", "process_creation_time"]
+    assert api.calls[4] == ("close_handle", JOB + 2)
+    assert ref.native.job is None and ref.native.leader == JOB + 1
+    assert "cannot assign process 500" in ref.native.errors[0]
+
+
+def test_attach_from_started_keeps_job_when_kill_on_close_fails():
+    api = FakeWinApi()
+    api.spawn(LEADER, OWN_PID, group=LEADER)
+    api.fail["set_kill_on_close"] = OSError("nope")
+    ref = win.WindowsProcessGroups(api).attach(FakePopen(LEADER), "m")
+    assert ref.native.job == JOB + 2 and api.jobs[JOB + 2] == {LEADER}
+    assert "kill-on-close" in ref.native.errors[0]
+
+
+def test_leader_exit_status_from_running_and_exited_is_popen_poll():
+    groups = win.WindowsProcessGroups(FakeWinApi())
+    ref = GroupRef(LEADER, pgid=LEADER)
+    assert groups.leader_exit_status(ref, FakePopen(LEADER)) is None
+    assert groups.leader_exit_status(ref, FakePopen(LEADER, returncode=3)) == 3
+
+
+# -- survivors -------------------------------------------------------------
+
+def test_survivors_from_running_unions_job_and_tree_without_own_pid():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    # An orphan in the job whose parent link is lost (its parent exited and
+    # the pid went elsewhere), and our own pid appearing in the job.
+    api.spawn(600, 599, group=LEADER)
+    api.jobs[ref.native.job].update([600, OWN_PID])
+    assert groups.survivors(ref) == [LEADER, CHILD, SOLVER, 600]
+
+
+def test_survivors_from_closed_uses_tree_only():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.close(ref)
+    api.processes[LEADER].alive = False
+    # The solver's parent is alive, so the walk still reaches it.
+    assert groups.survivors(ref) == [CHILD, SOLVER]
+
+
+def test_survivors_from_exited_is_empty():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    for process in api.processes.values():
+        if process.pid != OWN_PID:
+            process.alive = False
+    assert groups.survivors(ref) == []
+
+
+# -- terminate -------------------------------------------------------------
+
+def test_terminate_from_running_sends_ctrl_break_to_the_group():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.terminate(ref)
+    assert api.calls == [("send_ctrl_break", LEADER)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_terminate_from_paused_resumes_before_ctrl_break():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    del api.calls[:]
+    groups.terminate(ref)
+    assert api.calls == [("resume", LEADER), ("resume", CHILD), ("resume", SOLVER),
+                         ("send_ctrl_break", LEADER)]
+    assert ref.native.suspended == []
+    assert api.alive() == [OWN_PID]
+
+
+def test_terminate_from_paused_sends_ctrl_break_even_if_resume_fails():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    del api.calls[:]
+    api.fail["resume"] = OSError("Access is denied")
+    groups.terminate(ref)
+    assert names(api.calls) == ["resume", "resume", "resume", "send_ctrl_break"]
+
+
+def test_terminate_from_exited_ignores_undeliverable_ctrl_break():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    for pid in (LEADER, CHILD, SOLVER):
+        api.processes[pid].alive = False
+    groups.terminate(ref)  # no exception: the group is just gone
+    assert api.calls == [("send_ctrl_break", LEADER)]
+
+
+def test_terminate_from_running_kills_at_once_when_ctrl_break_cannot_be_delivered():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.fail["send_ctrl_break"] = OSError("The handle is invalid")  # no console
+    groups.terminate(ref)
+    assert api.calls == [("send_ctrl_break", LEADER), ("terminate_job", ref.native.job, 1)]
+    assert api.alive() == [OWN_PID]
+
+
+# -- kill ------------------------------------------------------------------
+
+def test_kill_from_running_stops_at_terminate_job_when_it_ends_everything():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.kill(ref)
+    assert api.calls == [("terminate_job", ref.native.job, 1)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_kill_runs_taskkill_when_the_job_leaves_survivors():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_kills = False
+    groups.kill(ref)
+    assert api.calls == [("terminate_job", ref.native.job, 1), ("run_taskkill", LEADER)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_kill_falls_back_to_terminateprocess_when_taskkill_fails():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_kills = False
+    api.taskkill_rc, api.taskkill_kills = 128, False
+    groups.kill(ref)
+    # Children before parents, the leader last.
+    assert api.calls == [("terminate_job", ref.native.job, 1), ("run_taskkill", LEADER),
+                         ("open_and_terminate", SOLVER), ("open_and_terminate", CHILD),
+                         ("open_and_terminate", LEADER)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_kill_falls_back_to_terminateprocess_when_taskkill_succeeds_with_survivors():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_kills = False
+    api.taskkill_kills = False  # says 0, but something is left
+    api.processes[CHILD].alive = False  # the solver is an orphan, found by the job
+    groups.kill(ref)
+    assert names(api.calls) == ["terminate_job", "run_taskkill", "open_and_terminate",
+                                "open_and_terminate"]
+    assert api.calls[2:] == [("open_and_terminate", SOLVER), ("open_and_terminate", LEADER)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_kill_from_running_without_job_starts_with_taskkill():
+    api = FakeWinApi()
+    api.fail["create_job"] = OSError("Access is denied")
+    groups, ref = start_run(api)
+    groups.kill(ref)
+    assert api.calls == [("run_taskkill", LEADER)]
+    assert api.alive() == [OWN_PID]
+
+
+def test_kill_records_refusals_and_keeps_going():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_kills, api.taskkill_kills, api.taskkill_rc = False, False, 1
+    api.unkillable = {CHILD}
+    api.fail["terminate_job"] = OSError("Access is denied")
+    groups.kill(ref)  # does not raise: the caller re-checks survivors
+    assert api.alive() == [OWN_PID, CHILD]
+    assert [e.split(":")[0] for e in ref.native.kill_errors] == [
+        "TerminateJobObject", "TerminateProcess(501)"]
+
+
+def test_kill_from_exited_only_terminates_the_job():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    for pid in (LEADER, CHILD, SOLVER):
+        api.processes[pid].alive = False
+    groups.kill(ref)
+    assert api.calls == [("terminate_job", ref.native.job, 1)]
+
+
+def test_kill_errors_are_bounded():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.fail["terminate_job"] = OSError("Access is denied")
+    api.taskkill_kills, api.unkillable = False, {LEADER}
+    for _ in range(50):
+        groups.kill(ref)
+    assert len(ref.native.kill_errors) == win.KILL_ERRORS_KEPT
+
+
+# -- _terminate_process_group with the Windows seam --------------------------
+
+def terminate_group(api, groups, ref, clock, grace=10.0):
+    return _terminate_process_group(ref, grace, groups, monotonic=clock.monotonic,
+                                    sleep=clock.sleep, kill_wait_seconds=5.0)
+
+
+def test_terminate_process_group_from_running_stops_after_cooperative_exit():
+    clock = FakeClock()
+    api = FakeWinApi(clock)
+    groups, ref = start_run(api)
+    assert terminate_group(api, groups, ref, clock) == []
+    assert api.calls == [("send_ctrl_break", LEADER)]
+    assert clock.now == 100.0
+
+
+def test_terminate_process_group_from_running_kills_stubborn_solver_after_grace():
+    clock = FakeClock()
+    api = FakeWinApi(clock)
+    groups, ref = start_run(api, solver_breaks=False)
+    assert terminate_group(api, groups, ref, clock, grace=10.0) == []
+    assert api.calls == [("send_ctrl_break", LEADER), ("terminate_job", ref.native.job, 1)]
+    assert api.call_times[1] >= 110.0
+    assert api.alive() == [OWN_PID]
+
+
+def test_terminate_process_group_climbs_the_whole_ladder_in_order():
+    clock = FakeClock()
+    api = FakeWinApi(clock)
+    groups, ref = start_run(api, solver_breaks=False, leader_breaks=False)
+    api.job_kills = False
+    api.taskkill_rc, api.taskkill_kills = 1, False
+    assert terminate_group(api, groups, ref, clock) == []
+    assert names(api.calls) == ["send_ctrl_break", "terminate_job", "run_taskkill",
+                                "open_and_terminate", "open_and_terminate",
+                                "open_and_terminate"]
+
+
+def test_terminate_process_group_reports_what_cannot_be_killed():
+    clock = FakeClock()
+    api = FakeWinApi(clock)
+    groups, ref = start_run(api, solver_breaks=False)
+    api.job_kills, api.taskkill_kills, api.taskkill_rc = False, False, 1
+    api.unkillable = {SOLVER}
+    assert terminate_group(api, groups, ref, clock) == [SOLVER]
+    assert clock.now >= 115.0  # the grace, then the kill wait
+
+
+# -- close -----------------------------------------------------------------
+
+def test_close_from_finished_closes_job_and_leader_handles_once():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    job, leader = ref.native.job, ref.native.leader
+    groups.close(ref)
+    groups.close(ref)
+    assert api.calls == [("close_handle", job), ("close_handle", leader)]
+    assert (ref.native.job, ref.native.leader) == (None, None)
+
+
+def test_close_from_finished_releases_leader_even_if_job_close_fails():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    leader = ref.native.leader
+    api.fail["close_handle"] = OSError("The handle is invalid")
+    with pytest.raises(OSError):
+        groups.close(ref)
+    assert api.calls[-1] == ("close_handle", leader)
+    del api.fail["close_handle"]
+    groups.close(ref)  # nothing left to close
+    assert len(api.calls) == 2
+
+
+def test_close_without_native_does_nothing():
+    api = FakeWinApi()
+    win.WindowsProcessGroups(api).close(GroupRef(LEADER))
+    assert api.calls == []
+
+
+# -- interrupt -------------------------------------------------------------
+
+def test_interrupt_from_running_sends_gams_copydata_to_its_window():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.windows["___GAMSMSGWINDOW___500"] = 0x5150
+    assert groups.interrupt(ref) is True
+    assert api.calls == [("find_window", "___GAMSMSGWINDOW___500"),
+                         ("send_copydata", 0x5150, 1, b"GAMS Message Interrupt\x00")]
+
+
+def test_interrupt_without_window_returns_false():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    assert groups.interrupt(ref) is False
+    assert api.calls == [("find_window", "___GAMSMSGWINDOW___500")]
+
+
+def test_interrupt_returns_false_when_the_window_does_not_answer():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.windows["___GAMSMSGWINDOW___500"] = 0x5150
+    api.copydata_delivered = False
+    assert groups.interrupt(ref) is False
+
+
+# -- pause and resume ------------------------------------------------------
+
+def test_pause_from_running_suspends_each_process_once():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    assert api.calls == [("suspend", LEADER), ("suspend", CHILD), ("suspend", SOLVER)]
+    assert ref.native.suspended == [LEADER, CHILD, SOLVER]
+
+
+def test_pause_from_running_suspends_parents_before_children():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.spawn(400, SOLVER, created=600)  # a reused, lower pid than its ancestors
+    assert api.process_tree(LEADER) == [400, SOLVER, CHILD, LEADER]
+    groups.pause(ref)
+    assert ref.native.suspended == [LEADER, CHILD, SOLVER, 400]
+
+
+def test_kill_from_running_without_native_records_errors():
+    api = FakeWinApi()
+    api.spawn(LEADER, OWN_PID, group=LEADER)
+    api.taskkill_rc, api.taskkill_kills, api.unkillable = 1, False, {LEADER}
+    ref = GroupRef(LEADER, pgid=LEADER)
+    win.WindowsProcessGroups(api).kill(ref)
+    assert api.calls == [("run_taskkill", LEADER), ("open_and_terminate", LEADER)]
+    assert list(ref.native.kill_errors) == ["TerminateProcess(500): Access is denied"]
+
+
+def test_pause_from_paused_suspends_only_new_processes():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    api.spawn(503, SOLVER)
+    del api.calls[:]
+    groups.pause(ref)
+    assert api.calls == [("suspend", 503)]
+    assert [p.suspend_count for p in api.processes.values()] == [0, 1, 1, 1, 1]
+
+
+def test_pause_skips_a_process_that_exited_meanwhile():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    original = api.suspend
+
+    def suspend_racing_exit(pid):
+        if pid == CHILD:
+            api.processes[CHILD].alive = False
+        return original(pid)
+
+    api.suspend = suspend_racing_exit
+    groups.pause(ref)
+    assert ref.native.suspended == [LEADER, SOLVER]
+
+
+def test_resume_from_paused_resumes_exactly_what_was_suspended():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    del api.calls[:]
+    groups.resume(ref)
+    groups.resume(ref)  # nothing left to undo
+    assert api.calls == [("resume", LEADER), ("resume", CHILD), ("resume", SOLVER)]
+    assert all(p.suspend_count == 0 for p in api.processes.values())
+
+
+def test_resume_from_paused_tries_every_process_before_raising():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    groups.pause(ref)
+    del api.calls[:]
+    original = api.resume
+
+    def resume_refusing_leader(pid):
+        if pid == LEADER:
+            raise OSError("Access is denied")
+        return original(pid)
+
+    api.resume = resume_refusing_leader
+    with pytest.raises(OSError):
+        groups.resume(ref)
+    assert api.calls == [("resume", CHILD), ("resume", SOLVER)]
+
+
+# -- the parent-link walk --------------------------------------------------
+
+def test_tree_pids_lists_children_before_parents_and_root_last():
+    links = [(1, 0), (10, 1), (11, 10), (12, 10), (13, 11), (20, 1)]
+    order = win.tree_pids(10, links, lambda pid: pid, lambda pid: True)
+    assert order == [13, 11, 12, 10]
+
+
+def test_tree_pids_skips_a_child_older_than_its_parent():
+    # 30 was started by an earlier process 10 that exited; the pid 10 now
+    # belongs to our (newer) root, so 30 is not its child.
+    created = {10: 500, 11: 600, 30: 100}
+    links = [(10, 1), (11, 10), (30, 10)]
+    assert win.tree_pids(10, links, created.get, lambda pid: True) == [11, 10]
+
+
+def test_tree_pids_walks_through_dead_processes_without_listing_them():
+    links = [(10, 1), (11, 10), (12, 11)]
+    alive = {10: False, 11: False, 12: True}
+    assert win.tree_pids(10, links, lambda pid: None, alive.get) == [12]
+
+
+def test_tree_pids_survives_cycles_and_self_parents():
+    links = [(0, 0), (10, 11), (11, 10)]
+    assert win.tree_pids(10, links, lambda pid: None, lambda pid: True) == [11, 10]
+
+
+# -- WinApi's ctypes code against fake DLLs --------------------------------
+
+class FakeDll(object):
+    """Only the functions SIGNATURES declares exist, as Python callables."""
+
+    def __init__(self, name, **functions):
+        declared = win.SIGNATURES[name]
+        for function_name in functions:
+            assert function_name in declared, function_name
+        for function_name in declared:
+            setattr(self, function_name, functions.get(function_name, self._unexpected(
+                function_name)))
+
+    @staticmethod
+    def _unexpected(function_name):
+        def call(*args):
+            raise AssertionError("unexpected call to %s%r" % (function_name, args))
+        return call
+
+
+class LastError(object):
+    def __init__(self):
+        self.value = 0
+
+    def __call__(self):
+        return self.value
+
+
+def make_api(last_error=None, **dlls):
+    return win.WinApi(load_dll=lambda name: dlls[name], last_error=last_error or LastError())
+
+
+def test_winapi_job_pids_grows_the_buffer_on_error_more_data():
+    last_error = LastError()
+    in_job = list(range(1000, 1050))
+    sizes = []
+
+    def query(job, info_class, buffer_ref, size, returned):
+        assert (job, info_class, returned) == (JOB, 3, None)
+        listing = buffer_ref._obj
+        assert ctypes.sizeof(listing) == size
+        sizes.append(size)
+        capacity = len(listing.ProcessIdList)
+        listing.NumberOfAssignedProcesses = len(in_job)
+        listing.NumberOfProcessIdsInList = min(capacity, len(in_job))
+        for index, pid in enumerate(in_job[:capacity]):
+            listing.ProcessIdList[index] = pid
+        if capacity < len(in_job):
+            last_error.value = win.ERROR_MORE_DATA
+            return 0
+        return 1
+
+    kernel32 = FakeDll("kernel32", QueryInformationJobObject=query)
+    api = make_api(last_error, kernel32=kernel32)
+    api.is_alive = lambda pid: pid != 1001
+    assert api.job_pids(JOB) == [pid for pid in in_job if pid != 1001]
+    pointer = ctypes.sizeof(ctypes.c_void_p)
+    assert sizes == [8 + pointer * 32, 8 + pointer * 66]  # 32, then room for 50 + 16
+
+
+def test_winapi_set_kill_on_close_passes_the_extended_limit_structure():
+    seen = {}
+
+    def set_information(job, info_class, info_ref, size):
+        info = info_ref._obj
+        seen.update(job=job, info_class=info_class, size=size,
+                    flags=info.BasicLimitInformation.LimitFlags)
+        return 1
+
+    api = make_api(kernel32=FakeDll("kernel32", SetInformationJobObject=set_information))
+    api.set_kill_on_close(JOB)
+    assert seen == {"job": JOB, "info_class": 9, "flags": 0x2000,
+                    "size": ctypes.sizeof(win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)}
+
+
+def test_winapi_creation_time_joins_the_filetime_halves_and_closes_the_handle():
+    closed = []
+
+    def get_times(handle, created, exited, kernel, user):
+        created._obj.dwHighDateTime, created._obj.dwLowDateTime = 0x01DA0000, 0x89ABCDEF
+        return 1
+
+    kernel32 = FakeDll("kernel32", OpenProcess=lambda access, inherit, pid: 0x44,
+                       GetProcessTimes=get_times, CloseHandle=closed.append)
+    assert make_api(kernel32=kernel32).process_creation_time(LEADER) == 0x01DA000089ABCDEF
+    assert closed == [0x44]
+
+
+def test_winapi_open_returns_none_for_a_gone_pid_and_raises_otherwise():
+    last_error = LastError()
+    kernel32 = FakeDll("kernel32", OpenProcess=lambda access, inherit, pid: None)
+    api = make_api(last_error, kernel32=kernel32)
+    last_error.value = win.ERROR_INVALID_PARAMETER
+    assert api.open_and_terminate(LEADER) is False
+    assert api.process_creation_time(LEADER) is None
+    last_error.value = win.ERROR_ACCESS_DENIED
+    with pytest.raises(OSError):
+        api.open_and_terminate(LEADER)
+    assert api.is_alive(LEADER) is True  # exists, but not ours to look at
+
+
+def test_winapi_parent_links_walks_the_snapshot_and_closes_it():
+    last_error = LastError()
+    table = [(4, 0), (LEADER, OWN_PID), (CHILD, LEADER)]
+    cursor = []
+    closed = []
+
+    def fill(entry_ref):
+        entry = entry_ref._obj
+        assert entry.dwSize == ctypes.sizeof(win.PROCESSENTRY32W)
+        if len(cursor) == len(table):
+            last_error.value = win.ERROR_NO_MORE_FILES
+            return 0
+        entry.th32ProcessID, entry.th32ParentProcessID = table[len(cursor)]
+        cursor.append(1)
+        return 1
+
+    kernel32 = FakeDll("kernel32", CreateToolhelp32Snapshot=lambda flags, pid: 0x55,
+                       Process32FirstW=lambda snap, entry: fill(entry),
+                       Process32NextW=lambda snap, entry: fill(entry),
+                       CloseHandle=closed.append)
+    assert make_api(last_error, kernel32=kernel32).parent_links() == table
+    assert closed == [0x55]
+
+
+def test_winapi_send_copydata_builds_the_message_gams_expects():
+    seen = {}
+
+    def send(hwnd, message, wparam, lparam, flags, timeout, result):
+        data = win.COPYDATASTRUCT.from_address(lparam)
+        seen.update(hwnd=hwnd, message=message, wparam=wparam, flags=flags,
+                    timeout=timeout, tag=data.dwData,
+                    payload=ctypes.string_at(data.lpData, data.cbData))
+        return 1
+
+    api = make_api(user32=FakeDll("user32", SendMessageTimeoutW=send))
+    assert api.send_copydata(0x5150, win.GAMS_INTERRUPT_TAG, win.GAMS_INTERRUPT_MESSAGE)
+    assert seen == {"hwnd": 0x5150, "message": 0x4A, "wparam": 0, "flags": 2,
+                    "timeout": 5000, "tag": 1, "payload": b"GAMS Message Interrupt\x00"}
+
+
+def test_winapi_suspend_reports_ntstatus_failures():
+    last_error = LastError()
+    statuses = {"status": 0}
+    kernel32 = FakeDll("kernel32", OpenProcess=lambda access, inherit, pid: 0x66,
+                       CloseHandle=lambda handle: 1)
+    ntdll = FakeDll("ntdll", NtSuspendProcess=lambda handle: statuses["status"],
+                    NtResumeProcess=lambda handle: 0,
+                    RtlNtStatusToDosError=lambda status: win.ERROR_ACCESS_DENIED)
+    api = make_api(last_error, kernel32=kernel32, ntdll=ntdll)
+    assert api.suspend(LEADER) is True and api.resume(LEADER) is True
+    statuses["status"] = -1073741790  # STATUS_ACCESS_DENIED
+    with pytest.raises(OSError):
+        api.suspend(LEADER)
+
+
+def test_winapi_taskkill_uses_the_system32_path_and_reports_failure_to_run():
+    commands = []
+
+    def call(command, **kwargs):
+        commands.append((command, kwargs["creationflags"]))
+        return 0
+
+    api = win.WinApi(call=call)
+    assert api.run_taskkill(LEADER) == 0
+    command, flags = commands[0]
+    assert command[0].lower().endswith("taskkill.exe") and "system32" in command[0].lower()
+    assert command[1:] == ["/T", "/F", "/PID", "500"] and flags == 0x08000000
+
+    def missing(command, **kwargs):
+        raise OSError("not found")
+
+    assert win.WinApi(call=missing).run_taskkill(LEADER) is None
+
+
+def test_winapi_send_ctrl_break_is_os_kill_with_ctrl_break_event():
+    sent = []
+    win.WinApi(kill=lambda pid, sig: sent.append((pid, sig))).send_ctrl_break(LEADER)
+    assert sent == [(LEADER, 1)]
+
+
+def test_declare_sets_restype_and_argtypes_of_every_signature():
+    class Function(object):
+        restype = argtypes = None
+
+    class Dll(object):
+        def __getattr__(self, name):
+            function = Function()
+            setattr(self, name, function)
+            return function
+
+    for dll_name, signatures in win.SIGNATURES.items():
+        dll = Dll()
+        win.declare(dll, signatures)
+        for function_name, (restype, argtypes) in signatures.items():
+            function = getattr(dll, function_name)
+            assert function.restype is restype
+            assert function.argtypes == list(argtypes)
+            for argtype in argtypes:
+                assert hasattr(argtype, "from_param"), (function_name, argtype)
+
+
+def test_module_imports_and_winapi_constructs_in_a_fresh_interpreter():
+    # Off Windows ctypes has no windll/WinDLL: this fails if either is
+    # touched at import or construction instead of on first call.
+    code = "import times_doctor._procgroup_windows as w; w.WinApi()"
+    subprocess.check_call([sys.executable, "-c", code])
+
+
+# -- structure layouts (documented sizes for 64-bit Windows) -----------------
+
+pointer_64 = pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8,
+                                reason="documented sizes are for 64-bit")
+
+
+@pointer_64
+@pytest.mark.parametrize("structure, size", [
+    (win.FILETIME, 8),
+    (win.IO_COUNTERS, 48),
+    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, 64),
+    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, 144),
+    (win.JOBOBJECT_BASIC_PROCESS_ID_LIST, 16),
+    (win.PROCESSENTRY32W, 568),
+    (win.COPYDATASTRUCT, 24),
+])
+def test_structure_size_on_64_bit(structure, size):
+    assert ctypes.sizeof(structure) == size
+
+
+@pointer_64
+@pytest.mark.parametrize("structure, field, offset", [
+    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "LimitFlags", 16),
+    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "MinimumWorkingSetSize", 24),
+    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "Affinity", 48),
+    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "IoInfo", 64),
+    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "ProcessMemoryLimit", 112),
+    (win.JOBOBJECT_BASIC_PROCESS_ID_LIST, "ProcessIdList", 8),
+    (win.PROCESSENTRY32W, "th32DefaultHeapID", 16),
+    (win.PROCESSENTRY32W, "th32ParentProcessID", 32),
+    (win.PROCESSENTRY32W, "szExeFile", 44),
+    (win.COPYDATASTRUCT, "lpData", 16),
+])
+def test_structure_field_offset_on_64_bit(structure, field, offset):
+    assert getattr(structure, field).offset == offset
+
+
+@pointer_64
+def test_process_id_list_grows_by_one_pointer_per_pid():
+    assert ctypes.sizeof(win.process_id_list_type(40)) == 8 + 8 * 40
+    assert win.process_id_list_type(40) is win.process_id_list_type(40)
