@@ -135,7 +135,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
             _terminate_process_group(ref, 0, groups)
             groups.reap(ref, popen)
         groups.close(ref)
-        _read_log(tail, parser, monitor, name)
+        _read_log(tail, parser, monitor, name, final=True)
         tail.close()
 
     runtime = clock.elapsed()
@@ -201,15 +201,30 @@ def _set_paused(job_registry, name, clock, paused):
     return paused
 
 
-def _read_log(tail, parser, monitor, name):
-    lines = tail.read_lines()
-    if not lines:
-        return
-    for line in lines:
-        parser.feed(line)
-    snap = parser.snapshot()
-    _update(monitor, name, phase=snap.phase, progress=snap.progress,
-            iteration=snap.iteration, details=snap.details)
+def _read_log(tail, parser, monitor, name, final=False):
+    """Feed new log lines to the parser and show its view.
+
+    The tail reads at most a few MiB per call so a burst can't stall the
+    worker; the last read after GAMS has exited loops until it has caught up
+    and also takes a final line without a newline.
+    """
+    fed = False
+    while True:
+        try:
+            lines = tail.read_lines(final=final)
+        except ParseError as exc:
+            # An unreadable log costs the progress display, not the run.
+            _update(monitor, name, details=str(exc))
+            return
+        for line in lines:
+            parser.feed(line)
+        fed = fed or bool(lines)
+        if not (final and tail.behind):
+            break
+    if fed:
+        snap = parser.snapshot()
+        _update(monitor, name, phase=snap.phase, progress=snap.progress,
+                iteration=snap.iteration, details=snap.details)
 
 
 def _read_listing(lst_path):
