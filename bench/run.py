@@ -1,0 +1,277 @@
+"""times-doctor benchmarks: `make bench` (full) and `make bench-quick`.
+
+Prints a table and writes bench/results.json.  Every figure is a median over
+repeated trials with min/max (the machines are noisy); comparisons are
+measured side by side in the same run.  Targets are reported, never asserted:
+this is not a test.
+
+Usage: python bench/run.py [--quick] [--gams PATH] [--only NAME[,NAME]]
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+
+from times_doctor import procgroup  # noqa: E402
+from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # noqa: E402
+                                      create_process_group_kwargs)
+from times_doctor.runner import RunSpec, run_gams_with_progress  # noqa: E402
+from times_doctor.scan import Scan, ScanConfig, plan_scan  # noqa: E402
+
+
+def summarise(values):
+    values = sorted(values)
+    return {"median": statistics.median(values), "min": values[0], "max": values[-1],
+            "n": len(values)}
+
+
+def percentile(values, fraction):
+    values = sorted(values)
+    index = min(len(values) - 1, max(0, int(round(fraction * (len(values) - 1)))))
+    return values[index]
+
+
+def disk_bytes(root):
+    """Allocated bytes (st_blocks), not apparent size: sparse files count as what they use."""
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+    return total
+
+
+# -- 1. setup -----------------------------------------------------------------
+
+def bench_setup(work, trials, gams, baseline_profiles):
+    """24 profiles over a run dir with 2 GB of sparse data files."""
+    run_dir = os.path.join(work, "setup_run")
+    os.makedirs(run_dir)
+    for index in range(8):
+        with open(os.path.join(run_dir, "data%d.dd" % index), "wb") as handle:
+            handle.truncate(256 * 1024 * 1024)  # sparse: 2 GB apparent in total
+    with open(os.path.join(run_dir, "model.run"), "w") as handle:
+        handle.write("".join("$include data%d.dd\n" % i for i in range(8)))
+    opt_dir = os.path.join(work, "opts")
+    os.makedirs(opt_dir)
+    for index in range(24):
+        with open(os.path.join(opt_dir, "p%02d.opt" % index), "w") as handle:
+            handle.write("lpmethod %d\n" % (index % 6 + 1))
+    names = ",".join("p%02d" % index for index in range(24))
+    times, disks = [], []
+    for trial in range(trials):
+        out = os.path.join(work, "setup_out%d" % trial)
+        config = ScanConfig(run_dir, gams, None, None, "cplex", [names], opt_dir, "4", False,
+                            None, "0", "10", [], out, True, True, False)
+        plan = plan_scan(config)
+        started = time.perf_counter()
+        scan = Scan(plan, stdout=open(os.devnull, "w"))
+        scan._prepare()
+        times.append(time.perf_counter() - started)
+        disks.append(disk_bytes(os.path.join(out, "times_doctor_out")) / 24.0)
+        shutil.rmtree(out)
+    # Baseline: what the original tool did, a full copy of the run dir per
+    # profile.  Copying 24 x 2 GB would take minutes and 48 GB of disk, so a
+    # few profiles are copied and the per-profile figures compared.
+    base_times, base_disk = [], []
+    for index in range(baseline_profiles):
+        target = os.path.join(work, "baseline%d" % index)
+        started = time.perf_counter()
+        shutil.copytree(run_dir, target)
+        base_times.append(time.perf_counter() - started)
+        base_disk.append(disk_bytes(target))
+        shutil.rmtree(target)
+    shutil.rmtree(run_dir)
+    per_profile = statistics.median(times) / 24.0
+    return {
+        "setup_24_profiles_seconds": summarise(times),
+        "extra_disk_bytes_per_profile": summarise(disks),
+        "baseline_copy_seconds_per_profile": summarise(base_times),
+        "baseline_copy_disk_bytes_per_profile": summarise(base_disk),
+        "speedup_per_profile_vs_copy": statistics.median(base_times) / per_profile,
+        "target": "setup < 1 s for 24 profiles, < 1 MB extra disk per profile",
+    }
+
+
+# -- 2. cancel latency (real GAMS) ----------------------------------------------
+
+def market_split_spec(work, gams, name):
+    from times_doctor import profiles, rundir
+    model_dir = os.path.join(REPO, "tests", "models", "marketsplit")
+    driver = rundir.find_driver(model_dir)
+    profile = profiles.resolve_profiles("cplex", ["dual"])[0]
+    prepared = rundir.prepare_work_dir(os.path.join(work, name), "cplex", "dual", driver,
+                                       profiles.render_option_file(profile, 1), "cplex.opt")
+    command = rundir.gams_command(gams, os.path.basename(prepared.driver_copy), model_dir, None,
+                                  "cplex", "dual", "dual_run_log.txt", ["solvelink=0"])
+    env = dict(os.environ)
+    env[procgroup.JOB_ENV_VAR] = "bench/%s" % name
+    stem = os.path.splitext(os.path.basename(driver))[0]
+    return RunSpec(name, "cplex", profile, prepared.path, command,
+                   os.path.join(prepared.path, "dual_run_log.txt"),
+                   os.path.join(prepared.path, stem + ".lst"), env)
+
+
+def bench_cancel_latency(work, trials, gams):
+    """Request -> last process of the run's session gone, one cooperative GAMS run."""
+    groups = procgroup.current()
+    latencies = []
+    for trial in range(trials):
+        registry = JobRegistry(default_grace_seconds=10)
+        spec = market_split_spec(work, gams, "lat%d" % trial)
+        event = registry.register(spec.name)
+        holder = {}
+        worker = threading.Thread(target=lambda: holder.setdefault(
+            "result", run_gams_with_progress(spec, event, registry)))
+        worker.start()
+        # Wait for the solver itself (gams -> sh -> sh -> solver) to be up.
+        deadline = time.monotonic() + 60
+        ref = None
+        while time.monotonic() < deadline:
+            ref = registry.group_of(spec.name)
+            if ref is not None and len(groups.survivors(ref)) >= 4:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        requested = time.perf_counter()
+        registry.cancel(spec.name)
+        while groups.survivors(ref):
+            time.sleep(0.0005)
+        latencies.append((time.perf_counter() - requested) * 1000.0)
+        worker.join()
+        shutil.rmtree(os.path.join(work, "lat%d" % trial), ignore_errors=True)
+    return {
+        "cancel_latency_ms": summarise(latencies),
+        "cancel_latency_p50_ms": percentile(latencies, 0.5),
+        "cancel_latency_p99_ms": percentile(latencies, 0.99),
+        "target": "p99 < 100 ms",
+    }
+
+
+# -- 3. cancel-all of stubborn runs -----------------------------------------------
+
+STUBBORN = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for i in range(2):
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(600)
+        os._exit(0)
+sys.stdout.write("up\n"); sys.stdout.flush()
+time.sleep(600)
+"""
+
+
+def bench_cancel_all(trials, runs=16, grace=2.0):
+    groups = procgroup.current()
+    totals = []
+    for _ in range(trials):
+        jobs = []
+        for _ in range(runs):
+            popen = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE,
+                                     **create_process_group_kwargs())
+            popen.stdout.readline()
+            jobs.append((popen, groups.attach(popen, None)))
+        started = time.perf_counter()
+        threads = [threading.Thread(target=_terminate_process_group, args=(ref, grace, groups))
+                   for _, ref in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        while any(groups.survivors(ref) for _, ref in jobs):
+            time.sleep(0.005)
+        totals.append(time.perf_counter() - started)
+        for popen, ref in jobs:
+            groups.reap(ref, popen)
+            popen.stdout.close()
+    return {
+        "cancel_all_16_stubborn_seconds": summarise(totals),
+        "one_by_one_estimate_seconds": runs * grace,
+        "target": "< 2.5 s with grace 2 s",
+    }
+
+
+def find_gams(explicit):
+    if explicit:
+        return explicit
+    if os.environ.get("TD_TEST_GAMS"):
+        return os.environ["TD_TEST_GAMS"]
+    try:
+        import gamspy_base
+    except ImportError:
+        return shutil.which("gams")
+    return os.path.join(gamspy_base.directory, "gams")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--gams")
+    parser.add_argument("--only")
+    args = parser.parse_args(argv)
+    gams = find_gams(args.gams)
+    if not gams or not os.path.exists(gams):
+        sys.stderr.write("bench: no GAMS found: run `make venv` or pass --gams PATH\n")
+        return 2
+    only = set(args.only.split(",")) if args.only else None
+    quick = args.quick
+    results = {
+        "machine": {"host": socket.gethostname(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "mode": "quick" if quick else "full",
+        "figures": {},
+    }
+    work = tempfile.mkdtemp(prefix="td-bench-")
+    try:
+        benches = [
+            ("setup", lambda: bench_setup(work, 3 if quick else 10, gams, 1 if quick else 2)),
+            ("cancel_latency", lambda: bench_cancel_latency(work, 8 if quick else 50, gams)),
+            ("cancel_all", lambda: bench_cancel_all(1 if quick else 5)),
+        ]
+        for name, bench in benches:
+            if only and name not in only:
+                continue
+            sys.stdout.write("running %s ...\n" % name)
+            sys.stdout.flush()
+            results["figures"][name] = bench()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print_table(results["figures"])
+    with open(os.path.join(HERE, "results.json"), "w") as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    return 0
+
+
+def print_table(figures):
+    sys.stdout.write("\n%-44s %14s %14s %14s\n" % ("figure", "median", "min", "max"))
+    for bench, values in figures.items():
+        for key, value in values.items():
+            label = "%s.%s" % (bench, key)
+            if isinstance(value, dict):
+                sys.stdout.write("%-44s %14.4g %14.4g %14.4g\n" % (
+                    label, value["median"], value["min"], value["max"]))
+            elif isinstance(value, float):
+                sys.stdout.write("%-44s %14.4g\n" % (label, value))
+            else:
+                sys.stdout.write("%-44s %s\n" % (label, value))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
