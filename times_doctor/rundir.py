@@ -1,0 +1,719 @@
+"""The run directory: find the driver and TIMES source, set up one work directory per profile.
+
+Each profile runs GAMS with its own work directory as the current directory.
+That directory holds only a copy of the driver (with the driver's
+``option LP=...;`` statements rewritten to the profile's solver) and the
+solver option file.  The run's data files are found through ``idir1=RUN_DIR``
+(and the TIMES source through ``idir2=``), never copied or linked: set-up
+cost and disk use do not grow with the model's data, and no profile can
+write through a link into the original run directory.
+
+Every public function validates its input before it creates anything, and
+reports a problem as one line naming it and the fix (``RunDirError``,
+``GamsNotFoundError``).
+
+Decisions where the spec left room:
+
+* A relative ``--driver`` is looked up in RUN_DIR first, then in the current
+  folder; either way it must resolve (symlinks and ``..`` followed) to a file
+  inside RUN_DIR (subfolders allowed).
+* Without ``--driver``: the ``.run`` whose stem matches the newest ``.lst``,
+  else the largest ``.run``, else the ``.gms`` matching the newest ``.lst``,
+  else the largest ``.gms`` (ties: by name).  Extensions in any case.
+* A TIMES source folder named in a ``.lst`` that no longer exists is ignored
+  (``find_times_src`` returns None) rather than passed to GAMS.
+* Besides lp/mip/rmip/qcp/miqcp/rmiqcp, ``option solver=...;`` is rewritten
+  too: it sets the solver of every model type, so it would beat the profile.
+  ``$if``/``$ifI``/``$ifE`` lines count as code (their statement runs when
+  the condition holds); other dollar-control lines are left alone.  Only the
+  driver is rewritten, not files it includes.
+"""
+
+import collections
+import io
+import os
+import re
+import shutil
+import time
+
+from typing import Callable, List, Optional  # noqa: F401  (used in type comments)
+
+from times_doctor.errors import GamsNotFoundError, RunDirError
+from times_doctor.profiles import SOLVERS, check_profile_name
+
+OUT_FOLDER = "times_doctor_out"
+RUNS_FOLDER = "scan_runs"
+RESTART_FILE_NAME = "_times.g00"
+
+PreparedDir = collections.namedtuple("PreparedDir", "path driver_copy replaced_locked")
+PreparedDir.__doc__ = """A ready work directory.
+
+path: the work directory (GAMS's current directory); driver_copy: the
+rewritten driver inside it; replaced_locked: None, or a one-line note for
+the user when an earlier work directory could not be removed and a fresh
+timestamped sibling is used instead.
+"""
+
+WorkDirPlan = collections.namedtuple("WorkDirPlan", "path driver_copy option_file")
+WorkDirPlan.__doc__ = """Where prepare_work_dir() will put things (computed, nothing created)."""
+
+# Model types whose solver CPLEX and GUROBI can be, plus "solver" (all types).
+SOLVER_OPTION_KEYS = frozenset(["lp", "mip", "rmip", "qcp", "miqcp", "rmiqcp", "solver"])
+
+# A statement that starts with one of these ends an option statement whose
+# ';' was left out (GAMS allows that before a keyword).
+_STATEMENT_KEYWORDS = frozenset("""
+    option options solve display abort loop if else elseif while for repeat until break
+    continue execute execute_load execute_loadpoint execute_loaddc execute_unload
+    execute_unloaddi execute_unloadidx put putclose puttl putpage putheader file files
+    set sets singleton parameter parameters scalar scalars table tables variable variables
+    positive negative free binary integer sos1 sos2 semicont semiint equation equations
+    model models alias acronym acronyms embeddedcode endembeddedcode
+    """.split())
+
+# Dollar-control blocks whose content is not GAMS code: "$on..." -> "$off...".
+_SKIPPED_BLOCKS = (("ontext", "offtext"), ("onecho", "offecho"), ("onput", "offput"),
+                   ("onembeddedcode", "offembeddedcode"))
+
+# Whitespace inside a line.  Explicit, because the driver is decoded as
+# Latin-1 (byte-preserving) and str-regex \s would also match 0x85 and 0xa0.
+_BLANK = " \t\r\f\v"
+# Identifiers and numbers, with %compile_time.variables% and %1 arguments in them.
+_WORD_RE = re.compile(r"(?:[A-Za-z0-9_]|%[A-Za-z0-9_.]+%|%[0-9]+)+")
+_DIRECTIVE_RE = re.compile(r"\$[ \t]*([A-Za-z]+)")
+# Execution-time embedded code (Python etc.), not GAMS: "embeddedCode" ... "endEmbeddedCode".
+_EMBEDDED_START_RE = re.compile(r"[ \t]*(?:continue)?embeddedcode[sv]?\b", re.IGNORECASE)
+_EMBEDDED_END_RE = re.compile(r"[ \t]*(?:end|pause)embeddedcode\b", re.IGNORECASE)
+_BOMS = ("\ufeff", "\xef\xbb\xbf")
+
+# The .lst's include table: SEQ GLOBAL TYPE PARENT LOCAL INCLVL FILENAME.
+_INCLUDE_ROW_RE = re.compile(
+    br"^[ \t]*\d+[ \t]+\d+[ \t]+[A-Za-z]+[ \t]+\d+[ \t]+\d+[ \t]+\d+[ \t]+(\S.*?)[ \t\r\n]*$")
+_LST_LINE_BYTES = 64 * 1024
+_MAX_SIBLINGS = 1000
+
+
+# -- run directory -----------------------------------------------------------
+
+
+def find_driver(run_dir, driver=None):
+    # type: (str, Optional[str]) -> str
+    """Absolute path of the GAMS file to run.
+
+    Args:
+        run_dir: the run directory.
+        driver: ``--driver`` (relative to RUN_DIR, else to the current folder).
+
+    Raises:
+        RunDirError: the named driver is missing, not a file or outside
+            RUN_DIR, or nothing suitable was found.
+    """
+    _check_run_dir(run_dir)
+    if driver:
+        return _named_driver(run_dir, driver)
+    files = _plain_files(run_dir)
+    newest = _newest_lst(run_dir, files)
+    newest_stem = os.path.splitext(os.path.basename(newest))[0] if newest else None
+    for extension in (".run", ".gms"):
+        candidates = [path for path in files if path.lower().endswith(extension)]
+        if not candidates:
+            continue
+        if newest_stem is not None:
+            matching = _stem_matches(candidates, newest_stem)
+            if matching:
+                return os.path.abspath(matching)
+        return os.path.abspath(min(candidates, key=lambda path: (-os.path.getsize(path), path)))
+    raise RunDirError("no driver found in RUN_DIR %s: expected a .run or .gms file; name one "
+                      "with --driver" % _show(run_dir))
+
+
+def find_times_src(run_dir, times_src=None):
+    # type: (str, Optional[str]) -> Optional[str]
+    """The TIMES source folder: ``--times-src``, else where the newest .lst found initsys.mod.
+
+    Returns None when there is no .lst, it names no initsys.mod, or that
+    folder is gone.  Only the .lst's "Include File Summary" is read, line by
+    line with a bounded buffer, stopping there: listings can be gigabytes.
+
+    Raises:
+        RunDirError: ``times_src`` is given but is not a directory.
+    """
+    if times_src:
+        if not os.path.isdir(times_src):
+            raise RunDirError("--times-src %s is not a directory: give the TIMES source folder "
+                              "(the one holding initsys.mod)" % _show(times_src))
+        return os.path.abspath(times_src)
+    _check_run_dir(run_dir)
+    newest = _newest_lst(run_dir, _plain_files(run_dir))
+    if newest is None:
+        return None
+    try:
+        initsys = _initsys_from_lst(newest)
+    except OSError:
+        return None  # detection is a convenience; --times-src is the way to be explicit
+    if initsys is None:
+        return None
+    if not os.path.isabs(initsys):
+        initsys = os.path.join(run_dir, initsys)
+    folder = os.path.dirname(initsys)
+    return os.path.abspath(folder) if os.path.isdir(folder) else None
+
+
+def restart_file(times_src):
+    # type: (str) -> Optional[str]
+    """``<times_src>/_times.g00`` if that restart file exists, else None."""
+    path = os.path.join(times_src, RESTART_FILE_NAME)
+    return os.path.abspath(path) if os.path.isfile(path) else None
+
+
+# -- the driver copy ---------------------------------------------------------
+
+
+def rewrite_solver_options(text, solver):
+    # type: (str, str) -> str
+    """*text* with every GAMS ``option`` assignment of an LP/MIP solver set to *solver*.
+
+    Handles ``option``/``options`` in any case, several comma- or
+    line-separated assignments, statements spanning lines, and the keys in
+    SOLVER_OPTION_KEYS.  Comments (``*`` lines, ``$ontext`` blocks, enabled
+    end-of-line and in-line comments), quoted strings, echo/put/embedded-code
+    blocks and all other text stay byte-identical, line endings included.
+    """
+    _check_solver(solver)
+    edits = []
+    tokens = _tokenize(text)
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.kind == "word" and token.text.lower() in ("option", "options") \
+                and not _after_dot(tokens, index):
+            index = _scan_option_statement(tokens, index + 1, edits)
+        else:
+            index += 1
+    pieces = []
+    last = 0
+    for start, end in edits:
+        pieces.append(text[last:start])
+        pieces.append(solver)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name):
+    # type: (str, str, str, str, str) -> WorkDirPlan
+    """Paths of one profile's work directory; validates names, touches nothing."""
+    _check_solver(solver)
+    check_profile_name(profile_name)
+    driver_name = os.path.basename(driver_path)
+    _check_plain_name(option_file_name, "option file name")
+    if driver_name.lower() == option_file_name.lower():
+        raise RunDirError("driver %s has the same name as the solver option file: rename the "
+                          "driver" % _show(driver_path))
+    path = os.path.join(os.path.abspath(out_dir), OUT_FOLDER, RUNS_FOLDER, solver, profile_name)
+    return WorkDirPlan(path, os.path.join(path, driver_name), os.path.join(path, option_file_name))
+
+
+def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, option_file_name,
+                     remove_tree=None, clock=None):
+    # type: (str, str, str, str, str, str, Optional[Callable], Optional[Callable]) -> PreparedDir
+    """Create ``OUT/times_doctor_out/scan_runs/<solver>/<profile>/``: driver copy + option file.
+
+    A leftover directory from an earlier scan is removed first.  If that
+    fails (files held open or read-only), a fresh sibling
+    ``<profile>-YYYYmmdd-HHMMSS[-N]`` is used and ``replaced_locked`` says so.
+
+    Args:
+        remove_tree: removes a directory tree (default ``shutil.rmtree``);
+            tests pass one that raises PermissionError.
+        clock: returns the time in seconds (default ``time.time``), for the
+            sibling's timestamp.
+
+    Raises:
+        RunDirError: the driver cannot be read or the directory cannot be set up.
+    """
+    remove_tree = remove_tree or shutil.rmtree
+    clock = clock or time.time
+    plan = plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name)
+    try:
+        with io.open(driver_path, "rb") as handle:
+            driver_bytes = handle.read()
+    except OSError as error:
+        raise RunDirError("cannot read driver %s (%s): make it readable"
+                          % (_show(driver_path), _reason(error)))
+    # Latin-1 maps every byte to one character and back, so whatever the
+    # driver's encoding, everything but the rewritten words stays byte-identical.
+    copy_bytes = rewrite_solver_options(driver_bytes.decode("latin-1"), solver).encode("latin-1")
+    path = plan.path
+    replaced_locked = None
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        blocked = None
+        if os.path.lexists(path):
+            try:
+                _remove_leftover(path, remove_tree)
+            except OSError as error:
+                blocked = error
+        if blocked is None:
+            try:
+                os.mkdir(path)
+            except FileExistsError as error:
+                blocked = error  # something (a straggler process?) recreated it meanwhile
+        if blocked is not None:
+            sibling = _make_sibling(path, clock)
+            replaced_locked = ("could not remove the earlier work directory %s (%s): this run "
+                               "uses %s; delete the old one once nothing holds its files open"
+                               % (path, _reason(blocked), sibling))
+            path = sibling
+        driver_copy = os.path.join(path, os.path.basename(plan.driver_copy))
+        with io.open(driver_copy, "wb") as handle:
+            handle.write(copy_bytes)
+        with io.open(os.path.join(path, option_file_name), "w", encoding="utf-8",
+                     newline="") as handle:
+            handle.write(option_text)
+    except OSError as error:
+        raise RunDirError("cannot set up work directory %s (%s): check free space and "
+                          "permissions of --out" % (path, _reason(error)))
+    return PreparedDir(path, driver_copy, replaced_locked)
+
+
+def validate_out_dir(out_dir):
+    # type: (str) -> None
+    """Check ``--out`` exists or can be created, and can be written; create nothing.
+
+    Judged by permissions (``os.access``) on the deepest existing folder of
+    OUT/times_doctor_out/scan_runs, or of OUT's ancestors when OUT is new.
+
+    Raises:
+        RunDirError: not a folder or not writable.
+    """
+    shown = _show(out_dir)
+    path = os.path.abspath(out_dir)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunDirError("--out %s is not a directory: choose a folder you can write to" % shown)
+    probe = path
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise RunDirError("--out %s is not writable (%s is not a folder): choose a folder you "
+                          "can write to" % (shown, _show(probe)))
+    if probe == path:
+        for sub in (os.path.join(path, OUT_FOLDER), os.path.join(path, OUT_FOLDER, RUNS_FOLDER)):
+            if not os.path.lexists(sub):
+                break
+            if not os.path.isdir(sub):
+                raise RunDirError("--out %s cannot hold the results: %s is not a folder; remove "
+                                  "or rename it" % (shown, _show(sub)))
+            probe = sub
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RunDirError("--out %s is not writable: choose a folder you can write to" % shown)
+
+
+# -- GAMS --------------------------------------------------------------------
+
+
+def gams_command(gams_path, driver_copy_name, run_dir, times_src, solver, profile_name,
+                 log_name=None, extra_args=None):
+    # type: (str, str, str, Optional[str], str, str, Optional[str], Optional[list]) -> List[str]
+    """The argv that runs one profile; to be started with the work directory as cwd.
+
+    GAMS writes ``<driver stem>.lst`` into the current directory, finds the
+    option file there (``optfile=1``), and finds ``$include``/``$batinclude``
+    files through ``idir1``/``idir2``.
+    """
+    _check_solver(solver)
+    check_profile_name(profile_name)
+    _check_plain_name(driver_copy_name, "driver copy name")
+    log_name = log_name or "%s_run_log.txt" % profile_name
+    _check_plain_name(log_name, "log file name")
+    command = [gams_path, driver_copy_name, "logoption=2", "logfile=%s" % log_name, "optfile=1",
+               "lp=%s" % solver, "mip=%s" % solver, "rmip=%s" % solver,
+               "idir1=%s" % os.path.abspath(run_dir)]
+    if times_src:
+        command.append("idir2=%s" % os.path.abspath(times_src))
+        restart = restart_file(times_src)
+        if restart:
+            command.append("r=%s" % restart)
+    command.extend(extra_args or [])
+    return command
+
+
+def resolve_gams(gams_path=None):
+    # type: (Optional[str]) -> str
+    """Absolute path of an executable ``gams``: *gams_path*, else the one on PATH.
+
+    *gams_path* may also be the GAMS system folder holding ``gams``.
+
+    Raises:
+        GamsNotFoundError: one line naming the problem and the fix.
+    """
+    if not gams_path:
+        found = shutil.which("gams")
+        if not found:
+            raise GamsNotFoundError("GAMS not found: put gams on PATH or pass --gams-path")
+        return os.path.abspath(found)
+    shown = _show(gams_path)
+    path = os.path.expanduser(gams_path)
+    if os.path.isdir(path):
+        inside = [os.path.join(path, name) for name in ("gams", "gams.exe")
+                  if os.path.isfile(os.path.join(path, name))]
+        if not inside:
+            raise GamsNotFoundError("--gams-path %s is a folder without a gams executable: give "
+                                    "the gams executable itself" % shown)
+        path = inside[0]
+    if not os.path.exists(path):
+        raise GamsNotFoundError("--gams-path %s does not exist: give the gams executable, "
+                                "e.g. /opt/gams/gams" % shown)
+    if not os.path.isfile(path):
+        raise GamsNotFoundError("--gams-path %s is not a file: give the gams executable" % shown)
+    if not os.access(path, os.X_OK):
+        raise GamsNotFoundError("--gams-path %s is not executable: give the gams executable "
+                                "(or make it executable)" % shown)
+    return os.path.abspath(path)
+
+
+# -- helpers: run directory --------------------------------------------------
+
+
+def _check_run_dir(run_dir):
+    if not os.path.isdir(run_dir):
+        raise RunDirError("RUN_DIR %s is not a directory: give the folder that holds the "
+                          "model's .run/.gms file" % _show(run_dir))
+
+
+def _named_driver(run_dir, driver):
+    if os.path.isabs(driver):
+        tries = [driver]
+    else:
+        tries = [os.path.join(run_dir, driver), driver]
+    path = next((each for each in tries if os.path.exists(each)), None)
+    if path is None:
+        raise RunDirError("--driver %s is missing: it is not in RUN_DIR %s; give the .run or "
+                          ".gms file inside the run directory" % (_show(driver), _show(run_dir)))
+    if not os.path.isfile(path):
+        raise RunDirError("--driver %s is not a file: give the .run or .gms file inside the run "
+                          "directory" % _show(driver))
+    if not _is_inside(os.path.realpath(path), os.path.realpath(run_dir)):
+        # The copy runs with idir1=RUN_DIR: a driver from elsewhere would
+        # find the wrong data files, or none.
+        raise RunDirError("--driver %s is outside RUN_DIR %s: give a file inside the run "
+                          "directory" % (_show(driver), _show(run_dir)))
+    return os.path.abspath(path)
+
+
+def _is_inside(path, root):
+    path = os.path.normcase(path)
+    root = os.path.normcase(root)
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:
+        return False  # different drives on Windows
+
+
+def _plain_files(run_dir):
+    """Sorted paths of the regular files directly in *run_dir*."""
+    try:
+        names = sorted(os.listdir(run_dir))
+    except OSError as error:
+        raise RunDirError("cannot list RUN_DIR %s (%s): make it readable"
+                          % (_show(run_dir), _reason(error)))
+    paths = [os.path.join(run_dir, name) for name in names]
+    return [path for path in paths if os.path.isfile(path)]
+
+
+def _newest_lst(run_dir, files):
+    listings = [path for path in files if path.lower().endswith(".lst")]
+    if not listings:
+        return None
+    return max(listings, key=lambda path: (os.path.getmtime(path), path))
+
+
+def _stem_matches(paths, stem):
+    """The path whose stem is *stem*: exact case first, then any case."""
+    for fold in (False, True):
+        for path in paths:
+            candidate = os.path.splitext(os.path.basename(path))[0]
+            if candidate == stem or (fold and candidate.lower() == stem.lower()):
+                return path
+    return None
+
+
+def _initsys_from_lst(lst_path):
+    """The FILENAME of the first initsys.mod row of the .lst's Include File Summary, or None.
+
+    Raises OSError when the file cannot be read.
+    """
+    in_summary = False
+    skipping_long_line = False
+    with io.open(lst_path, "rb") as handle:
+        while True:
+            line = handle.readline(_LST_LINE_BYTES)
+            if not line:
+                return None
+            complete = line.endswith(b"\n")
+            if skipping_long_line:
+                # The tail of a line longer than the buffer: never a table row.
+                skipping_long_line = not complete
+                continue
+            skipping_long_line = not complete
+            stripped = line.strip()
+            if not in_summary:
+                in_summary = stripped == b"Include File Summary"
+                continue
+            if stripped.startswith(b"COMPILATION TIME"):
+                return None
+            match = _INCLUDE_ROW_RE.match(line)
+            if match:
+                filename = os.fsdecode(match.group(1))
+                if re.split(r"[\\/]", filename)[-1].lower() == "initsys.mod":
+                    return filename
+
+
+# -- helpers: the driver copy ------------------------------------------------
+
+
+Token = collections.namedtuple("Token", "kind text start end")
+# kind: "word" (identifier, number or %variable%), "punct" (one character),
+# "string" (quoted), "nl" (a line break, or a line that is not code),
+# "eos" (the end of a $if line, which ends any statement on it).
+
+
+def _tokenize(text):
+    """Tokens of the GAMS code in *text*; comments and non-code lines yield only "nl"."""
+    tokens = []
+    state = _CommentState()
+    position = 0
+    length = len(text)
+    while position < length:
+        newline = text.find("\n", position)
+        end = length if newline < 0 else newline
+        start = position
+        if start == 0:
+            for bom in _BOMS:
+                if text.startswith(bom):
+                    start = len(bom)
+                    break
+        _tokenize_line(text, start, end, state, tokens)
+        tokens.append(Token("nl", "\n", end, end + 1))
+        position = end + 1
+    return tokens
+
+
+class _CommentState(object):
+    """What counts as a comment at this point of the file ($comment, $onEolCom, ...)."""
+
+    def __init__(self):
+        self.comment_char = "*"
+        self.block_end = None        # "offtext" etc. (or _EMBEDDED_END_RE) inside a skipped block
+        self.eol_chars = "!!"
+        self.eol_enabled = False     # GAMS default: end-of-line comments off
+        self.inline_open = "/*"
+        self.inline_close = "*/"
+        self.inline_enabled = False  # GAMS default: in-line comments off
+        self.in_inline = False       # inside an in-line comment spanning lines
+
+
+def _tokenize_line(text, start, end, state, tokens):
+    line = text[start:end]
+    if state.block_end == _EMBEDDED_END_RE:
+        if _EMBEDDED_END_RE.match(line):
+            state.block_end = None
+        return
+    if state.block_end is not None:
+        match = _DIRECTIVE_RE.match(line)
+        if match and match.group(1).lower().startswith(state.block_end):
+            state.block_end = None
+        return
+    if state.in_inline:
+        _tokenize_code(text, start, end, state, tokens)
+        return
+    if line.startswith(state.comment_char):
+        return
+    if line.startswith("$"):
+        _dollar_line(text, start, end, state, tokens)
+        return
+    if _EMBEDDED_START_RE.match(line):
+        state.block_end = _EMBEDDED_END_RE
+        return
+    _tokenize_code(text, start, end, state, tokens)
+
+
+def _dollar_line(text, start, end, state, tokens):
+    match = _DIRECTIVE_RE.match(text, start, end)
+    if not match:
+        return
+    name = match.group(1).lower()
+    args = text[match.end():end].strip(_BLANK).split()
+    for opener, closer in _SKIPPED_BLOCKS:
+        if name.startswith(opener):
+            state.block_end = closer
+            return
+    if name == "comment" and args:
+        state.comment_char = args[0][0]
+    elif name == "oneolcom":
+        state.eol_enabled = True
+    elif name == "offeolcom":
+        state.eol_enabled = False
+    elif name == "eolcom" and args:
+        state.eol_chars, state.eol_enabled = args[0][:2], True
+    elif name == "oninline":
+        state.inline_enabled = True
+    elif name == "offinline":
+        state.inline_enabled = False
+    elif name == "inlinecom" and len(args) >= 2:
+        state.inline_open, state.inline_close = args[0][:2], args[1][:2]
+        state.inline_enabled = True
+    elif name in ("if", "ifi", "ife"):
+        # "$if <condition> <statement>": the statement is code.
+        _tokenize_code(text, match.end(), end, state, tokens)
+        tokens.append(Token("eos", "", end, end))
+
+
+def _tokenize_code(text, position, end, state, tokens):
+    while position < end:
+        if state.in_inline:
+            close = text.find(state.inline_close, position, end)
+            if close < 0:
+                return
+            position = close + len(state.inline_close)
+            state.in_inline = False
+            continue
+        char = text[position]
+        if char in _BLANK:
+            position += 1
+        elif state.eol_enabled and text.startswith(state.eol_chars, position, end):
+            return
+        elif state.inline_enabled and text.startswith(state.inline_open, position, end):
+            state.in_inline = True
+            position += len(state.inline_open)
+        elif char in "'\"":
+            close = text.find(char, position + 1, end)
+            stop = end if close < 0 else close + 1
+            tokens.append(Token("string", text[position:stop], position, stop))
+            position = stop
+        else:
+            match = _WORD_RE.match(text, position, end)
+            if match:
+                tokens.append(Token("word", match.group(), position, match.end()))
+                position = match.end()
+            else:
+                tokens.append(Token("punct", char, position, position + 1))
+                position += 1
+
+
+def _after_dot(tokens, index):
+    """True for ``x.option``: a word glued to a preceding '.' is not a keyword."""
+    if index == 0:
+        return False
+    before = tokens[index - 1]
+    return before.kind == "punct" and before.text == "." and before.end == tokens[index].start
+
+
+def _next_code(tokens, index):
+    """Index of the next token that is not a line break (len(tokens) at the end)."""
+    while index < len(tokens) and tokens[index].kind == "nl":
+        index += 1
+    return index
+
+
+def _scan_option_statement(tokens, index, edits):
+    """Record the solver values to replace in one option statement; return where it ends."""
+    depth = 0
+    item_start = True
+    previous = None
+    while index < len(tokens):
+        token = tokens[index]
+        if token.kind == "eos":
+            return index + 1
+        if token.kind == "nl":
+            # A line break separates items, unless the item is unfinished ("lp =").
+            if depth == 0 and previous is not None and not (
+                    previous.kind == "punct" and previous.text in "=:<>,"):
+                item_start = True
+            index += 1
+            continue
+        if token.kind == "punct":
+            if token.text == ";" and depth == 0:
+                return index + 1
+            if token.text in "([":
+                depth += 1
+            elif token.text in ")]":
+                if depth == 0:
+                    return index  # "if(c, option lp=x)": the enclosing construct closes
+                depth -= 1
+            item_start = token.text == "," and depth == 0
+        elif token.kind == "word" and item_start:
+            key = token.text.lower()
+            if key in _STATEMENT_KEYWORDS:
+                return index  # ';' left out before the next statement
+            item_start = False
+            if key in SOLVER_OPTION_KEYS:
+                equals = _next_code(tokens, index + 1)
+                value = _next_code(tokens, equals + 1)
+                if (value < len(tokens) and tokens[equals].kind == "punct"
+                        and tokens[equals].text == "=" and tokens[value].kind == "word"):
+                    edits.append((tokens[value].start, tokens[value].end))
+                    previous = tokens[value]
+                    index = value + 1
+                    continue
+        else:
+            item_start = False
+        previous = token
+        index += 1
+    return index
+
+
+# -- helpers: work directory -------------------------------------------------
+
+
+def _remove_leftover(path, remove_tree):
+    """Remove an earlier work directory; a link or file there is removed, never followed."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        remove_tree(path)
+
+
+def _make_sibling(path, clock):
+    """Create and return ``<path>-YYYYmmdd-HHMMSS[-N]``, the first name not taken."""
+    base = "%s-%s" % (path, time.strftime("%Y%m%d-%H%M%S", time.localtime(clock())))
+    for number in range(_MAX_SIBLINGS):
+        candidate = base if number == 0 else "%s-%d" % (base, number)
+        try:
+            os.mkdir(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise RunDirError("cannot set up work directory %s: %d timestamped alternatives exist "
+                      "already; delete old ones under %s" % (path, _MAX_SIBLINGS,
+                                                            os.path.dirname(path)))
+
+
+# -- helpers: misc -----------------------------------------------------------
+
+
+def _check_solver(solver):
+    if solver not in SOLVERS:
+        raise ValueError("solver must be one of %s, got %r" % (", ".join(SOLVERS), solver))
+
+
+def _check_plain_name(name, what):
+    """A bare file name: no folder part, not '.', '..' or empty."""
+    if not name or name in (".", "..") or os.path.basename(name) != name or "/" in name \
+            or "\\" in name:
+        raise ValueError("%s must be a bare file name, got %r" % (what, name))
+
+
+def _show(text):
+    """*text* for a one-line message: control characters escaped."""
+    text = str(text)
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        return repr(text)
+    return text
+
+
+def _reason(error):
+    return error.strerror or error.__class__.__name__
