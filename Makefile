@@ -5,7 +5,7 @@
 #                  .venv-newest (newest CPython 3 from pyenv, pytest)
 #   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x")
 #   make demo      a real scan of tests/models/transport into $(DEMO_OUT)
-#   make zipapp    dist/times-doctor.pyz
+#   make zipapp    dist/times-doctor.pyz (DIST=dir to build elsewhere)
 #   make bench / bench-quick / clean
 #
 # pip uses whatever index this machine is configured with (pip.conf, PIP_* variables).
@@ -36,6 +36,7 @@ VENV36      := .venv36
 VENV_NEWEST := .venv-newest
 PY          := $(VENV)/bin/python
 DEMO_OUT    ?= /tmp/times-doctor-demo
+DIST        ?= dist
 PYTEST_ARGS ?=
 
 # The real gams, from gamspy-base in .venv (an already exported TD_TEST_GAMS wins).
@@ -93,12 +94,12 @@ demo: venv
 # (zipapp -m would discard main()'s return value, the exit code).
 zipapp:
 	rm -rf build/zipapp
-	mkdir -p build/zipapp dist
+	mkdir -p build/zipapp "$(DIST)"
 	cp -R times_doctor build/zipapp/
 	find build/zipapp -name __pycache__ -type d -prune -exec rm -rf {} +
 	printf 'import sys\nfrom times_doctor.cli import main\nsys.exit(main())\n' > build/zipapp/__main__.py
-	$(PYTHON) -m zipapp build/zipapp -o dist/times-doctor.pyz -p "/usr/bin/env python3"
-	@echo "built dist/times-doctor.pyz"
+	$(PYTHON) -m zipapp build/zipapp -o "$(DIST)/times-doctor.pyz" -p "/usr/bin/env python3"
+	@echo "built $(DIST)/times-doctor.pyz"
 
 bench: $(VENV)/.stamp
 	$(PY) bench/run.py

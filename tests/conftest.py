@@ -5,6 +5,7 @@ are the ones that prove times-doctor works, and a green run without them
 would be a lie.  ``make venv`` installs it (PyPI package gamspy-base).
 """
 
+import io
 import os
 import shutil
 import sys
@@ -74,13 +75,29 @@ def copy_model(tmp_path):
 
     The copy is ``tmp_path/NAME`` unless *dest* is given (a path that must not
     exist yet).  Each call gives a fresh copy, so a test may change it freely.
+    A ``X.lst.in`` in the model becomes ``X.lst`` in the copy, with ``@MODEL_DIR@``
+    replaced by the copy's absolute path: the listing a previous GAMS run would
+    have left there, whose Include File Summary names the TIMES source by full path.
     """
     def copy(name, dest=None):
         source = os.path.join(MODELS_DIR, name)
         if not os.path.isdir(source):
             raise ValueError("no test model %r in %s (have: %s)"
                              % (name, MODELS_DIR, ", ".join(sorted(os.listdir(MODELS_DIR)))))
-        target = str(dest) if dest is not None else str(tmp_path / name)
+        target = os.path.abspath(str(dest) if dest is not None else str(tmp_path / name))
         shutil.copytree(source, target)
+        render_listing_templates(target)
         return target
     return copy
+
+
+def render_listing_templates(model_dir):
+    for folder, _, files in os.walk(model_dir):
+        for name in files:
+            if name.endswith(".lst.in"):
+                template = os.path.join(folder, name)
+                with io.open(template, encoding="utf-8") as handle:
+                    text = handle.read().replace("@MODEL_DIR@", model_dir)
+                with io.open(template[:-len(".in")], "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.remove(template)

@@ -97,6 +97,15 @@ def test_times_style_from_another_directory(gams_path, copy_model, tmp_path):
     assert tree_digest(model) == before
 
 
+def test_times_style_copy_has_a_previous_listing(copy_model):
+    model = copy_model("times_style")
+    assert not os.path.exists(os.path.join(model, "times_demo.lst.in"))
+    listing = read_text(os.path.join(model, "times_demo.lst"))
+    row = os.path.join(model, "times_src", "initsys.mod")
+    assert re.search(r"^\s+3\s+13 INCLUDE\s+1\s+13\s+1  %s$" % re.escape(row), listing, re.M)
+    assert "@MODEL_DIR@" not in listing
+
+
 @pytest.mark.gams
 def test_times_style_cplex_agrees_with_conopt(gams_path, copy_model, tmp_path):
     model = copy_model("times_style")
@@ -120,6 +129,7 @@ def test_times_style_cplex_agrees_with_conopt(gams_path, copy_model, tmp_path):
 @pytest.mark.gams
 def test_times_style_refuses_to_run_in_its_own_folder(gams_path, copy_model):
     model = copy_model("times_style")
+    os.remove(os.path.join(model, "times_demo.lst"))  # the run below writes a new one
     before = tree_digest(model)
     rc, log, lst = run_gams(gams_path, "times_demo.run", model,
                             "idir1=" + os.path.join(model, "times_src"))

@@ -133,8 +133,7 @@ def run(driver_path, options, log, lst_path):
             rc = int(args[0])
             if rc != 0:
                 log.line("*** Status: %s" % STATUS_BY_RC.get(rc, "Fake exit %d" % rc))
-                log.line("--- Job %s Stop %s elapsed %s"
-                         % (name, time.strftime("%m/%d/%y %H:%M:%S"), elapsed()))
+                log_job_stop(log, name)
                 return rc
             break
         else:
@@ -143,8 +142,7 @@ def run(driver_path, options, log, lst_path):
     log.line("--- Reading solution for model fake")
     write_lst(lst_path, name, objective)
     log.line("*** Status: Normal completion")
-    log.line("--- Job %s Stop %s elapsed %s"
-             % (name, time.strftime("%m/%d/%y %H:%M:%S"), elapsed()))
+    log_job_stop(log, name)
     return 0
 
 
@@ -172,6 +170,11 @@ class Log(object):
     def close(self):
         if self._file is not None:
             self._file.close()
+
+
+def log_job_stop(log, name):
+    log.line("--- Job %s Stop %s elapsed %s"
+             % (name, time.strftime("%m/%d/%y %H:%M:%S"), elapsed()))
 
 
 def elapsed():
