@@ -299,6 +299,8 @@ def test_restart_file(tmp_path):
     ("$if not set x option lp=conopt;\n", "$if not set x option lp=cplex;\n"),
     ("$ifI %s%==A option LP = conopt\nlp = 1;\n", "$ifI %s%==A option LP = cplex\nlp = 1;\n"),
     ("a = 1; option lp = conopt; b = 2;", "a = 1; option lp = cplex; b = 2;"),
+    ("option lp=conopt\noption mip=cbc;\n", "option lp=cplex\noption mip=cplex;\n"),
+    ("x.l = 1; option\n\n  lp\n  =\n  conopt\n;\n", "x.l = 1; option\n\n  lp\n  =\n  cplex\n;\n"),
 ])
 def test_rewrite_changes_solver_assignments(before, after):
     assert rewrite_solver_options(before, "cplex") == after
@@ -317,6 +319,8 @@ def test_rewrite_changes_solver_assignments(before, after):
     "m.optfile = 1; x.lo = 0; Scalar lpx / 1 /;\n",
     "option limrow = 0;\noption lp : 2;\n",
     "option lp = 'conopt';\n",  # not valid GAMS: a quoted value is left as is
+    "m.option lp = conopt;\n",
+    "$onInline\nx = 1; /* a comment\noption lp=conopt;\nthat spans lines */ y = 2;\n",
     "",
     "\n\n",
 ])
@@ -342,6 +346,20 @@ def test_rewrite_keeps_other_bytes_identical():
            b"\x85 option mip=conopt;\n* option lp=x;\noption\xa0lp=conopt;\n")
     out = rewrite_solver_options(raw.decode("latin-1"), "cplex").encode("latin-1")
     assert out == raw.replace(b"LP=conopt", b"LP=cplex").replace(b"mip=conopt", b"mip=cplex")
+
+
+def test_rewrite_of_a_large_driver_tokenizes_only_what_matters():
+    # Megabytes of inline data must not cost a token per number (time, memory).
+    data = "   REG1.2020.COAL.DAYNITE   12.345   0.55   17.2   'text'\n" * 100000
+    text = "option lp=conopt;\n" + data + "Option\n  LP = x;\n"
+    tracemalloc.start()
+    try:
+        out = rewrite_solver_options(text, "cplex")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == "option lp=cplex;\n" + data + "Option\n  LP = cplex;\n"
+    assert peak < 4 * len(text), (peak, len(text))
 
 
 def test_rewrite_rejects_unknown_solver():

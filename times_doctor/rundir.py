@@ -81,6 +81,7 @@ _BLANK = " \t\r\f\v"
 # Identifiers and numbers, with %compile_time.variables% and %1 arguments in them.
 _WORD_RE = re.compile(r"(?:[A-Za-z0-9_]|%[A-Za-z0-9_.]+%|%[0-9]+)+")
 _DIRECTIVE_RE = re.compile(r"\$[ \t]*([A-Za-z]+)")
+_OPTION_RE = re.compile(r"option", re.IGNORECASE)
 # Execution-time embedded code (Python etc.), not GAMS: "embeddedCode" ... "endEmbeddedCode".
 _EMBEDDED_START_RE = re.compile(r"[ \t]*(?:continue)?embeddedcode[sv]?\b", re.IGNORECASE)
 _EMBEDDED_END_RE = re.compile(r"[ \t]*(?:end|pause)embeddedcode\b", re.IGNORECASE)
@@ -180,16 +181,7 @@ def rewrite_solver_options(text, solver):
     blocks and all other text stay byte-identical, line endings included.
     """
     _check_solver(solver)
-    edits = []
-    tokens = _tokenize(text)
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token.kind == "word" and token.text.lower() in ("option", "options") \
-                and not _after_dot(tokens, index):
-            index = _scan_option_statement(tokens, index + 1, edits)
-        else:
-            index += 1
+    edits = _OptionRewriter(text).run()
     pieces = []
     last = 0
     for start, end in edits:
@@ -477,193 +469,213 @@ def _initsys_from_lst(lst_path):
 
 Token = collections.namedtuple("Token", "kind text start end")
 # kind: "word" (identifier, number or %variable%), "punct" (one character),
-# "string" (quoted), "nl" (a line break, or a line that is not code),
-# "eos" (the end of a $if line, which ends any statement on it).
+# "string" (quoted), "nl" (end of a line), "eos" (end of a $if line, which
+# ends any statement on it).
 
 
-def _tokenize(text):
-    """Tokens of the GAMS code in *text*; comments and non-code lines yield only "nl"."""
-    tokens = []
-    state = _CommentState()
-    position = 0
-    length = len(text)
-    while position < length:
-        newline = text.find("\n", position)
-        end = length if newline < 0 else newline
-        start = position
-        if start == 0:
-            for bom in _BOMS:
-                if text.startswith(bom):
-                    start = len(bom)
-                    break
-        _tokenize_line(text, start, end, state, tokens)
-        tokens.append(Token("nl", "\n", end, end + 1))
-        position = end + 1
-    return tokens
+class _OptionRewriter(object):
+    """Finds the solver values of option statements, one line at a time.
 
+    Lines are only tokenized when they can matter (they mention "option",
+    continue an option statement, or open an in-line comment), so a driver
+    with megabytes of inline data costs a string search per line, not a
+    token per number.
+    """
 
-class _CommentState(object):
-    """What counts as a comment at this point of the file ($comment, $onEolCom, ...)."""
-
-    def __init__(self):
+    def __init__(self, text):
+        self.text = text
+        self.spans = []              # (start, end) of each value to replace
+        # What counts as a comment at this point ($comment, $onEolCom, ...).
         self.comment_char = "*"
-        self.block_end = None        # "offtext" etc. (or _EMBEDDED_END_RE) inside a skipped block
+        self.block_end = None        # "offtext" etc. (or _EMBEDDED_END_RE) in a skipped block
         self.eol_chars = "!!"
         self.eol_enabled = False     # GAMS default: end-of-line comments off
         self.inline_open = "/*"
         self.inline_close = "*/"
         self.inline_enabled = False  # GAMS default: in-line comments off
         self.in_inline = False       # inside an in-line comment spanning lines
+        # The option statement being read, if any.
+        self.in_statement = False
+        self.depth = 0
+        self.item_start = False
+        self.expect = None           # None, "=" after a solver key, "value" after its "="
+        self.last = None             # the last token of the statement that is not "nl"
 
+    def run(self):
+        text = self.text
+        position = 0
+        while position < len(text):
+            newline = text.find("\n", position)
+            end = len(text) if newline < 0 else newline
+            start = position
+            if start == 0:
+                for bom in _BOMS:
+                    if text.startswith(bom):
+                        start = len(bom)
+                        break
+            self._line(start, end)
+            if self.in_statement:
+                self._feed(Token("nl", "\n", end, end + 1))
+            position = end + 1
+        return self.spans
 
-def _tokenize_line(text, start, end, state, tokens):
-    line = text[start:end]
-    if state.block_end == _EMBEDDED_END_RE:
-        if _EMBEDDED_END_RE.match(line):
-            state.block_end = None
-        return
-    if state.block_end is not None:
-        match = _DIRECTIVE_RE.match(line)
-        if match and match.group(1).lower().startswith(state.block_end):
-            state.block_end = None
-        return
-    if state.in_inline:
-        _tokenize_code(text, start, end, state, tokens)
-        return
-    if line.startswith(state.comment_char):
-        return
-    if line.startswith("$"):
-        _dollar_line(text, start, end, state, tokens)
-        return
-    if _EMBEDDED_START_RE.match(line):
-        state.block_end = _EMBEDDED_END_RE
-        return
-    _tokenize_code(text, start, end, state, tokens)
+    # -- lines -------------------------------------------------------------
 
-
-def _dollar_line(text, start, end, state, tokens):
-    match = _DIRECTIVE_RE.match(text, start, end)
-    if not match:
-        return
-    name = match.group(1).lower()
-    args = text[match.end():end].strip(_BLANK).split()
-    for opener, closer in _SKIPPED_BLOCKS:
-        if name.startswith(opener):
-            state.block_end = closer
+    def _line(self, start, end):
+        text = self.text
+        if self.block_end is _EMBEDDED_END_RE:
+            if _EMBEDDED_END_RE.match(text, start, end):
+                self.block_end = None
             return
-    if name == "comment" and args:
-        state.comment_char = args[0][0]
-    elif name == "oneolcom":
-        state.eol_enabled = True
-    elif name == "offeolcom":
-        state.eol_enabled = False
-    elif name == "eolcom" and args:
-        state.eol_chars, state.eol_enabled = args[0][:2], True
-    elif name == "oninline":
-        state.inline_enabled = True
-    elif name == "offinline":
-        state.inline_enabled = False
-    elif name == "inlinecom" and len(args) >= 2:
-        state.inline_open, state.inline_close = args[0][:2], args[1][:2]
-        state.inline_enabled = True
-    elif name in ("if", "ifi", "ife"):
-        # "$if <condition> <statement>": the statement is code.
-        _tokenize_code(text, match.end(), end, state, tokens)
-        tokens.append(Token("eos", "", end, end))
-
-
-def _tokenize_code(text, position, end, state, tokens):
-    while position < end:
-        if state.in_inline:
-            close = text.find(state.inline_close, position, end)
-            if close < 0:
-                return
-            position = close + len(state.inline_close)
-            state.in_inline = False
-            continue
-        char = text[position]
-        if char in _BLANK:
-            position += 1
-        elif state.eol_enabled and text.startswith(state.eol_chars, position, end):
+        if self.block_end is not None:
+            match = _DIRECTIVE_RE.match(text, start, end)
+            if match and match.group(1).lower().startswith(self.block_end):
+                self.block_end = None
             return
-        elif state.inline_enabled and text.startswith(state.inline_open, position, end):
-            state.in_inline = True
-            position += len(state.inline_open)
-        elif char in "'\"":
-            close = text.find(char, position + 1, end)
-            stop = end if close < 0 else close + 1
-            tokens.append(Token("string", text[position:stop], position, stop))
-            position = stop
+        if self.in_inline:
+            self._code(start, end)
+        elif text.startswith(self.comment_char, start, end):
+            return
+        elif text.startswith("$", start, end):
+            self._dollar_line(start, end)
+        elif _EMBEDDED_START_RE.match(text, start, end):
+            self.block_end = _EMBEDDED_END_RE
         else:
-            match = _WORD_RE.match(text, position, end)
-            if match:
-                tokens.append(Token("word", match.group(), position, match.end()))
-                position = match.end()
-            else:
-                tokens.append(Token("punct", char, position, position + 1))
+            self._code(start, end)
+
+    def _dollar_line(self, start, end):
+        match = _DIRECTIVE_RE.match(self.text, start, end)
+        if not match:
+            return
+        name = match.group(1).lower()
+        args = self.text[match.end():end].strip(_BLANK).split()
+        for opener, closer in _SKIPPED_BLOCKS:
+            if name.startswith(opener):
+                self.block_end = closer
+                return
+        if name == "comment" and args:
+            self.comment_char = args[0][0]
+        elif name == "oneolcom":
+            self.eol_enabled = True
+        elif name == "offeolcom":
+            self.eol_enabled = False
+        elif name == "eolcom" and args:
+            self.eol_chars, self.eol_enabled = args[0][:2], True
+        elif name == "oninline":
+            self.inline_enabled = True
+        elif name == "offinline":
+            self.inline_enabled = False
+        elif name == "inlinecom" and len(args) >= 2:
+            self.inline_open, self.inline_close = args[0][:2], args[1][:2]
+            self.inline_enabled = True
+        elif name in ("if", "ifi", "ife"):
+            # "$if <condition> <statement>": the statement is code.
+            self._code(match.end(), end)
+            if self.in_statement:
+                self._feed(Token("eos", "", end, end))
+
+    def _code(self, position, end):
+        text = self.text
+        if not (self.in_statement or self.in_inline
+                or _OPTION_RE.search(text, position, end)
+                or (self.inline_enabled and text.find(self.inline_open, position, end) >= 0)):
+            return  # cannot start, continue or hide an option statement
+        previous = None
+        while position < end:
+            if self.in_inline:
+                close = text.find(self.inline_close, position, end)
+                if close < 0:
+                    return
+                position = close + len(self.inline_close)
+                self.in_inline = False
+                continue
+            char = text[position]
+            if char in _BLANK:
                 position += 1
+                continue
+            if self.eol_enabled and text.startswith(self.eol_chars, position, end):
+                return
+            if self.inline_enabled and text.startswith(self.inline_open, position, end):
+                self.in_inline = True
+                position += len(self.inline_open)
+                continue
+            if char in "'\"":
+                close = text.find(char, position + 1, end)
+                stop = end if close < 0 else close + 1
+                token = Token("string", text[position:stop], position, stop)
+            else:
+                match = _WORD_RE.match(text, position, end)
+                if match:
+                    token = Token("word", match.group(), position, match.end())
+                else:
+                    token = Token("punct", char, position, position + 1)
+            position = token.end
+            if self.in_statement:
+                self._feed(token)
+            elif token.kind == "word" and token.text.lower() in ("option", "options") \
+                    and not _glued_to_dot(previous, token):
+                self._start_statement()
+            previous = token
 
+    # -- the option statement ----------------------------------------------
 
-def _after_dot(tokens, index):
-    """True for ``x.option``: a word glued to a preceding '.' is not a keyword."""
-    if index == 0:
-        return False
-    before = tokens[index - 1]
-    return before.kind == "punct" and before.text == "." and before.end == tokens[index].start
+    def _start_statement(self):
+        self.in_statement = True
+        self.depth = 0
+        self.item_start = True
+        self.expect = None
+        self.last = None
 
-
-def _next_code(tokens, index):
-    """Index of the next token that is not a line break (len(tokens) at the end)."""
-    while index < len(tokens) and tokens[index].kind == "nl":
-        index += 1
-    return index
-
-
-def _scan_option_statement(tokens, index, edits):
-    """Record the solver values to replace in one option statement; return where it ends."""
-    depth = 0
-    item_start = True
-    previous = None
-    while index < len(tokens):
-        token = tokens[index]
+    def _feed(self, token):
         if token.kind == "eos":
-            return index + 1
+            self.in_statement = False
+            return
         if token.kind == "nl":
-            # A line break separates items, unless the item is unfinished ("lp =").
-            if depth == 0 and previous is not None and not (
-                    previous.kind == "punct" and previous.text in "=:<>,"):
-                item_start = True
-            index += 1
-            continue
+            # A line break separates items unless the item is unfinished ("lp =").
+            if self.depth == 0 and self.last is not None and not (
+                    self.last.kind == "punct" and self.last.text in "=:<>,"):
+                self.item_start = True
+            return
+        last, self.last = self.last, token
+        if self.expect == "=":
+            self.expect = "value" if token.kind == "punct" and token.text == "=" else None
+            if self.expect:
+                return
+        elif self.expect == "value":
+            self.expect = None
+            if token.kind == "word":
+                self.spans.append((token.start, token.end))
+                self.item_start = False
+                return
         if token.kind == "punct":
-            if token.text == ";" and depth == 0:
-                return index + 1
-            if token.text in "([":
-                depth += 1
+            if token.text == ";" and self.depth == 0:
+                self.in_statement = False
+            elif token.text in "([":
+                self.depth += 1
             elif token.text in ")]":
-                if depth == 0:
-                    return index  # "if(c, option lp=x)": the enclosing construct closes
-                depth -= 1
-            item_start = token.text == "," and depth == 0
-        elif token.kind == "word" and item_start:
+                if self.depth == 0:
+                    self.in_statement = False  # "if(c, option lp=x)": the construct closes
+                else:
+                    self.depth -= 1
+            self.item_start = token.text == "," and self.depth == 0
+        elif token.kind == "word" and self.item_start:
+            self.item_start = False
             key = token.text.lower()
             if key in _STATEMENT_KEYWORDS:
-                return index  # ';' left out before the next statement
-            item_start = False
-            if key in SOLVER_OPTION_KEYS:
-                equals = _next_code(tokens, index + 1)
-                value = _next_code(tokens, equals + 1)
-                if (value < len(tokens) and tokens[equals].kind == "punct"
-                        and tokens[equals].text == "=" and tokens[value].kind == "word"):
-                    edits.append((tokens[value].start, tokens[value].end))
-                    previous = tokens[value]
-                    index = value + 1
-                    continue
+                # The ';' was left out before the next statement.
+                self.in_statement = False
+                if key in ("option", "options") and not _glued_to_dot(last, token):
+                    self._start_statement()
+            elif key in SOLVER_OPTION_KEYS:
+                self.expect = "="
         else:
-            item_start = False
-        previous = token
-        index += 1
-    return index
+            self.item_start = False
+
+
+def _glued_to_dot(previous, token):
+    """True for ``x.option``: a word right after a '.' is not a keyword."""
+    return (previous is not None and previous.kind == "punct" and previous.text == "."
+            and previous.end == token.start)
 
 
 # -- helpers: work directory -------------------------------------------------
