@@ -192,7 +192,7 @@ def test_times_src_real_format_example(tmp_path):
            "     1        1 INPUT          0       0       0  /tmp/g2/work/drv.run\n"
            "     2        1 BATINCLUDE     1       1       1  /tmp/g2/run/data.dd\n"
            "     3        4 INCLUDE        1       2       1  /tmp/g2/run/sub/more.dd\n"
-           "     4        9 INCLUDE        1       3       1  %s/initsys.mod\r\n" % src)
+           "     4       11 IF EXIST       1      11       0  %s/initsys.mod\r\n" % src)
     write(tmp_path / "run" / "drv.lst", lst)
     assert find_times_src(str(tmp_path / "run")) == str(src)
 
@@ -668,7 +668,9 @@ def test_real_gams_runs_the_rewritten_copy_with_idir(gams_path, copy_model, tmp_
     out = str(tmp_path / "out")
     validate_out_dir(out)
     driver = find_driver(run)
-    times_src = find_times_src(run, os.path.join(run, "times_src"))
+    # copy_model leaves the listing of an earlier run, which names the TIMES source.
+    times_src = find_times_src(run)
+    assert times_src == os.path.join(run, "times_src")
     prepared = prepare_work_dir(out, "cplex", "bar_nox", driver,
                                 "lpmethod 4\nsolutiontype 2\nthreads 1\n", "cplex.opt")
     command = gams_command(gams_path, os.path.basename(prepared.driver_copy), run, times_src,

@@ -87,9 +87,11 @@ _EMBEDDED_START_RE = re.compile(r"[ \t]*(?:continue)?embeddedcode[sv]?\b", re.IG
 _EMBEDDED_END_RE = re.compile(r"[ \t]*(?:end|pause)embeddedcode\b", re.IGNORECASE)
 _BOMS = ("\ufeff", "\xef\xbb\xbf")
 
-# The .lst's include table: SEQ GLOBAL TYPE PARENT LOCAL INCLVL FILENAME.
+# The .lst's include table: SEQ GLOBAL TYPE PARENT LOCAL INCLVL FILENAME
+# (TYPE may be two words: "IF EXIST").
 _INCLUDE_ROW_RE = re.compile(
-    br"^[ \t]*\d+[ \t]+\d+[ \t]+[A-Za-z]+[ \t]+\d+[ \t]+\d+[ \t]+\d+[ \t]+(\S.*?)[ \t\r\n]*$")
+    br"^[ \t]*\d+[ \t]+\d+[ \t]+[A-Za-z][A-Za-z_ \t]*?[ \t]+\d+[ \t]+\d+[ \t]+\d+[ \t]+"
+    br"(\S.*?)[ \t\r\n]*$")
 _LST_LINE_BYTES = 64 * 1024
 _MAX_SIBLINGS = 1000
 
