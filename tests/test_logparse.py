@@ -556,3 +556,36 @@ def test_log_written_in_pieces_through_logtail_gives_the_same_result(tmp_path):
         for line in tail.read_lines():
             parser.feed(line)
     assert parser.snapshot() == run("cplex_mip_knapsack_run_log.txt")[0].snapshot()
+
+
+# -- feed_lines: the batch path the runner uses -------------------------------
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(LOGS) if n.endswith(".txt")))
+def test_feed_lines_ends_where_feed_ends(name):
+    """Skipping middle rows of a batch must not change what the table shows."""
+    with open(os.path.join(LOGS, name), "rb") as handle:
+        lines = handle.read().decode("utf-8", "replace").splitlines()
+    solver = solver_for(name)
+    one_by_one = SolverLogParser(solver)
+    for line in lines:
+        one_by_one.feed(line)
+    batched = SolverLogParser(solver)
+    for start in range(0, len(lines), 400):
+        batched.feed_lines(lines[start:start + 400])
+    want, got = one_by_one.snapshot(), batched.snapshot()
+    assert (got.phase, got.iteration, got.objective) == (want.phase, want.iteration,
+                                                         want.objective)
+    if want.progress is None:
+        assert got.progress is None
+    else:
+        assert got.progress == pytest.approx(want.progress, abs=0.05)
+
+
+def test_feed_lines_skips_middle_rows_but_keeps_markers():
+    parser = SolverLogParser("cplex")
+    rows = ["Iteration: %5d   Dual objective     =    %d.000000" % (i, i) for i in range(1, 500)]
+    lines = ["Iteration log . . ."] + rows + ["--- LP status (1): optimal."]
+    parser.feed_lines(lines)
+    snap = parser.snapshot()
+    assert snap.phase == "done" and snap.iteration == 499
+    assert len(parser.history()) < 60

@@ -114,18 +114,34 @@ class LogTail(object):
 
     def _split(self, data, lines):
         # type: (bytes, List[str]) -> None
+        """Append the complete lines of *data* to *lines*.
+
+        Whole-chunk byte operations (replace, split, one decode) instead of a
+        Python step per line: 16 runs logging 2,000 lines/s each must cost
+        the scanner almost nothing (see bench "monitor").
+        """
         if self._skip_lf and data[:1] == b"\n":
             data = data[1:]
-        self._skip_lf = False
-        start = 0
-        for match in _EOL.finditer(data):
-            self._append_partial(data[start:match.start()])
-            lines.append(self._take_partial())
-            start = match.end()
-            if match.end() == len(data) and match.group() == b"\r":
-                # "\r\n" split across two reads must stay one line end.
-                self._skip_lf = True
-        self._append_partial(data[start:])
+        # A chunk ending in "\r" may be the first half of "\r\n".
+        self._skip_lf = data[-1:] == b"\r"
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        last_eol = data.rfind(b"\n")
+        if last_eol < 0:
+            self._append_partial(data)
+            return
+        # Only the first line continues the buffered partial line.
+        first_eol = data.find(b"\n")
+        self._append_partial(data[:first_eol])
+        complete = bytes(self._partial) + data[first_eol:last_eol]
+        self._partial = bytearray()
+        self._append_partial(data[last_eol + 1:])
+        pieces = complete.split(b"\n")
+        limit = self.max_line_bytes
+        if len(complete) > limit and max(map(len, pieces)) > limit:
+            pieces = [piece[:limit] for piece in pieces]
+        # "\n" never occurs inside a UTF-8 sequence, so decoding the joined
+        # lines at once splits exactly like decoding each line.
+        lines.extend(b"\n".join(pieces).decode("utf-8", "replace").split("\n"))
 
     def _append_partial(self, piece):
         # type: (bytes) -> None
