@@ -56,6 +56,10 @@ class PosixOsApi(object):
             return result.si_status
         return -result.si_status
 
+    def waitid_block_nowait(self, pid):
+        """Block until child *pid* has exited, leaving it unreaped."""
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
     def process_table(self):
         """Every live process: Linux from /proc, elsewhere from ps + getsid."""
         if _linux:
@@ -173,6 +177,14 @@ class PosixProcessGroups(ProcessGroups):
             # longer safe to signal as a group.
             ref.leader_reaped = True
             return popen.poll() if popen.returncode is None else popen.returncode
+
+    def wait_leader_exit(self, ref, popen):
+        if ref.leader_reaped:
+            return
+        try:
+            self.os_api.waitid_block_nowait(ref.pid)
+        except ChildProcessError:
+            pass  # already reaped by the worker (its error path): it has exited
 
     def interrupt(self, ref):
         self._signal_group(ref, signal.SIGINT)

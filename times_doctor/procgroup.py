@@ -77,6 +77,15 @@ class ProcessGroups(object):
         """
         raise NotImplementedError
 
+    def wait_leader_exit(self, ref, popen):
+        """Block until the leader has exited (run in a helper thread).
+
+        Like leader_exit_status(), must not reap where the platform allows
+        it.  The default (Windows) waits on the process handle, which Popen
+        keeps open, so the pid cannot be reused meanwhile.
+        """
+        popen.wait()
+
     def reap(self, ref, popen):
         """Collect the leader's exit status; after this the pid is free."""
         returncode = popen.wait()

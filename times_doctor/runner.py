@@ -10,6 +10,7 @@ only the new bytes of the run log.
 import collections
 import os
 import subprocess
+import threading
 import time
 
 from times_doctor import procgroup
@@ -27,9 +28,9 @@ RunSpec = collections.namedtuple(
 RunResult = collections.namedtuple(
     "RunResult", "name status returncode runtime_seconds lst message survivors")
 
-# How often the leader is checked for exit and the log for new lines.
-POLL_SECONDS = 0.1
-LOG_READ_SECONDS = 0.5
+# How often the log is read for new lines (and the timeout checked) when no
+# event (exit, cancel, request) wakes the worker first.
+POLL_SECONDS = 0.5
 
 
 class _Clock(object):
@@ -88,6 +89,14 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
     job_registry.attach_popen(name, popen, ref)
     _update(monitor, name, pid=popen.pid)
 
+    # A helper thread blocks until the leader exits and then wakes the
+    # worker through the same event a cancel uses: exits are seen at once,
+    # and between events the worker only wakes to read the log.
+    watcher = threading.Thread(target=_watch_exit, args=(groups, ref, popen, cancel_event),
+                               name="td-exit-%s" % name)
+    watcher.daemon = True
+    watcher.start()
+
     ended_by = None  # None (own exit), RunStatus.CANCELLED or RunStatus.TIMEOUT
     interrupted = False
     paused = False
@@ -106,11 +115,16 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
                     break
                 action = job_registry.take_action(name)
                 if action == ACTION_INTERRUPT:
-                    interrupted = True
                     if paused:
                         groups.resume(ref)
                         paused = _set_paused(job_registry, name, clock, False)
-                    groups.interrupt(ref)
+                    # Windows answers False when GAMS has no message window
+                    # (not started yet, or not GAMS): the run goes on.
+                    if groups.interrupt(ref) is False:
+                        _update(monitor, name, details="interrupt not available for this "
+                                "run (no GAMS message window): it goes on")
+                    else:
+                        interrupted = True
                 elif action == ACTION_PAUSE and not paused:
                     groups.pause(ref)
                     paused = _set_paused(job_registry, name, clock, True)
@@ -124,7 +138,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
                 break
             if monotonic() >= next_log_read:
                 _read_log(tail, parser, monitor, name)
-                next_log_read = monotonic() + LOG_READ_SECONDS
+                next_log_read = monotonic() + poll_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
         survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds)
@@ -161,6 +175,11 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
             details=message)
     job_registry.set_status(name, status, returncode)
     return RunResult(name, status, returncode, runtime, lst, message, survivors)
+
+
+def _watch_exit(groups, ref, popen, wake):
+    groups.wait_leader_exit(ref, popen)
+    wake.set()
 
 
 def _start(spec, groups):
@@ -216,8 +235,7 @@ def _read_log(tail, parser, monitor, name, final=False):
             # An unreadable log costs the progress display, not the run.
             _update(monitor, name, details=str(exc))
             return
-        for line in lines:
-            parser.feed(line)
+        parser.feed_lines(lines)
         fed = fed or bool(lines)
         if not (final and tail.behind):
             break
