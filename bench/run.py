@@ -206,6 +206,212 @@ def bench_cancel_all(trials, runs=16, grace=2.0):
     }
 
 
+# -- 4. monitor overhead ----------------------------------------------------------
+
+def _proc_cpu_seconds(pid):
+    """utime + stime of *pid* itself (not its children), from /proc."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / float(ticks)
+
+
+def _proc_rss_kib(pid, key):
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _opt_dir(work, count, name):
+    folder = os.path.join(work, name)
+    os.makedirs(folder)
+    for index in range(count):
+        with open(os.path.join(folder, "p%03d.opt" % index), "w") as handle:
+            handle.write("lpmethod 2\n")
+    return folder, ",".join("p%03d" % index for index in range(count))
+
+
+def _fake_run_dir(work, name, directives):
+    folder = os.path.join(work, name)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "model.gms"), "w") as handle:
+        handle.write("".join("* FAKE: %s\n" % line for line in directives))
+    return folder
+
+
+FAKE_GAMS = os.path.join(REPO, "tests", "fakegams", "gams")
+
+
+def _scan_command(run_dir, opt_dir, names, workers, out):
+    return [sys.executable, "-m", "times_doctor", "scan", run_dir, "--gams-path", FAKE_GAMS,
+            "--opt-dir", opt_dir, "--profiles", names, "--threads", "1", "--parallel",
+            "--max-workers", str(workers), "--out", out, "--yes"]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO
+    env["FAKE_GAMS_PYTHON"] = sys.executable
+    return env
+
+
+def _baseline_rereader(paths, stop, interval, cpu_out):
+    """What the original tool did: re-read and re-parse each whole log every poll."""
+    from times_doctor.logparse import SolverLogParser
+    started = time.thread_time()
+    peak_bytes = 0
+    while not stop.wait(interval):
+        for path in paths:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except IOError:
+                continue
+            peak_bytes = max(peak_bytes, len(data))
+            parser = SolverLogParser("cplex")
+            for line in data.decode("utf-8", "replace").splitlines():
+                parser.feed(line)
+    cpu_out.append(time.thread_time() - started)
+    cpu_out.append(peak_bytes)
+
+
+def bench_monitor(work, seconds, runs=16, rate=2000):
+    opt_dir, names = _opt_dir(work, runs, "mon_opts")
+    run_dir = _fake_run_dir(work, "mon_run", ["cplex-log %d %d barrier" % (rate, seconds)])
+    out = os.path.join(work, "mon_out")
+    proc = subprocess.Popen(_scan_command(run_dir, opt_dir, names, runs, out),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=_env())
+    logs = [os.path.join(out, "times_doctor_out", "scan_runs", "cplex", "p%03d" % index,
+                         "p%03d_run_log.txt" % index) for index in range(runs)]
+    stop = threading.Event()
+    baseline = []
+    reader = threading.Thread(target=_baseline_rereader, args=(logs, stop, 0.5, baseline))
+    time.sleep(3.0)  # start-up: imports, work dirs, 16 process starts
+    cpu0, wall0 = _proc_cpu_seconds(proc.pid), time.monotonic()
+    rss0 = _proc_rss_kib(proc.pid, "VmRSS")
+    reader.start()
+    samples = []
+    while proc.poll() is None:
+        try:
+            samples.append((time.monotonic(), _proc_cpu_seconds(proc.pid),
+                            _proc_rss_kib(proc.pid, "VmRSS")))
+        except (IOError, OSError, IndexError, ValueError):
+            break  # exited between poll() and the read
+        time.sleep(0.5)
+    stop.set()
+    reader.join()
+    proc.wait()
+    # Measure over the steady part only: until the logs stop growing.
+    steady = [s for s in samples if s[0] - wall0 <= seconds - 4]
+    wall1, cpu1, _ = steady[-1]
+    scanner_cpu = cpu1 - cpu0
+    wall = wall1 - wall0
+    rss_peak = max(s[2] for s in samples)
+    log_bytes = sum(os.path.getsize(path) for path in logs if os.path.exists(path))
+    share = scanner_cpu / wall
+    return {
+        "runs": runs, "lines_per_second_per_run": rate, "seconds": seconds,
+        "scanner_cpu_share_of_one_core": share,
+        "scanner_rss_start_kib": rss0,
+        "scanner_rss_peak_kib": rss_peak,
+        "scanner_rss_growth_kib": rss_peak - rss0,
+        "log_bytes_total": log_bytes,
+        "baseline_reread_cpu_share": baseline[0] / (wall + 4),
+        "baseline_to_tail_cpu_ratio": (baseline[0] / (wall + 4)) / share if share else None,
+        "target": "< 2% of a core and RSS growth < 10 MB",
+    }
+
+
+# -- 5. scale --------------------------------------------------------------------
+
+def _pty_capture(argv, env, rows=40, cols=160):
+    """Run *argv* in a pty; return (bytes written to the terminal, wall seconds, rc)."""
+    import pty
+    import select
+    import fcntl
+    import struct
+    import termios
+    started = time.monotonic()
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env)
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    total = 0
+    while True:
+        readable, _, _ = select.select([master], [], [], 1.0)
+        if readable:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            total += len(chunk)
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    return total, time.monotonic() - started, os.WEXITSTATUS(status)
+
+
+def bench_scale(work, runs=200, workers=16, sleep_seconds=0.5):
+    run_dir = _fake_run_dir(work, "scale_run", ["sleep %s" % sleep_seconds])
+    # The cost of one fake run on its own (interpreter start included), so
+    # the ideal below charges the scanner only for what it adds.
+    single = []
+    for index in range(5):
+        out = os.path.join(work, "scale_single%d" % index)
+        os.makedirs(out)
+        started = time.monotonic()
+        subprocess.check_call([FAKE_GAMS, os.path.join(run_dir, "model.gms"), "lo=0"],
+                              cwd=out, env=_env())
+        single.append(time.monotonic() - started)
+    one_run = statistics.median(single)
+    opt_dir, names = _opt_dir(work, runs, "scale_opts")
+    env = _env()
+    env["TERM"] = "xterm"
+    out = os.path.join(work, "scale_out")
+    written, wall, code = _pty_capture(_scan_command(run_dir, opt_dir, names, workers, out), env)
+    waves = -(-runs // workers)
+    ideal = waves * one_run
+    return {
+        "runs": runs, "max_workers": workers, "exit_code": code,
+        "one_fake_run_seconds": one_run,
+        "scan_wall_seconds": wall, "ideal_seconds": ideal,
+        "overhead_ms_per_run": (wall - ideal) * 1000.0 / runs,
+        "terminal_bytes_per_second": written / wall,
+        "target": "< 5 ms per run and < 20 kB/s to the terminal",
+    }
+
+
+# -- 6. real TIMES-style scan -------------------------------------------------------
+
+def bench_times_style(work, gams, trials):
+    model = os.path.join(REPO, "tests", "models", "times_style")
+    profiles = "dual,primal,sift,bar,bar_nox,concurrent"
+    figures = {}
+    for mode in ("sequential", "parallel"):
+        walls = []
+        for trial in range(trials):
+            out = os.path.join(work, "times_%s_%d" % (mode, trial))
+            cmd = [sys.executable, "-m", "times_doctor", "scan", model, "--gams-path", gams,
+                   "--times-src", os.path.join(model, "times_src"), "--profiles", profiles,
+                   "--threads", "1", "--out", out, "--yes"]
+            if mode == "parallel":
+                cmd += ["--parallel", "--max-workers", str(os.cpu_count() or 2)]
+            started = time.monotonic()
+            code = subprocess.call(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   env=_env())
+            walls.append(time.monotonic() - started)
+            if code != 0:
+                raise RuntimeError("times-style %s scan exited %d" % (mode, code))
+        figures["%s_wall_seconds" % mode] = summarise(walls)
+    figures["speedup"] = (figures["sequential_wall_seconds"]["median"]
+                          / figures["parallel_wall_seconds"]["median"])
+    return figures
+
+
 def find_gams(explicit):
     if explicit:
         return explicit
@@ -243,6 +449,9 @@ def main(argv=None):
             ("setup", lambda: bench_setup(work, 3 if quick else 10, gams, 1 if quick else 2)),
             ("cancel_latency", lambda: bench_cancel_latency(work, 8 if quick else 50, gams)),
             ("cancel_all", lambda: bench_cancel_all(1 if quick else 5)),
+            ("monitor", lambda: bench_monitor(work, 30 if quick else 60)),
+            ("scale", lambda: bench_scale(work)),
+            ("times_style", lambda: bench_times_style(work, gams, 1 if quick else 3)),
         ]
         for name, bench in benches:
             if only and name not in only:
