@@ -16,6 +16,8 @@ def test_menu_text_is_exactly_the_documented_one():
         "2) Cancel all running jobs",
         "3) Abort scan (cancel all and exit)",
         "4) Resume (continue)",
+        "5) Interrupt runs (keep best solution)",
+        "6) Pause/resume runs",
         "",
         "Press Ctrl+C again to immediately cancel all and abort",
     ]
@@ -123,3 +125,40 @@ def test_unknown_choice_is_asked_again():
 def test_second_ctrl_c_propagates():
     with pytest.raises(menu.MenuInterrupted):
         menu.run_cancel_menu(FakeIO(["1", KeyboardInterrupt]), running_registry())
+
+
+def test_option_5_interrupts_only_started_runs():
+    registry = running_registry()
+    io = FakeIO(["5", "2"])  # only "dual" is listed: "2" names nothing
+    io.lines.append("1")
+    assert menu.run_cancel_menu(io, registry) == menu.ACTED
+    assert "1) dual  [running]" in io.text and "sift" not in io.text.split("5)")[-1]
+    assert "no run matches '2'" in io.text and "Interrupting: dual" in io.text
+    assert registry.get("dual").pending_action == "interrupt"
+    assert not registry.get("dual").cancel_requested
+
+
+def test_option_5_with_nothing_started_goes_back():
+    registry = JobRegistry()
+    registry.register("dual")
+    io = FakeIO(["5"])
+    assert menu.run_cancel_menu(io, registry) == menu.RESUME
+    assert "No started runs to interrupt" in io.text
+
+
+def test_option_6_pauses_running_and_resumes_paused():
+    registry = running_registry()
+    registry.try_start("sift")
+    registry.set_status("sift", RunStatus.RUNNING)
+    registry.set_status("sift", RunStatus.PAUSED)
+    io = FakeIO(["6", "dual, sift"])
+    assert menu.run_cancel_menu(io, registry) == menu.ACTED
+    assert "Pausing: dual" in io.text and "Resuming: sift" in io.text
+    assert registry.get("dual").pending_action == "pause"
+    assert registry.get("sift").pending_action == "resume"
+
+
+def test_option_6_empty_line_goes_back():
+    registry = running_registry()
+    assert menu.run_cancel_menu(FakeIO(["6", ""]), registry) == menu.RESUME
+    assert registry.get("dual").pending_action is None

@@ -11,7 +11,7 @@ import sys
 import traceback
 
 from times_doctor import __version__
-from times_doctor.errors import EXIT_SIGINT, EXIT_USAGE, TimesDoctorError
+from times_doctor.errors import EXIT_SIGINT, EXIT_USAGE, TimesDoctorError, UsageError
 
 PROG = "times-doctor"
 
@@ -89,7 +89,66 @@ def build_parser():
     scan.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     scan.add_argument("--no-color", action="store_true", help="no colour codes")
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_control_parsers(sub)
     return parser
+
+
+CONTROL_EXIT_CODES = """\
+exit codes:
+  0    the scanner applied the request and the runs got there
+  1    a run did not reach the requested state within --wait-seconds
+  2    bad input: unknown run, malformed request, no scan in that folder
+  4    no live scanner holds that folder (finished, or died: see `reap`)
+"""
+
+CONTROL_HELP = {
+    "cancel": "cancel runs of a running scan (the scanner ends their process groups)",
+    "interrupt": "soft-interrupt runs: the solver stops, GAMS reports the best point so far",
+    "pause": "pause runs (SIGSTOP to their process groups; their clocks stop)",
+    "resume": "resume paused runs",
+}
+
+
+def _add_common(parser):
+    parser.add_argument("--out", metavar="DIR", help="the scan's --out folder (instead of RUN_DIR)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_control_parsers(sub):
+    status = sub.add_parser("status", help="show a scan's table, or list this user's scans",
+                            description="Show the table of the scan in RUN_DIR (or --out DIR) "
+                            "from its state file; without either, list every scan of this user "
+                            "on this host that is running or stale.")
+    status.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    status.add_argument("--json", action="store_true", help="print the state document "
+                        "(times-doctor/scan-state, see README)")
+    status.add_argument("--watch", action="store_true", help="redraw until the scan ends")
+    status.add_argument("--no-color", action="store_true", help="no colour codes")
+    _add_common(status)
+    for action in ("cancel", "interrupt", "pause", "resume"):
+        command = sub.add_parser(action, help=CONTROL_HELP[action],
+                                 description=CONTROL_HELP[action] + ". Runs are named as in "
+                                 "the table (or by number, 1 = first profile).",
+                                 usage="%s %s RUN_DIR NAME... | --all [options]" % (PROG, action),
+                                 epilog=CONTROL_EXIT_CODES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument("targets", metavar="RUN_DIR NAME", nargs="*",
+                             help="the scan's folder, then run names (with --out: names only)")
+        command.add_argument("--all", action="store_true", help="every unfinished run")
+        if action == "cancel":
+            command.add_argument("--grace-seconds", metavar="S",
+                                 help="SIGTERM-to-SIGKILL wait (default: the scan's)")
+        command.add_argument("--wait-seconds", metavar="S",
+                             help="how long to wait for the runs to get there (0: do not wait)")
+        _add_common(command)
+    reap = sub.add_parser("reap", help="end the runs of a scan whose scanner died",
+                          description="Kill every process left by the dead scanner of RUN_DIR "
+                          "(or --out DIR) and mark its unfinished runs cancelled; without "
+                          "either, do it for every stale scan of this user on this host.")
+    reap.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    reap.add_argument("--grace-seconds", metavar="S", default="5",
+                      help="SIGTERM-to-SIGKILL wait (default 5)")
+    _add_common(reap)
 
 
 def main(argv=None):
@@ -133,4 +192,63 @@ def _dispatch(args):
             sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
                              "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
             return 70
+    if args.command == "status":
+        from times_doctor import status
+        out_dir = _out_dir(args.run_dir, args.out, required=False)
+        if out_dir is None:
+            return status.list_scans(as_json=args.json)
+        return status.show_status(out_dir, as_json=args.json, watch=args.watch,
+                                  no_color=args.no_color)
+    if args.command in ("cancel", "interrupt", "pause", "resume"):
+        from times_doctor import control
+        from times_doctor.scan import non_negative_float
+        targets = list(args.targets)
+        out_dir = _out_dir(targets.pop(0) if targets and not args.out else None, args.out,
+                           required=True)
+        grace = getattr(args, "grace_seconds", None)
+        return control.run_command(
+            out_dir, args.command, targets, args.all,
+            grace_seconds=non_negative_float(grace, "--grace-seconds") if grace else None,
+            wait_seconds=(non_negative_float(args.wait_seconds, "--wait-seconds")
+                          if args.wait_seconds else None),
+            write=_print)
+    if args.command == "reap":
+        from times_doctor import reap
+        from times_doctor.scan import non_negative_float
+        grace = non_negative_float(args.grace_seconds, "--grace-seconds")
+        out_dir = _out_dir(args.run_dir, args.out, required=False)
+        if out_dir is not None:
+            result = reap.reap(out_dir, grace_seconds=grace)
+            _print(reap.describe(result) if result is not None
+                   else "nothing to reap in %s: the scan there ended cleanly" % out_dir)
+            return 0
+        results = reap.reap_stale_sessions(grace_seconds=grace)
+        for result in results:
+            _print(reap.describe(result))
+        if not results:
+            _print("no stale scans of this user on this host")
+        return 0
     raise AssertionError("unhandled command %r" % args.command)
+
+
+def _out_dir(run_dir, out, required):
+    """The scan's output base from RUN_DIR or --out (a times_doctor_out/ path works too)."""
+    if run_dir and out:
+        raise UsageError("give RUN_DIR or --out, not both")
+    chosen = out or run_dir
+    if not chosen:
+        if required:
+            raise UsageError("name the scan: RUN_DIR (or --out DIR), then the runs")
+        return None
+    path = os.path.abspath(chosen)
+    if os.path.basename(path) == "times_doctor_out":
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise UsageError("%s is not a folder: give the scan's RUN_DIR or its --out folder"
+                         % chosen)
+    return path
+
+
+def _print(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -8,6 +8,8 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CANCELLED = 3
+# cancel/interrupt/pause/resume: no live scanner holds the output directory.
+EXIT_NO_SCANNER = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 EXIT_SIGHUP = 129
@@ -70,3 +72,7 @@ class InvalidTransition(TimesDoctorError):
 
 class ScanLockedError(TimesDoctorError):
     """Another scan holds the output directory."""
+
+
+class ControlError(TimesDoctorError):
+    """A control request could not be delivered or was refused."""

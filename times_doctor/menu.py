@@ -9,7 +9,8 @@ the real terminal and a select() loop that notices a second Ctrl+C at once.
 import re
 
 from times_doctor.errors import ParseError
-from times_doctor.states import CANCELLABLE_STATES
+from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
+from times_doctor.states import CANCELLABLE_STATES, RunStatus
 
 MENU_TITLE = "\u2550\u2550\u2550 Cancel Menu \u2550\u2550\u2550"
 MENU_TITLE_ASCII = "=== Cancel Menu ==="
@@ -19,6 +20,8 @@ OPTIONS = (
     ("2", "Cancel all running jobs"),
     ("3", "Abort scan (cancel all and exit)"),
     ("4", "Resume (continue)"),
+    ("5", "Interrupt runs (keep best solution)"),
+    ("6", "Pause/resume runs"),
 )
 
 FOOTER = "Press Ctrl+C again to immediately cancel all and abort"
@@ -28,6 +31,7 @@ RESUME = "resume"
 CANCELLED_SOME = "cancelled-some"
 CANCEL_ALL = "cancel-all"
 ABORT = "abort"
+ACTED = "acted"  # interrupt / pause / resume requests were made
 
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 # Guards against "1-999999999" allocating a huge list.
@@ -105,6 +109,19 @@ def selectable_runs(snapshots):
     return [snap for snap in snapshots if snap.status in CANCELLABLE_STATES]
 
 
+def interruptible_runs(snapshots):
+    """Runs option 5 may interrupt: started, not being cancelled."""
+    return [snap for snap in snapshots
+            if snap.status in (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED)
+            and not snap.cancel_requested]
+
+
+def pausable_runs(snapshots):
+    """Runs option 6 may pause (running) or resume (paused)."""
+    return [snap for snap in snapshots
+            if snap.status in (RunStatus.RUNNING, RunStatus.PAUSED) and not snap.cancel_requested]
+
+
 def run_cancel_menu(io, registry, unicode_ok=True):
     """Show the menu, read the choice, act on option 1 directly.
 
@@ -114,7 +131,7 @@ def run_cancel_menu(io, registry, unicode_ok=True):
         registry: the scan's JobRegistry.
 
     Returns:
-        RESUME, CANCELLED_SOME, CANCEL_ALL or ABORT.
+        RESUME, CANCELLED_SOME, CANCEL_ALL, ABORT or ACTED.
 
     Raises:
         MenuInterrupted: from io, when the user presses Ctrl+C again.
@@ -134,7 +151,11 @@ def run_cancel_menu(io, registry, unicode_ok=True):
             return ABORT
         if choice == "1":
             return _cancel_specific(io, registry)
-        io.write("Unknown choice %r: type 1, 2, 3 or 4.\n" % choice[:40])
+        if choice == "5":
+            return _interrupt_specific(io, registry)
+        if choice == "6":
+            return _pause_or_resume(io, registry)
+        io.write("Unknown choice %r: type a number from 1 to 6.\n" % choice[:40])
 
 
 def _cancel_specific(io, registry):
@@ -166,3 +187,57 @@ def _cancel_specific(io, registry):
             io.write("Already finished: %s\n" % ", ".join(gone))
         return CANCELLED_SOME if done else RESUME
 
+
+
+def _choose(io, runs, prompt):
+    """List *runs*, read a selection; returns names, or None to go back."""
+    while True:
+        names = [snap.name for snap in runs]
+        for number, snap in enumerate(runs, 1):
+            io.write("  %d) %s  [%s]\n" % (number, snap.name, snap.status))
+        io.write(prompt)
+        line = io.read_line()
+        if line is None or not line.strip():
+            return None
+        try:
+            return parse_selection(line, names)
+        except SelectionError as exc:
+            io.write("%s\n" % exc)
+
+
+def _interrupt_specific(io, registry):
+    runs = interruptible_runs(registry.snapshot())
+    if not runs:
+        io.write("No started runs to interrupt.\n")
+        return RESUME
+    selected = _choose(io, runs, "Runs to interrupt: the solver stops and GAMS reports its best "
+                                 "point (e.g. 1,3 or dual; empty to go back): ")
+    if not selected:
+        return RESUME
+    done = [name for name in selected if registry.request_action(name, ACTION_INTERRUPT)]
+    if done:
+        io.write("Interrupting: %s\n" % ", ".join(done))
+    return ACTED if done else RESUME
+
+
+def _pause_or_resume(io, registry):
+    runs = pausable_runs(registry.snapshot())
+    if not runs:
+        io.write("No running or paused runs.\n")
+        return RESUME
+    selected = _choose(io, runs, "Runs to pause (running ones) or resume (paused ones) "
+                                 "(e.g. 1,3 or dual; empty to go back): ")
+    if not selected:
+        return RESUME
+    paused, resumed = [], []
+    for name in selected:
+        if registry.get(name).status == RunStatus.PAUSED:
+            if registry.request_action(name, ACTION_RESUME):
+                resumed.append(name)
+        elif registry.request_action(name, ACTION_PAUSE):
+            paused.append(name)
+    if paused:
+        io.write("Pausing: %s\n" % ", ".join(paused))
+    if resumed:
+        io.write("Resuming: %s\n" % ", ".join(resumed))
+    return ACTED if paused or resumed else RESUME

@@ -12,8 +12,9 @@ import sys
 import threading
 import time
 
-from times_doctor import ansi, menu, procgroup, profiles, rundir
-from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, UsageError
+from times_doctor import ansi, control, menu, procgroup, profiles, reap, rundir, sessions
+from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
+                                 UsageError)
 from times_doctor.job_control import JobRegistry
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import REPORT_NAME, report_row, summary_lines, write_report
@@ -30,6 +31,10 @@ DOUBLE_INTERRUPT_SECONDS = 1.0
 
 # How long the main loop sleeps between looks when nothing happens.
 MAIN_LOOP_SECONDS = 0.2
+
+# How often the state file is rewritten for its clocks and progress cells
+# (status changes rewrite it at once).
+STATE_REFRESH_SECONDS = 1.0
 
 ScanConfig = collections.namedtuple(
     "ScanConfig",
@@ -146,16 +151,38 @@ class Scan(object):
         self._last_interrupt = None
         self._cancel_used = False
         self._state_writer = None
+        self._lock = sessions.ScanLock(plan.out_dir)
+        self._session_entry = None
+        self.inbox = None
+        self._next_state_write = 0.0
 
     # -- public ------------------------------------------------------------
 
     def run(self):
         """Run the scan; returns the exit code."""
+        if sessions.scanner_alive(self.plan.out_dir):
+            # Refuse before asking for confirmation; acquire() below decides.
+            self._lock.acquire()
         if self.interactive and _isatty(self.stdout) and not self.plan.config.yes:
             if not self._confirm():
                 self._say("Scan not started: nothing was run.")
                 return EXIT_CANCELLED
+        self._lock.acquire()
+        try:
+            return self._run_locked()
+        finally:
+            if self._session_entry is not None:
+                sessions.unregister_session(self._session_entry)
+            self._lock.release()
+
+    def _run_locked(self):
+        self._reap_previous()
         self._prepare()
+        self._session_entry = sessions.register_session(
+            self.scan_id, self.plan.out_dir, self.state_path, self.environ)
+        self.inbox = control.RequestInbox(
+            control.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
+            uid=getattr(os, "getuid", lambda: None)())
         names = list(self.specs)
         self.monitor = MultiRunProgressMonitor(names, stream=self.stdout, color=self.color)
         # The registry is the one source of run states: the table and the
@@ -183,6 +210,7 @@ class Scan(object):
                 worker.join(timeout=5)
             self.monitor.stop()
             self.signals.restore()
+            self.inbox.close()
         rows = self._report_rows(final=True)
         write_report(self.report_path, rows)
         exit_code = self._exit_code(rows)
@@ -206,6 +234,17 @@ class Scan(object):
         self.stdout.flush()
         answer = self.stdin.readline()
         return answer.strip().lower() in ("", "y", "yes")
+
+    def _reap_previous(self):
+        """A scanner that died on this folder may have left runs behind: end them."""
+        try:
+            result = reap.reap(self.plan.out_dir, grace_seconds=self.plan.grace_seconds,
+                               lock=self._lock)
+        except ParseError as exc:
+            self._say("note: ignoring the previous state file: %s" % exc)
+            return
+        if result is not None:
+            self._say("note: %s" % reap.describe(result))
 
     def _prepare(self):
         plan = self.plan
@@ -237,7 +276,11 @@ class Scan(object):
             self.state_path, self.registry,
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
              "driver": plan.driver, "report": self.report_path,
-             "platform": procgroup.platform_name()}, job_info)
+             "platform": procgroup.platform_name()}, job_info,
+            scanner_start_time=_own_start_time(), display_rows=self._display_rows)
+
+    def _display_rows(self):
+        return self.monitor.rows() if self.monitor is not None else []
 
     def _show_status(self, snap):
         self.monitor.set_status(snap.name, snap.status)
@@ -288,6 +331,26 @@ class Scan(object):
                 if self._handle_signal(*event):
                     return
                 event = self.signals.pop()
+            self._handle_requests()
+            now = time.monotonic()
+            if now >= self._next_state_write:
+                self._next_state_write = now + STATE_REFRESH_SECONDS
+                self._state_writer.write()
+
+    def _handle_requests(self):
+        """Apply control requests from other processes (cancel, pause, ...)."""
+        for response in self.inbox.poll():
+            if not response["ok"]:
+                self.monitor.message("control request refused: %s" % response["error"])
+                continue
+            if response["action"] == control.ACTION_CANCEL and response["applied"]:
+                self._cancel_used = True
+            text = "control request: %s %s" % (response["action"],
+                                               ", ".join(response["applied"]) or "nothing")
+            if response["skipped"]:
+                text += " (skipped: %s)" % ", ".join(
+                    "%s: %s" % item for item in sorted(response["skipped"].items()))
+            self.monitor.message(text)
 
     def _handle_signal(self, name, when):
         """React to one signal; returns True when the scan must stop now."""
@@ -319,7 +382,9 @@ class Scan(object):
                 self.registry.cancel_all(grace_seconds=0)
 
     def _open_menu(self):
-        terminal = _TerminalIO(self.stdin, self.stdout, self.signals)
+        # Requests from other processes keep being answered while the menu waits.
+        terminal = _TerminalIO(self.stdin, self.stdout, self.signals,
+                               on_idle=self._handle_requests)
         unicode_ok = ansi.encoding_can_print(self.stdout, menu.MENU_TITLE)
         with self.monitor.pause_display():
             try:
@@ -380,10 +445,11 @@ class Scan(object):
 class _TerminalIO(object):
     """Menu I/O on the real terminal: line reads that a Ctrl+C interrupts."""
 
-    def __init__(self, stdin, stdout, signals):
+    def __init__(self, stdin, stdout, signals, on_idle=None):
         self.stdin = stdin
         self.stdout = stdout
         self.signals = signals
+        self.on_idle = on_idle
         self._buffer = b""
 
     def write(self, text):
@@ -403,6 +469,8 @@ class _TerminalIO(object):
                 # A second Ctrl+C, or SIGTERM/SIGHUP, while the menu is open.
                 name = event[0] if event[0] in EXIT_BY_SIGNAL else "SIGTERM"
                 raise menu.MenuInterrupted(name)
+            if self.on_idle is not None:
+                self.on_idle()
             if fd in readable:
                 chunk = os.read(fd, 4096)
                 if not chunk:
@@ -410,6 +478,23 @@ class _TerminalIO(object):
                 self._buffer += chunk[:4096]
                 if len(self._buffer) > 65536:
                     self._buffer = self._buffer[-65536:]
+
+
+def _resolve_runs(tokens, names):
+    """Run names from a request: exact names, unique case-insensitive names or numbers."""
+    chosen = set()
+    for token in tokens:
+        if token in names:
+            chosen.add(token)
+        else:
+            # One token at a time: a run name may itself contain a comma.
+            chosen.update(menu.parse_selection(token, names))
+    return [name for name in names if name in chosen]
+
+
+def _own_start_time():
+    info = sessions.process_api().process_info(os.getpid())
+    return info.start_time if info is not None else None
 
 
 def _isatty(stream):
