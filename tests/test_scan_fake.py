@@ -134,7 +134,13 @@ def test_waiting_runs_cancelled_by_signal_never_start(tmp_path, fake_gams_path):
 def test_second_signal_skips_the_grace(tmp_path, fake_gams_path):
     run_dir = make_run(tmp_path, ["ignore-term", "sleep 600"])
     proc = start_scan(run_dir, fake_gams_path, ["--profiles", "dual", "--grace-seconds", "60"])
-    wait_for_state(run_dir, lambda jobs: jobs["dual"]["status"] == "running", proc)
+    state = wait_for_state(run_dir, lambda jobs: jobs["dual"]["status"] == "running", proc)
+    # The fake has run its directives (SIGTERM ignored) once it logs this.
+    log = os.path.join(state["jobs"][0]["work_dir"], "dual_run_log.txt")
+    deadline = time.monotonic() + 20
+    while not (os.path.exists(log) and "Starting execution" in open(log).read()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     assert proc.poll() is None  # still inside the 60 s grace
