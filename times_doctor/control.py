@@ -22,6 +22,7 @@ from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_NO_SCANNER, EXIT_USAGE, ControlError, ParseError
 from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
+from times_doctor.layout import OUT_FOLDER, REQUESTS_FOLDER, RUNS_FOLDER
 from times_doctor.state_file import STATE_FILE_NAME, read_state
 from times_doctor.states import ACTIVE_STATES, FINAL_STATES, RunStatus
 
@@ -32,9 +33,6 @@ PROTOCOL_VERSION = 1
 ACTION_CANCEL = "cancel"
 ACTIONS = (ACTION_CANCEL, ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME)
 
-OUT_FOLDER = "times_doctor_out"
-RUNS_FOLDER = "scan_runs"
-REQUESTS_FOLDER = "requests"
 
 # Requests larger than this are refused unread (a request is a few hundred bytes).
 MAX_REQUEST_BYTES = 64 * 1024

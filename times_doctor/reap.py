@@ -29,13 +29,12 @@ import time
 from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import ControlError, EXIT_USAGE, ParseError
+from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, render_csv, report_row
 from times_doctor.state_file import STATE_FILE_NAME, iso_time, read_state
 from times_doctor.states import FINAL_STATES, RunStatus
 
-OUT_FOLDER = "times_doctor_out"
-RUNS_FOLDER = "scan_runs"
 
 DEFAULT_GRACE_SECONDS = 5.0
 KILL_WAIT_SECONDS = 5.0

@@ -4,10 +4,10 @@ import csv
 import io
 
 from times_doctor.atomic import write_atomic
+from times_doctor.layout import REPORT_NAME
 from times_doctor.lst import gams_rc_meaning, model_status_is_optimal
 from times_doctor.states import RunStatus
 
-REPORT_NAME = "scan_report.csv"
 
 CSV_COLUMNS = (
     "profile", "solver", "status", "model_status", "solver_status", "lp_status",

@@ -39,10 +39,9 @@ import time
 from typing import Callable, List, Optional  # noqa: F401  (used in type comments)
 
 from times_doctor.errors import GamsNotFoundError, RunDirError
+from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.profiles import SOLVERS, check_profile_name
 
-OUT_FOLDER = "times_doctor_out"
-RUNS_FOLDER = "scan_runs"
 RESTART_FILE_NAME = "_times.g00"
 
 PreparedDir = collections.namedtuple("PreparedDir", "path driver_copy replaced_locked")

@@ -18,11 +18,10 @@ import time
 
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_USAGE, ScanLockedError
+from times_doctor.layout import LOCK_NAME, OUT_FOLDER
 
 _mswindows = (os.name == "nt")
 
-LOCK_NAME = "scan.lock"
-OUT_FOLDER = "times_doctor_out"
 SESSION_SCHEMA = "times-doctor/session"
 SESSION_SCHEMA_VERSION = 1
 

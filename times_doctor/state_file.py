@@ -14,10 +14,10 @@ import time
 
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import ParseError
+from times_doctor.layout import STATE_FILE_NAME
 
 SCHEMA_NAME = "times-doctor/scan-state"
 SCHEMA_VERSION = 1
-STATE_FILE_NAME = "scan_state.json"
 
 
 def iso_time(epoch_seconds):
