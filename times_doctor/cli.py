@@ -89,6 +89,13 @@ def build_parser():
     scan.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     scan.add_argument("--no-color", action="store_true", help="no colour codes")
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
+    scan.add_argument("--dashboard", action="store_true",
+                      help="serve the web dashboard beside the scan (stops with it)")
+    scan.add_argument("--dashboard-port", metavar="N", default="0",
+                      help="its port (default: a free one)")
+    scan.add_argument("--dashboard-bind", metavar="ADDR", default="127.0.0.1",
+                      help="its address (default 127.0.0.1; another one prints a warning)")
+    _add_dashboard_parser(sub)
     _add_control_parsers(sub)
     return parser
 
@@ -182,8 +189,9 @@ def _dispatch(args):
             max_workers=args.max_workers, timeout_seconds=args.timeout_seconds,
             grace_seconds=args.grace_seconds, gams_args=args.gams_arg, out=args.out,
             yes=args.yes, no_color=args.no_color, debug=args.debug)
+        web = _scan_dashboard(args)
         try:
-            return run_scan(config)
+            return run_scan(config, dashboard=web)
         except TimesDoctorError:
             raise
         except Exception as exc:
@@ -192,6 +200,13 @@ def _dispatch(args):
             sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
                              "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
             return 70
+        finally:
+            if web is not None:
+                web.stop()
+    if args.command == "dashboard":
+        from times_doctor import dashboard
+        return dashboard.run_dashboard(args.run_dirs, bind=args.bind,
+                                       port=_port(args.port, "--port"))
     if args.command == "status":
         from times_doctor import status
         out_dir = _out_dir(args.run_dir, args.out, required=False)
@@ -229,6 +244,39 @@ def _dispatch(args):
             _print("no stale scans of this user on this host")
         return 0
     raise AssertionError("unhandled command %r" % args.command)
+
+
+def _add_dashboard_parser(sub):
+    web = sub.add_parser("dashboard", help="serve a local web page to watch and control scans",
+                         description="Serve a web page with the table of every scan of this "
+                         "user on this host (or of the RUN_DIRs given), with Cancel, Interrupt "
+                         "and Pause buttons. Prints the URL to open (it carries a secret "
+                         "token). Ctrl+C stops it.")
+    web.add_argument("run_dirs", metavar="RUN_DIR", nargs="*",
+                     help="scans to show (a RUN_DIR or --out folder); default: all of yours")
+    web.add_argument("--port", metavar="N", default="0", help="port (default: a free one)")
+    web.add_argument("--bind", metavar="ADDR", default="127.0.0.1",
+                     help="address (default 127.0.0.1; another one prints a warning)")
+    web.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _scan_dashboard(args):
+    """The dashboard for scan --dashboard, bound before anything runs (or None)."""
+    if not args.dashboard:
+        return None
+    from times_doctor import dashboard
+    return dashboard.Dashboard(bind=args.dashboard_bind,
+                               port=_port(args.dashboard_port, "--dashboard-port"))
+
+
+def _port(text, option):
+    try:
+        port = int(str(text).strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UsageError("%s must be a TCP port 0-65535 (0: a free one), got %r" % (option, text))
+    return port
 
 
 def _out_dir(run_dir, out, required):

@@ -124,8 +124,11 @@ def plan_scan(config, cpu_count=None):
 class Scan(object):
     """One scan from set-up to exit code."""
 
-    def __init__(self, plan, stdin=None, stdout=None, stderr=None, environ=None):
+    def __init__(self, plan, stdin=None, stdout=None, stderr=None, environ=None,
+                 dashboard=None):
         self.plan = plan
+        # A dashboard.Dashboard to start beside the scan (its owner stops it).
+        self.dashboard = dashboard
         self.stdin = stdin if stdin is not None else sys.stdin
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
@@ -191,6 +194,8 @@ class Scan(object):
         self.registry.add_listener(self._show_status)
         self.registry.add_listener(self._state_writer)
         self._state_writer.write()
+        if self.dashboard is not None:
+            self.dashboard.serve_scan(self.plan.out_dir, say=self._say)
         self.signals.install()
         workers = []
         try:
@@ -504,8 +509,8 @@ def _isatty(stream):
         return False
 
 
-def run_scan(config, stdin=None, stdout=None, stderr=None):
+def run_scan(config, stdin=None, stdout=None, stderr=None, dashboard=None):
     """Plan and run a scan; returns the exit code (raises UsageError on bad input)."""
     plan = plan_scan(config)
-    return Scan(plan, stdin=stdin, stdout=stdout, stderr=stderr).run()
+    return Scan(plan, stdin=stdin, stdout=stdout, stderr=stderr, dashboard=dashboard).run()
 
