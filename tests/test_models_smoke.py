@@ -247,8 +247,8 @@ def test_fake_ignore_term_with_grandchildren(fake_gams_path, tmp_path):
     log_path = str(tmp_path / "run.log")
     proc = start_fake(fake_gams_path, tmp_path)
     try:
-        children = wait_until(lambda: logged_pids(log_path, "grandchild"), 20)
-        assert len(children) == 2
+        assert wait_until(lambda: len(logged_pids(log_path, "grandchild")) == 2, 20)
+        children = logged_pids(log_path, "grandchild")
         everyone = [proc.pid] + children
         assert session_pids(proc.pid) == sorted(everyone), format_tree(process_tree(proc.pid))
         os.killpg(proc.pid, signal.SIGTERM)
@@ -257,6 +257,34 @@ def test_fake_ignore_term_with_grandchildren(fake_gams_path, tmp_path):
     finally:
         kill_session(proc)
     assert wait_until(lambda: session_pids(proc.pid) == [], 10)
+
+
+def ignores_sigterm(pid):
+    """True when /proc/PID/status shows SIGTERM in the ignored-signals mask."""
+    try:
+        with open("/proc/%d/status" % pid) as handle:
+            for line in handle:
+                if line.startswith("SigIgn:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except (IOError, OSError):  # gone
+        pass
+    return False
+
+
+@needs_proc
+def test_fake_ignore_term_holds_before_python_starts(fake_gams_path, tmp_path):
+    write_driver(tmp_path, "sleep 60", "ignore-term")  # position does not matter
+    log_path = str(tmp_path / "run.log")
+    proc = start_fake(fake_gams_path, tmp_path)
+    try:
+        assert wait_until(lambda: ignores_sigterm(proc.pid), 10)
+        # The shell wrapper ignores it before exec'ing Python, which logs nothing yet.
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert wait_until(lambda: "Starting execution" in read_text(log_path), 20)
+        assert proc.poll() is None
+    finally:
+        kill_session(proc)
+    assert proc.returncode == -signal.SIGKILL
 
 
 @needs_proc

@@ -11,7 +11,8 @@ and ``curdir``/``cd``.  Everything else is echoed in the log and ignored.
 The driver's lines of the form ``* FAKE: <directive> [args]`` run in file order:
 
     sleep SECONDS          sleep, then go on
-    ignore-term            ignore SIGTERM from here on (SIGKILL still works)
+    ignore-term            ignore SIGTERM (SIGKILL still works); the gams wrapper
+                           already ignores it from the start when it finds the driver
     grandchildren N [S]    fork N children that ignore SIGTERM and sleep S seconds (120)
     setsid-grandchild [S]  fork a child that calls os.setsid() and sleeps S seconds (120)
     huge-log MB LINE_KB    write MB megabytes of log in LINE_KB-kilobyte lines that
