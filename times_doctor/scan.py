@@ -17,14 +17,13 @@ from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, Parse
                                  UsageError)
 from times_doctor.job_control import JobRegistry
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
-from times_doctor.report import REPORT_NAME, report_row, summary_lines, write_report
+from times_doctor.layout import OUT_FOLDER, REPORT_NAME, RUNS_FOLDER, STATE_FILE_NAME
+from times_doctor.report import report_row, summary_lines, write_report
 from times_doctor.runner import RunResult, RunSpec, run_gams_with_progress
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
-from times_doctor.state_file import STATE_FILE_NAME, StateFileWriter
+from times_doctor.state_file import StateFileWriter
 from times_doctor.states import FINAL_STATES, RunStatus
 
-OUT_FOLDER = "times_doctor_out"
-RUNS_FOLDER = "scan_runs"
 
 # Two Ctrl+C within this many seconds abort without a menu.
 DOUBLE_INTERRUPT_SECONDS = 1.0
