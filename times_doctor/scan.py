@@ -16,8 +16,8 @@ from times_doctor import ansi, control, menu, procgroup, profiles, reap, rundir,
 from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
                                  UsageError)
 from times_doctor.job_control import JobRegistry
-from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.layout import OUT_FOLDER, REPORT_NAME, RUNS_FOLDER, STATE_FILE_NAME
+from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_report
 from times_doctor.runner import RunResult, RunSpec, run_gams_with_progress
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
