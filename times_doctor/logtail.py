@@ -67,7 +67,8 @@ class LogTail(object):
 
         Args:
             final: also return the trailing text that has no line end yet
-                (use once the writer has exited).
+                (use once the writer has exited; while ``behind``, it waits
+                for the call that catches up).
 
         Raises:
             ParseError: the file exists but cannot be read.
@@ -93,7 +94,9 @@ class LogTail(object):
             self.behind = False
         except OSError as exc:
             raise ParseError("cannot read log file %s: %s" % (self.path, exc))
-        if final and self._partial:
+        # Only once caught up: while behind, the partial line goes on in bytes
+        # not read yet, and flushing it now would split one line in two.
+        if final and self._partial and not self.behind:
             lines.append(self._take_partial())
         return lines
 
