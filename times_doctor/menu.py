@@ -36,6 +36,8 @@ ACTED = "acted"  # interrupt / pause / resume requests were made
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 # Guards against "1-999999999" allocating a huge list.
 _MAX_RANGE = 10000
+# No scan has a billion runs; longer digit strings are typos, not numbers.
+_MAX_NUMBER_DIGITS = 9
 
 
 class SelectionError(ParseError):
@@ -90,18 +92,32 @@ def parse_selection(text, candidates):
             continue
         match = _RANGE.match(token)
         if match:
-            low, high = int(match.group(1)), int(match.group(2))
-            if 1 <= low <= high <= len(candidates) and high - low < _MAX_RANGE:
+            low, high = _run_number(match.group(1)), _run_number(match.group(2))
+            if (low is not None and high is not None and 1 <= low <= high <= len(candidates)
+                    and high - low < _MAX_RANGE):
                 chosen.update(candidates[low - 1:high])
                 continue
-        elif token.isdigit() and 1 <= int(token) <= len(candidates):
-            chosen.add(candidates[int(token) - 1])
-            continue
+        else:
+            number = _run_number(token)
+            if number is not None and 1 <= number <= len(candidates):
+                chosen.add(candidates[number - 1])
+                continue
         unknown.append(token)
     if unknown:
         raise SelectionError("no run matches %s: use a number 1-%d or a name listed above"
                              % (", ".join(repr(t) for t in unknown), len(candidates)))
     return [name for name in candidates if name in chosen]
+
+
+def _run_number(text):
+    """*text* as a run number, or None.
+
+    Not str.isdigit(): it accepts superscripts ("\u00b2") that int() refuses; and no
+    int() of thousands of digits, which Python 3.11+ refuses (ValueError) too.
+    """
+    if not text.isdecimal() or len(text) > _MAX_NUMBER_DIGITS:
+        return None
+    return int(text)
 
 
 def selectable_runs(snapshots):
