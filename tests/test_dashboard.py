@@ -605,6 +605,9 @@ class Client(object):
                 return response.status, json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read().decode("utf-8") or "{}")
+        except http.client.RemoteDisconnected as exc:
+            raise AssertionError("dashboard %s %s: connection dropped without an answer (%s)"
+                                 % (method, path, exc))
 
     def get(self, path):
         status, body = self.request("GET", path)

@@ -6,6 +6,7 @@ never opened the page would prove nothing.
 """
 
 import base64
+import http.client
 import json
 import os
 import shutil
@@ -56,6 +57,9 @@ class WebDriver(object):
                 return json.loads(response.read().decode("utf-8"))["value"]
         except urllib.error.HTTPError as exc:
             raise AssertionError("WebDriver %s %s: %s" % (method, path, exc.read()[:500]))
+        except http.client.RemoteDisconnected as exc:
+            raise AssertionError("WebDriver %s %s: chromedriver dropped the connection (%s)"
+                                 % (method, path, exc))
 
     def start(self, user_data_dir):
         options = {"binary": CHROMIUM, "args": CHROMIUM_FLAGS + ["--user-data-dir=" + user_data_dir]}

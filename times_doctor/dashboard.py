@@ -41,7 +41,7 @@ import time
 from http import server as http_server
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from times_doctor import control, sessions
+from times_doctor import control, layout, sessions
 from times_doctor.errors import ControlError, ParseError, UsageError
 from times_doctor.logparse import SolverLogParser
 from times_doctor.logtail import LogTail, tail_lines
@@ -271,7 +271,7 @@ class ScanSource(object):
 def normalise_out_dir(folder):
     """The folder holding ``times_doctor_out/`` for a RUN_DIR, --out or times_doctor_out path."""
     folder = os.path.abspath(folder)
-    if os.path.basename(folder) == control.OUT_FOLDER:
+    if os.path.basename(folder) == layout.OUT_FOLDER:
         return os.path.dirname(folder)
     return folder
 
