@@ -6,6 +6,8 @@
 #   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x")
 #   make demo      a real scan of tests/models/transport into $(DEMO_OUT)
 #   make zipapp    dist/times-doctor.pyz (DIST=dir to build elsewhere)
+#   make browser   Debian chromium + chromium-driver for the dashboard browser test
+#                  (apt-get, only when /usr/bin/chromium or /usr/bin/chromedriver is missing)
 #   make bench / bench-quick / clean
 #
 # pip uses whatever index this machine is configured with (pip.conf, PIP_* variables).
@@ -42,7 +44,7 @@ PYTEST_ARGS ?=
 # The real gams, from gamspy-base in .venv (an already exported TD_TEST_GAMS wins).
 GAMS_FROM_VENV = $$($(PY) -c 'import os, gamspy_base; print(os.path.join(gamspy_base.directory, "gams"))')
 
-.PHONY: venv test demo zipapp bench bench-quick clean
+.PHONY: venv browser test demo zipapp bench bench-quick clean
 
 venv: $(VENV)/.stamp $(VENV36)/.stamp $(VENV_NEWEST)/.stamp
 
@@ -76,8 +78,17 @@ $(VENV_NEWEST)/.stamp:
 	-$(VENV_NEWEST)/bin/python -m pip install -q "$(GAMSPY_BASE_SPEC)"
 	touch $@
 
+# The dashboard's browser test drives Debian's chromium through chromedriver. Installed only
+# when missing (needs root, or sudo); a machine that has them never calls apt-get.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; else \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing chromium and chromium-driver (dashboard browser test)"; \
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y chromium chromium-driver; \
+	fi
+
 # Each leg runs even when an earlier one failed; the target fails if any did.
-test: venv
+test: venv browser
 	@gams="$${TD_TEST_GAMS:-$(GAMS_FROM_VENV)}"; failed=""; \
 	for venv in $(VENV) $(VENV36) $(VENV_NEWEST); do \
 		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())') (gams: $$gams)"; \
