@@ -9,6 +9,7 @@
 #   make browser   Debian chromium + chromium-driver for the dashboard browser test
 #                  (apt-get, only when /usr/bin/chromium or /usr/bin/chromedriver is missing)
 #   make bench / bench-quick / clean
+#   make torture   randomised cancellation trials with invariant checks (SEED=1, N=30)
 #
 # pip uses whatever index this machine is configured with (pip.conf, PIP_* variables).
 
@@ -44,7 +45,7 @@ PYTEST_ARGS ?=
 # The real gams, from gamspy-base in .venv (an already exported TD_TEST_GAMS wins).
 GAMS_FROM_VENV = $$($(PY) -c 'import os, gamspy_base; print(os.path.join(gamspy_base.directory, "gams"))')
 
-.PHONY: venv browser test demo zipapp bench bench-quick clean
+.PHONY: venv browser test demo zipapp bench bench-quick torture clean
 
 venv: $(VENV)/.stamp $(VENV36)/.stamp $(VENV_NEWEST)/.stamp
 
@@ -117,6 +118,10 @@ bench: $(VENV)/.stamp
 
 bench-quick: $(VENV)/.stamp
 	$(PY) bench/run.py --quick
+
+# Randomised, seeded cancellation trials (SEED=, N=); see README "Torture suite".
+torture: $(VENV)/.stamp
+	$(PY) bench/torture.py --seed $(or $(SEED),1) --trials $(or $(N),30)
 
 clean:
 	rm -rf $(VENV) $(VENV36) $(VENV_NEWEST) build dist .pytest_cache
