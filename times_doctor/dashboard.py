@@ -73,6 +73,8 @@ CHART_MAX_POINTS = 150
 POLL_MILLISECONDS = 1000
 # Seconds a request may sit idle before its thread gives up on it.
 REQUEST_TIMEOUT_SECONDS = 30
+# stop() waits this long for requests still being answered.
+STOP_DRAIN_SECONDS = 15
 
 # What a page or client may ask for.  "cancel_all" and "abort" both become
 # one cancel request for every run: see ACTION_REQUESTS and the README.
@@ -189,6 +191,7 @@ class Dashboard(object):
         if thread is not None:
             self._server.shutdown()
             thread.join(timeout=5)
+        self._server.wait_idle(STOP_DRAIN_SECONDS)
         self._server.server_close()
 
     # -- what the handler asks for ------------------------------------------
@@ -590,9 +593,35 @@ class _HTTPServer(socketserver.ThreadingMixIn, http_server.HTTPServer):
 
     def __init__(self, bind, port, dashboard):
         self.dashboard = dashboard
+        # Requests being answered: stop() waits for them, so an action that
+        # ends the scan (Cancel all) still gets its answer before the
+        # process exits.  (block_on_close does this from 3.7 only.)
+        self._in_flight = 0
+        self._idle = threading.Condition()
         if ":" in bind:
             self.address_family = socket.AF_INET6
         http_server.HTTPServer.__init__(self, (bind, port), _Handler)
+
+    def process_request_thread(self, request, client_address):
+        with self._idle:
+            self._in_flight += 1
+        try:
+            socketserver.ThreadingMixIn.process_request_thread(self, request, client_address)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout):
+        """Wait up to *timeout* seconds for the requests being answered."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
 
     def server_bind(self):
         # HTTPServer.server_bind() calls getfqdn(), which can stall for
