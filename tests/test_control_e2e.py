@@ -134,7 +134,10 @@ def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, g
         wait_for(lambda: jobs(out)["primal"]["elapsed_seconds"]
                  > after["primal"]["elapsed_seconds"] + 0.5, scan, 10, "clock running again")
 
-        # interrupt: CPLEX stops, GAMS writes its listing with the best point.
+        # interrupt: CPLEX stops, GAMS writes its listing with the best point
+        # (once CPLEX has one: the MIP details show "inc").
+        wait_for(lambda: "inc " in (jobs(out)["sift"].get("details") or ""), scan, 120,
+                 "an incumbent for sift")
         code, text, err = td(["interrupt", out, "sift"], env)
         assert code == 0 and "sift: interrupted" in text, (text, err)
 

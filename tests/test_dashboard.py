@@ -719,7 +719,11 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
         wait_status(client, scan_id, ["primal"], ["running"], timeout=30)
         wait_until(lambda: "T" not in process_states(sid), 10, "resumed processes")
 
-        # interrupt: the solver stops and GAMS reports the best point
+        # interrupt: the solver stops and GAMS reports the best point.  Wait
+        # until CPLEX has an incumbent (the MIP details show "inc"), or on a
+        # loaded machine there may be no point to keep yet.
+        wait_until(lambda: "inc " in (client.jobs(scan_id)["dual"].get("details") or ""), 120,
+                   lambda: "an incumbent: %r" % client.jobs(scan_id)["dual"].get("details"))
         assert client.act(scan_id, "interrupt", ["dual"])["applied"] == ["dual"]
         wait_status(client, scan_id, ["dual"], ["interrupted"], timeout=60)
 
