@@ -55,22 +55,11 @@ def test_transport_all_cplex_profiles(copy_model, gams_path, tmp_path, parallel)
     assert set(job["status"] for job in state["jobs"]) == set(["completed"])
 
 
-def write_previous_listing(run_dir):
-    """What a TIMES run directory holds after a run: a .lst whose include
-    summary names the TIMES source (that is how --times-src is detected)."""
-    src = os.path.join(run_dir, "times_src")
-    with open(os.path.join(run_dir, "times_demo.lst"), "w") as handle:
-        handle.write("Include File Summary\n\n\n"
-                     "   SEQ   GLOBAL TYPE      PARENT   LOCAL  INCLVL  FILENAME\n\n"
-                     "     1        1 INPUT          0       0       0  %s\n"
-                     "     2        1 INCLUDE        1       1       1  %s\n"
-                     % (os.path.join(run_dir, "times_demo.run"),
-                        os.path.join(src, "initsys.mod")))
-
-
 def test_times_style_driver_all_profiles_parallel(copy_model, gams_path, tmp_path):
+    # copy_model renders the model's previous-run listing, whose include
+    # summary names times_src: --times-src is detected, not given.
     run_dir = copy_model("times_style")
-    write_previous_listing(run_dir)
+    assert os.path.exists(os.path.join(run_dir, "times_demo.lst"))
     before = tree_digest(run_dir)
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", gams_path, "--profiles",
                                     ALL_CPLEX, "--threads", "1", "--parallel", "--yes"])
