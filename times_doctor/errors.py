@@ -15,6 +15,19 @@ EXIT_SIGTERM = 143
 EXIT_SIGHUP = 129
 
 
+def show_value(text):
+    """*text* for a one-line message: control characters escaped (repr)."""
+    text = str(text)
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        return repr(text)
+    return text
+
+
+def os_reason(error):
+    """The short reason of an OSError, e.g. 'Permission denied'."""
+    return error.strerror or error.__class__.__name__
+
+
 class TimesDoctorError(Exception):
     """Base class: a problem the user can fix, with a message that says how."""
 

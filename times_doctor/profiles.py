@@ -29,7 +29,7 @@ import re
 
 from typing import Dict, Iterable, List, Optional  # noqa: F401  (used in type comments)
 
-from times_doctor.errors import ProfileError
+from times_doctor.errors import ProfileError, os_reason, show_value
 
 Profile = collections.namedtuple("Profile", "name solver base_name source lines")
 Profile.__doc__ = """One solver run's option set.
@@ -123,7 +123,7 @@ def check_profile_name(name, origin=None):
         problem = "is a reserved device name on Windows"
     if problem is None:
         return name
-    where = " (from %s)" % _show(origin) if origin else ""
+    where = " (from %s)" % show_value(origin) if origin else ""
     raise ProfileError("profile name %s%s %s: rename it, e.g. my_profile.opt"
                        % (_quote(name), where, problem))
 
@@ -138,7 +138,7 @@ def read_option_file(path):
         ProfileError: the file is missing, unreadable, larger than 1 MiB,
             binary, or not UTF-8 text.
     """
-    shown = _show(path)
+    shown = show_value(path)
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -146,7 +146,7 @@ def read_option_file(path):
                            "folder" % shown)
     except OSError as error:
         raise ProfileError("cannot read option file %s (%s): make it readable or remove it"
-                           % (shown, _reason(error)))
+                           % (shown, os_reason(error)))
     if not os.path.isfile(path):
         raise ProfileError("option file %s is not a regular file: give a plain-text .opt file"
                            % shown)
@@ -160,7 +160,7 @@ def read_option_file(path):
             data = handle.read(MAX_OPTION_FILE_BYTES + 1)
     except OSError as error:
         raise ProfileError("cannot read option file %s (%s): make it readable or remove it"
-                           % (shown, _reason(error)))
+                           % (shown, os_reason(error)))
     if len(data) > MAX_OPTION_FILE_BYTES:
         raise ProfileError("option file %s is larger than 1 MiB: an option file holds a few "
                            "solver settings, check it is the right file" % shown)
@@ -200,7 +200,7 @@ def resolve_profiles(solver, names, opt_dir=None):
     """
     if solver not in SOLVER_CHOICES:
         raise ProfileError("--solver must be cplex, gurobi or both, got %s: e.g. --solver cplex"
-                           % _show(solver))
+                           % show_value(solver))
     solvers = SOLVERS if solver == "both" else (solver,)
     catalog = _builtin_catalog(solvers)
     extra = {}  # type: Dict[str, List[str]]
@@ -268,18 +268,6 @@ def _open_binary(path):
 def _check_solver(solver):
     if solver not in SOLVERS:
         raise ValueError("solver must be one of %s, got %r" % (", ".join(SOLVERS), solver))
-
-
-def _show(text):
-    """*text* for a one-line message: control characters escaped."""
-    text = str(text)
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
-        return repr(text)
-    return text
-
-
-def _reason(error):
-    return error.strerror or error.__class__.__name__
 
 
 def _option_key_matches(line, key):
@@ -377,7 +365,7 @@ def _load_opt_dir(opt_dir, solvers, catalog):
     file names, two files defining one profile, and unusable file contents.
     Every file is checked before the first one is read.
     """
-    shown = _show(opt_dir)
+    shown = show_value(opt_dir)
     layout = "(DIR/cplex/NAME.opt, DIR/gurobi/NAME.opt or DIR/NAME.opt for CPLEX)"
     if not os.path.exists(opt_dir):
         raise ProfileError("--opt-dir %s does not exist: give a folder of .opt files %s"
@@ -391,19 +379,19 @@ def _load_opt_dir(opt_dir, solvers, catalog):
             found = _opt_files_for(opt_dir, solver)
         except OSError as error:
             raise ProfileError("cannot read --opt-dir folder %s (%s): make it readable"
-                               % (_show(error.filename or opt_dir), _reason(error)))
+                               % (show_value(error.filename or opt_dir), os_reason(error)))
         by_key = collections.OrderedDict()
         for path, in_subfolder in found:
             if not in_subfolder and _stem(path).lower() == "gurobi":
                 # Easy to take for "the GUROBI option file"; CPLEX would reject its lines.
                 raise ProfileError("%s would be read as a CPLEX profile (an .opt file directly "
                                    "in --opt-dir is for CPLEX): move it to %s"
-                                   % (_show(path), _show(os.path.join(opt_dir, "gurobi",
+                                   % (show_value(path), show_value(os.path.join(opt_dir, "gurobi",
                                                                       "NAME.opt"))))
             key = check_profile_name(_stem(path), origin=path).lower()
             if key in by_key:
                 raise ProfileError("%s and %s both define %s profile %s: keep one of them"
-                                   % (_show(by_key[key]), _show(path), solver,
+                                   % (show_value(by_key[key]), show_value(path), solver,
                                       _quote(_stem(path))))
             by_key[key] = path
         files[solver] = by_key
@@ -454,5 +442,5 @@ def _is_safe_name(name):
 
 def _quote(name):
     """A profile name for a message: 'dual', or repr() when it holds control characters."""
-    shown = _show(name)
+    shown = show_value(name)
     return shown if shown.startswith(("'", '"')) else "'%s'" % shown

@@ -38,7 +38,7 @@ import time
 
 from typing import Callable, List, Optional  # noqa: F401  (used in type comments)
 
-from times_doctor.errors import GamsNotFoundError, RunDirError
+from times_doctor.errors import GamsNotFoundError, RunDirError, os_reason, show_value
 from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.profiles import SOLVERS, check_profile_name
 
@@ -126,7 +126,7 @@ def find_driver(run_dir, driver=None):
                 return os.path.abspath(matching)
         return os.path.abspath(min(candidates, key=lambda path: (-os.path.getsize(path), path)))
     raise RunDirError("no driver found in RUN_DIR %s: expected a .run or .gms file; name one "
-                      "with --driver" % _show(run_dir))
+                      "with --driver" % show_value(run_dir))
 
 
 def find_times_src(run_dir, times_src=None):
@@ -143,7 +143,7 @@ def find_times_src(run_dir, times_src=None):
     if times_src:
         if not os.path.isdir(times_src):
             raise RunDirError("--times-src %s is not a directory: give the TIMES source folder "
-                              "(the one holding initsys.mod)" % _show(times_src))
+                              "(the one holding initsys.mod)" % show_value(times_src))
         return os.path.abspath(times_src)
     _check_run_dir(run_dir)
     newest = _newest_lst(run_dir, _plain_files(run_dir))
@@ -202,7 +202,7 @@ def plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name):
     _check_plain_name(option_file_name, "option file name")
     if driver_name.lower() == option_file_name.lower():
         raise RunDirError("driver %s has the same name as the solver option file: rename the "
-                          "driver" % _show(driver_path))
+                          "driver" % show_value(driver_path))
     path = os.path.join(os.path.abspath(out_dir), OUT_FOLDER, RUNS_FOLDER, solver, profile_name)
     return WorkDirPlan(path, os.path.join(path, driver_name), os.path.join(path, option_file_name))
 
@@ -233,7 +233,7 @@ def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, op
             driver_bytes = handle.read()
     except OSError as error:
         raise RunDirError("cannot read driver %s (%s): make it readable"
-                          % (_show(driver_path), _reason(error)))
+                          % (show_value(driver_path), os_reason(error)))
     # Latin-1 maps every byte to one character and back, so whatever the
     # driver's encoding, everything but the rewritten words stays byte-identical.
     copy_bytes = rewrite_solver_options(driver_bytes.decode("latin-1"), solver).encode("latin-1")
@@ -256,7 +256,7 @@ def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, op
             sibling = _make_sibling(path, clock)
             replaced_locked = ("could not remove the earlier work directory %s (%s): this run "
                                "uses %s; delete the old one once nothing holds its files open"
-                               % (path, _reason(blocked), sibling))
+                               % (path, os_reason(blocked), sibling))
             path = sibling
         driver_copy = os.path.join(path, os.path.basename(plan.driver_copy))
         with io.open(driver_copy, "wb") as handle:
@@ -266,7 +266,7 @@ def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, op
             handle.write(option_text)
     except OSError as error:
         raise RunDirError("cannot set up work directory %s (%s): check free space and "
-                          "permissions of --out" % (path, _reason(error)))
+                          "permissions of --out" % (path, os_reason(error)))
     return PreparedDir(path, driver_copy, replaced_locked)
 
 
@@ -280,7 +280,7 @@ def validate_out_dir(out_dir):
     Raises:
         RunDirError: not a folder or not writable.
     """
-    shown = _show(out_dir)
+    shown = show_value(out_dir)
     path = os.path.abspath(out_dir)
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError("--out %s is not a directory: choose a folder you can write to" % shown)
@@ -292,14 +292,14 @@ def validate_out_dir(out_dir):
         probe = parent
     if not os.path.isdir(probe):
         raise RunDirError("--out %s is not writable (%s is not a folder): choose a folder you "
-                          "can write to" % (shown, _show(probe)))
+                          "can write to" % (shown, show_value(probe)))
     if probe == path:
         for sub in (os.path.join(path, OUT_FOLDER), os.path.join(path, OUT_FOLDER, RUNS_FOLDER)):
             if not os.path.lexists(sub):
                 break
             if not os.path.isdir(sub):
                 raise RunDirError("--out %s cannot hold the results: %s is not a folder; remove "
-                                  "or rename it" % (shown, _show(sub)))
+                                  "or rename it" % (shown, show_value(sub)))
             probe = sub
     if not os.access(probe, os.W_OK | os.X_OK):
         raise RunDirError("--out %s is not writable: choose a folder you can write to" % shown)
@@ -348,7 +348,7 @@ def resolve_gams(gams_path=None):
         if not found:
             raise GamsNotFoundError("GAMS not found: put gams on PATH or pass --gams-path")
         return os.path.abspath(found)
-    shown = _show(gams_path)
+    shown = show_value(gams_path)
     path = os.path.expanduser(gams_path)
     if os.path.isdir(path):
         inside = [os.path.join(path, name) for name in ("gams", "gams.exe")
@@ -374,7 +374,7 @@ def resolve_gams(gams_path=None):
 def _check_run_dir(run_dir):
     if not os.path.isdir(run_dir):
         raise RunDirError("RUN_DIR %s is not a directory: give the folder that holds the "
-                          "model's .run/.gms file" % _show(run_dir))
+                          "model's .run/.gms file" % show_value(run_dir))
 
 
 def _named_driver(run_dir, driver):
@@ -385,15 +385,15 @@ def _named_driver(run_dir, driver):
     path = next((each for each in tries if os.path.exists(each)), None)
     if path is None:
         raise RunDirError("--driver %s is missing: it is not in RUN_DIR %s; give the .run or "
-                          ".gms file inside the run directory" % (_show(driver), _show(run_dir)))
+                          ".gms file inside the run directory" % (show_value(driver), show_value(run_dir)))
     if not os.path.isfile(path):
         raise RunDirError("--driver %s is not a file: give the .run or .gms file inside the run "
-                          "directory" % _show(driver))
+                          "directory" % show_value(driver))
     if not _is_inside(os.path.realpath(path), os.path.realpath(run_dir)):
         # The copy runs with idir1=RUN_DIR: a driver from elsewhere would
         # find the wrong data files, or none.
         raise RunDirError("--driver %s is outside RUN_DIR %s: give a file inside the run "
-                          "directory" % (_show(driver), _show(run_dir)))
+                          "directory" % (show_value(driver), show_value(run_dir)))
     return os.path.abspath(path)
 
 
@@ -412,7 +412,7 @@ def _plain_files(run_dir):
         names = sorted(os.listdir(run_dir))
     except OSError as error:
         raise RunDirError("cannot list RUN_DIR %s (%s): make it readable"
-                          % (_show(run_dir), _reason(error)))
+                          % (show_value(run_dir), os_reason(error)))
     paths = [os.path.join(run_dir, name) for name in names]
     return [path for path in paths if os.path.isfile(path)]
 
@@ -720,13 +720,3 @@ def _check_plain_name(name, what):
         raise ValueError("%s must be a bare file name, got %r" % (what, name))
 
 
-def _show(text):
-    """*text* for a one-line message: control characters escaped."""
-    text = str(text)
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
-        return repr(text)
-    return text
-
-
-def _reason(error):
-    return error.strerror or error.__class__.__name__
