@@ -462,7 +462,9 @@ def main(argv=None):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(results["figures"])
-    with open(os.path.join(HERE, "results.json"), "w") as handle:
+    # Quick figures (CI) never overwrite the recorded full run.
+    name = "results-quick.json" if quick else "results.json"
+    with open(os.path.join(HERE, name), "w") as handle:
         json.dump(results, handle, indent=2, sort_keys=True)
         handle.write("\n")
     return 0
