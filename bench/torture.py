@@ -766,6 +766,12 @@ def parse_args(argv):
     parser.add_argument("--trials", type=int, default=30, help="number of trials (default 30)")
     parser.add_argument("--trial-seed", type=int, action="append", default=[],
                         help="replay only the trial with this seed (repeatable)")
+    parser.add_argument("--first-trial", type=int, default=0,
+                        help="index of the first trial (a shard of a longer run; default 0)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="combine the --json files of shards into --json, run nothing")
+    parser.add_argument("--commit", help="the commit under test, for the record "
+                        "(default: git rev-parse HEAD of this checkout)")
     parser.add_argument("--json", help="write the results here (e.g. bench/torture.json)")
     parser.add_argument("--keep", help="keep failed trials' folders (big files dropped) here")
     parser.add_argument("--gams", help="real gams (default: TD_TEST_GAMS, else gamspy_base)")
@@ -776,6 +782,11 @@ def parse_args(argv):
 
 def main(argv=None):
     options = parse_args(argv)
+    if options.merge:
+        if not options.json:
+            print("error: --merge needs --json (the combined file)")
+            return 2
+        return merge_json(options.merge, options.json)
     if not sys.platform.startswith("linux"):
         print("the torture suite checks /proc: Linux only")
         return 2
@@ -791,7 +802,8 @@ def main(argv=None):
     if options.trial_seed:
         plan = [(index, seed) for index, seed in enumerate(options.trial_seed)]
     else:
-        plan = [(index, trial_seed_for(options.seed, index)) for index in range(options.trials)]
+        plan = [(index, trial_seed_for(options.seed, index))
+                for index in range(options.first_trial, options.first_trial + options.trials)]
     work_root = tempfile.mkdtemp(prefix="td-torture-")
     keep_dir = os.path.abspath(options.keep) if options.keep else None
     if keep_dir:
@@ -804,7 +816,7 @@ def main(argv=None):
     try:
         for index, seed in plan:
             trial = Trial(index, seed, context)
-            sys.stdout.write("trial %d/%d seed %d: %s ... " % (index + 1, len(plan), seed,
+            sys.stdout.write("trial %d/%d seed %d: %s ... " % (index + 1, plan[-1][0] + 1, seed,
                                                                  trial.describe()))
             sys.stdout.flush()
             trial.run()
@@ -838,6 +850,7 @@ def write_json(options, results, skipped, wall):
     document = collections.OrderedDict([
         ("schema", "times-doctor/torture"), ("seed", options.seed),
         ("trial_seeds", options.trial_seed or None),
+        ("first_trial", options.first_trial), ("commit", options.commit or git_commit()),
         ("trials", len(results)),
         ("failures", sum(1 for trial in results if trial.failures)),
         ("failed_invariants", dict(invariants)),
@@ -860,6 +873,55 @@ def write_json(options, results, skipped, wall):
         json.dump(document, handle, indent=1)
         handle.write("\n")
     print("wrote %s" % options.json)
+
+
+def git_commit():
+    try:
+        proc = subprocess.Popen(["git", "-C", REPO, "rev-parse", "HEAD"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out, _ = proc.communicate(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.decode().strip() or None) if proc.returncode == 0 else None
+
+
+def merge_json(paths, target):
+    """One record from shards run side by side (same seed, consecutive trial ranges)."""
+    documents = []
+    for path in paths:
+        with open(path) as handle:
+            documents.append(json.load(handle))
+    documents.sort(key=lambda doc: doc["first_trial"])
+    trials = [trial for doc in documents for trial in doc["trials_detail"]]
+
+    def counts(key):
+        return collections.OrderedDict(sorted(collections.Counter(
+            trial[key] for trial in trials).items()))
+    merged = collections.OrderedDict(documents[0])
+    merged.update([
+        ("first_trial", documents[0]["first_trial"]),
+        ("shards", [collections.OrderedDict([
+            ("first_trial", doc["first_trial"]), ("trials", doc["trials"]),
+            ("wall_seconds", doc["wall_seconds"]), ("commit", doc.get("commit"))])
+            for doc in documents]),
+        ("trials", len(trials)),
+        ("failures", sum(1 for trial in trials if trial["failures"])),
+        ("failed_invariants", dict(collections.Counter(
+            failure.split(":", 1)[0] for trial in trials for failure in trial["failures"]))),
+        ("by_run_type", counts("run_type")), ("by_action", counts("action")),
+        ("by_exit_code", collections.OrderedDict(
+            (str(code), n) for code, n in sorted(collections.Counter(
+                trial["exit_code"] for trial in trials).items(), key=lambda item: str(item[0])))),
+        ("wall_seconds", max(doc["wall_seconds"] for doc in documents)),
+        ("trial_seconds", summarise([trial["seconds"] for trial in trials])),
+        ("failed_trials", [trial for trial in trials if trial["failures"]]),
+        ("trials_detail", trials),
+    ])
+    with open(target, "w") as handle:
+        json.dump(merged, handle, indent=1)
+        handle.write("\n")
+    print("%d trials, %d failures; wrote %s" % (merged["trials"], merged["failures"], target))
+    return 0
 
 
 def summarise(values):
