@@ -165,3 +165,18 @@ def test_unknown_option_is_one_line():
 
 def test_unknown_solver_is_one_line():
     check_usage_error(["scan", ".", "--solver", "xpress"], "xpress")
+
+
+def test_internal_error_is_one_line_without_debug(monkeypatch, capsys):
+    """A bug in any command: one line and exit 70, the traceback only with --debug."""
+    from times_doctor import cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cli, "_dispatch", broken)
+    assert cli.main(["status", "--json", "."]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: KeyError" in err and "--debug" in err
+    with pytest.raises(KeyError):
+        cli.main(["scan", ".", "--debug"])

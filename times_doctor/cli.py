@@ -11,7 +11,8 @@ import sys
 import traceback
 
 from times_doctor import __version__
-from times_doctor.errors import EXIT_SIGINT, EXIT_USAGE, TimesDoctorError, UsageError
+from times_doctor.errors import (EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, TimesDoctorError,
+                                 UsageError)
 
 PROG = "times-doctor"
 
@@ -177,6 +178,13 @@ def main(argv=None):
         # Ctrl+C before the scan's own handlers were installed: nothing ran.
         sys.stderr.write("%s: interrupted\n" % PROG)
         return EXIT_SIGINT
+    except Exception as exc:
+        # A bug in times-doctor, in any command: one line unless --debug.
+        if debug:
+            raise
+        sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
+                         "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
+        return EXIT_INTERNAL
 
 
 def _dispatch(args):
@@ -192,14 +200,6 @@ def _dispatch(args):
         web = _scan_dashboard(args)
         try:
             return run_scan(config, dashboard=web)
-        except TimesDoctorError:
-            raise
-        except Exception as exc:
-            if args.debug:
-                raise
-            sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
-                             "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
-            return 70
         finally:
             if web is not None:
                 web.stop()

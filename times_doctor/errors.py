@@ -13,6 +13,7 @@ EXIT_NO_SCANNER = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 EXIT_SIGHUP = 129
+EXIT_INTERNAL = 70  # a bug in times-doctor (BSD sysexits EX_SOFTWARE)
 
 
 def show_value(text):
@@ -73,7 +74,7 @@ class InvalidTransition(TimesDoctorError):
     Raised for programming errors, so the message names both states.
     """
 
-    exit_code = 70
+    exit_code = EXIT_INTERNAL
 
     def __init__(self, name, old, new):
         TimesDoctorError.__init__(
