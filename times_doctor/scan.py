@@ -151,7 +151,6 @@ class Scan(object):
         self._worker_errors = []
         self._abort_signal = None
         self._last_interrupt = None
-        self._cancel_used = False
         self._state_writer = None
         self._lock = sessions.ScanLock(plan.out_dir)
         self._session_entry = None
@@ -347,8 +346,6 @@ class Scan(object):
             if not response["ok"]:
                 self.monitor.message("control request refused: %s" % response["error"])
                 continue
-            if response["action"] == control.ACTION_CANCEL and response["applied"]:
-                self._cancel_used = True
             text = "control request: %s %s" % (response["action"],
                                                ", ".join(response["applied"]) or "nothing")
             if response["skipped"]:
@@ -397,10 +394,7 @@ class Scan(object):
                 terminal.write("\n%s: cancelling everything.\n" % exc.signal_name)
                 return self._abort(exc.signal_name, grace_seconds=0)
         self._last_interrupt = None
-        if outcome == menu.CANCELLED_SOME:
-            self._cancel_used = True
-        elif outcome == menu.CANCEL_ALL:
-            self._cancel_used = True
+        if outcome == menu.CANCEL_ALL:
             self.registry.cancel_all()
         elif outcome == menu.ABORT:
             return self._abort("SIGINT")
