@@ -194,7 +194,24 @@ class Scan(object):
         self._state_writer.write()
         if self.dashboard is not None:
             self.dashboard.serve_scan(self.plan.out_dir, say=self._say)
+        # Our handlers stay until the report and the state file are final: a
+        # SIGTERM in that last moment must not kill the scanner half-way.
         self.signals.install()
+        try:
+            self._run_workers(names)
+            self._take_late_signals()
+            rows = self._report_rows(final=True)
+            write_report(self.report_path, rows)
+            exit_code = self._exit_code(rows)
+            self._state_writer.finish(exit_code)
+            self._print_summary(rows)
+        finally:
+            self.signals.restore()
+        if self._worker_errors:
+            raise self._worker_errors[0]
+        return exit_code
+
+    def _run_workers(self, names):
         workers = []
         try:
             self.monitor.start()
@@ -212,16 +229,20 @@ class Scan(object):
             for worker in workers:
                 worker.join(timeout=5)
             self.monitor.stop()
-            self.signals.restore()
             self.inbox.close()
-        rows = self._report_rows(final=True)
-        write_report(self.report_path, rows)
-        exit_code = self._exit_code(rows)
-        self._state_writer.finish(exit_code)
-        self._print_summary(rows)
-        if self._worker_errors:
-            raise self._worker_errors[0]
-        return exit_code
+
+    def _take_late_signals(self):
+        """A signal that arrived as the last run finished still sets the exit code.
+
+        Every run is final by now, so there is nothing left to cancel; only a
+        Ctrl+C on a terminal (which would open the menu) is moot and ignored.
+        """
+        event = self.signals.pop()
+        while event is not None and self._abort_signal is None:
+            name = event[0]
+            if not (name == "SIGINT" and self.interactive):
+                self._abort_signal = name if name in EXIT_BY_SIGNAL else "SIGTERM"
+            event = self.signals.pop()
 
     # -- set-up ------------------------------------------------------------
 

@@ -1,0 +1,43 @@
+"""Signals that arrive as the last run finishes still decide the exit code."""
+
+import io
+import signal
+
+import pytest
+
+from times_doctor.scan import Scan, ScanConfig, plan_scan
+
+
+@pytest.fixture
+def scan(tmp_path, fake_gams_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
+    config = ScanConfig(str(run_dir), fake_gams_path, None, None, "cplex", ["dual"], None, "1",
+                        False, None, "0", "1", [], None, True, True, False)
+    return Scan(plan_scan(config), stdin=io.StringIO(), stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP"),
+                                          (signal.SIGINT, "SIGINT")])
+def test_late_signal_without_terminal_sets_the_exit_code(scan, signum, name):
+    scan.signals._handler(signum, None)
+    scan._take_late_signals()
+    assert scan._abort_signal == name
+    assert scan._exit_code([{"status": "completed"}]) == {"SIGTERM": 143, "SIGHUP": 129,
+                                                          "SIGINT": 130}[name]
+
+
+def test_late_ctrl_c_on_a_terminal_is_moot(scan):
+    scan.interactive = True
+    scan.signals._handler(signal.SIGINT, None)
+    scan._take_late_signals()
+    assert scan._abort_signal is None
+    assert scan._exit_code([{"status": "completed"}]) == 0
+
+
+def test_first_late_signal_wins(scan):
+    scan.signals._handler(signal.SIGHUP, None)
+    scan.signals._handler(signal.SIGTERM, None)
+    scan._take_late_signals()
+    assert scan._abort_signal == "SIGHUP"
