@@ -203,7 +203,7 @@ def test_log_parser_fuzz_never_raises(solver):
             else:
                 current["line"] = "feed_lines batch of %d" % len(lines)
                 parser.feed_lines([raw.decode("utf-8", "replace") for raw in lines],
-                                  keep_last=rng.randint(0, 40))
+                                  keep_rows=rng.randint(0, 40))
             check_snapshot(parser)
 
 

@@ -30,6 +30,7 @@ log gives no honest estimate. It never decreases within a phase:
 * done: 1.0 (the solver stopped, whatever its status).
 """
 
+import collections
 import math
 import re
 from collections import namedtuple
@@ -156,9 +157,10 @@ _GRB_METHODS = {0: "primal simplex", 1: "dual simplex", 2: "barrier", 3: "concur
                 4: "concurrent", 5: "concurrent"}
 
 
-# feed_lines(): rows parsed after each non-row line, and at the end of a batch.
+# feed_lines(): rows parsed after each non-row line, and the newest rows
+# before each non-row line and at the end of a batch.
 ROWS_AFTER_MARKER = 2
-DEFAULT_KEEP_LAST = 32
+DEFAULT_KEEP_ROWS = 4
 
 
 class SolverLogParser(object):
@@ -208,39 +210,39 @@ class SolverLogParser(object):
             # this is a last guard: a log line must never stop the monitor.
             return
 
-    def feed_lines(self, lines, keep_last=DEFAULT_KEEP_LAST):
+    def feed_lines(self, lines, keep_rows=DEFAULT_KEEP_ROWS):
         # type: (List[str], int) -> None
         """Take a batch of new lines, parsing in full only what the display needs.
 
         Iteration rows (lines starting with a digit, or ``Iteration:``) are
-        the bulk of a log; only the newest rows of a batch decide what the
-        table shows.  So every other line (phase markers, headers, status
-        lines) is parsed, plus the first rows after each of them (the barrier
-        estimate needs the starting values) and the last ``keep_last`` lines;
-        the rows in between are skipped with a cheap prefix test.  This keeps
-        16 runs logging 2,000 lines/s each at a small share of one core,
-        where parsing every line would take a fifth of it; ``history()``
-        just gets fewer of the skipped points, which it thins out anyway.
+        the bulk of a log, and only the newest of them decide what the table
+        shows.  So every other line (phase markers, headers, status lines)
+        is parsed; of the rows, the first few after each marker (the barrier
+        estimate needs the starting values) and the last ``keep_rows`` before
+        each marker and at the end of the batch, in their order.  The rows in
+        between cost one cheap prefix test: 16 runs logging 2,000 lines/s
+        each stay at a small share of one core, where parsing every line
+        would take a fifth of it.  ``history()`` just gets fewer of the
+        skipped points, which it thins out anyway.
         """
-        cutoff = len(lines) - keep_last
-        if cutoff <= keep_last:
-            for line in lines:
-                self.feed(line)
-            return
         feed = self.feed
+        newest_rows = collections.deque(maxlen=keep_rows)
         follow = 0
-        for index in range(cutoff):
-            line = lines[index]
+        for line in lines:
             stripped = line.lstrip()
             if stripped[:1].isdigit() or stripped.startswith("Iteration:"):
                 if follow:
                     follow -= 1
                     feed(line)
+                else:
+                    newest_rows.append(line)
                 continue
+            while newest_rows:
+                feed(newest_rows.popleft())
             feed(line)
             follow = ROWS_AFTER_MARKER
-        for index in range(cutoff, len(lines)):
-            feed(lines[index])
+        while newest_rows:
+            feed(newest_rows.popleft())
 
     def snapshot(self):
         # type: () -> LogProgress
