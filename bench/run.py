@@ -25,12 +25,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from times_doctor import procgroup  # noqa: E402
 from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # noqa: E402
                                       create_process_group_kwargs)
 from times_doctor.runner import RunSpec, run_gams_with_progress  # noqa: E402
 from times_doctor.scan import Scan, ScanConfig, plan_scan  # noqa: E402
+from scan_helpers import find_real_gams  # noqa: E402
 
 
 def summarise(values):
@@ -412,25 +414,13 @@ def bench_times_style(work, gams, trials):
     return figures
 
 
-def find_gams(explicit):
-    if explicit:
-        return explicit
-    if os.environ.get("TD_TEST_GAMS"):
-        return os.environ["TD_TEST_GAMS"]
-    try:
-        import gamspy_base
-    except ImportError:
-        return shutil.which("gams")
-    return os.path.join(gamspy_base.directory, "gams")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--gams")
     parser.add_argument("--only")
     args = parser.parse_args(argv)
-    gams = find_gams(args.gams)
+    gams = args.gams or find_real_gams()[0]
     if not gams or not os.path.exists(gams):
         sys.stderr.write("bench: no GAMS found: run `make venv` or pass --gams PATH\n")
         return 2

@@ -44,7 +44,8 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from pty_helpers import CTRL_C, PtyProcess  # noqa: E402
-from scan_helpers import CSV_COLUMNS, cli_env, session_alive, tree_digest  # noqa: E402
+from scan_helpers import (CSV_COLUMNS, cli_env, find_real_gams, session_alive,  # noqa: E402
+                          tree_digest)
 
 FAKE_GAMS = os.path.join(REPO, "tests", "fakegams", "gams")
 MARKET_SPLIT = os.path.join(REPO, "tests", "models", "marketsplit")
@@ -91,18 +92,6 @@ class TrialAbort(Exception):
 def trial_seed_for(run_seed, index):
     """Each trial's own seed: stable across Pythons (str seeds hash with SHA-512)."""
     return random.Random("times-doctor-torture:%d:%d" % (run_seed, index)).randrange(2 ** 31)
-
-
-def find_gams(explicit):
-    if explicit:
-        return explicit
-    if os.environ.get("TD_TEST_GAMS"):
-        return os.environ["TD_TEST_GAMS"]
-    try:
-        import gamspy_base
-    except ImportError:
-        return None
-    return os.path.join(gamspy_base.directory, "gams")
 
 
 def available_subcommands(python):
@@ -790,7 +779,7 @@ def main(argv=None):
     if not sys.platform.startswith("linux"):
         print("the torture suite checks /proc: Linux only")
         return 2
-    gams = find_gams(options.gams)
+    gams = options.gams or find_real_gams()[0]
     if not gams or not os.access(gams, os.X_OK):
         print("error: real GAMS not found (%s): run `make venv` or pass --gams / set TD_TEST_GAMS"
               % (gams or "no TD_TEST_GAMS, no gamspy_base"))

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from scan_helpers import find_real_gams
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
 FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams")
@@ -26,19 +28,6 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "gams: needs the real GAMS (TD_TEST_GAMS or the gamspy-base package)")
 
-
-def find_real_gams():
-    """Return (path or None, how it was looked for)."""
-    configured = os.environ.get("TD_TEST_GAMS")
-    if configured:
-        return configured, "TD_TEST_GAMS=%s" % configured
-    try:
-        import gamspy_base
-    except ImportError:
-        return None, ("TD_TEST_GAMS is not set and gamspy_base is not importable by %s"
-                      % sys.executable)
-    path = os.path.join(gamspy_base.directory, "gams")
-    return path, "gamspy_base at %s" % gamspy_base.directory
 
 
 @pytest.fixture(scope="session")

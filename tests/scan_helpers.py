@@ -7,11 +7,27 @@ import os
 import subprocess
 import sys
 
+from proc_helpers import session_pids
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
                "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
                "matrix_min", "matrix_max", "dir", "lst"]
+
+
+def find_real_gams():
+    """The real GAMS for tests, bench and torture: (path or None, how it was looked for)."""
+    configured = os.environ.get("TD_TEST_GAMS")
+    if configured:
+        return configured, "TD_TEST_GAMS=%s" % configured
+    try:
+        import gamspy_base
+    except ImportError:
+        return None, ("TD_TEST_GAMS is not set and gamspy_base is not importable by %s"
+                      % sys.executable)
+    path = os.path.join(gamspy_base.directory, "gams")
+    return path, "gamspy_base at %s" % gamspy_base.directory
 
 
 def cli_env(extra=None, pythonpath=REPO_ROOT):
@@ -66,16 +82,4 @@ def tree_digest(root):
 
 def session_alive(sid):
     """Live (non-zombie) pids whose session id is *sid* (Linux /proc)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as handle:
-                raw = handle.read().decode("ascii", "replace")
-        except (IOError, OSError):
-            continue
-        fields = raw[raw.rfind(")") + 2:].split()
-        if len(fields) > 3 and fields[0] != "Z" and int(fields[3]) == sid:
-            found.append(int(name))
-    return found
+    return session_pids(sid)

@@ -10,16 +10,7 @@ from times_doctor.job_control import (ACTION_PAUSE, JobRegistry, UnknownJobError
 from times_doctor.procgroup import GroupRef
 from times_doctor.states import RunStatus
 
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 100.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from fakes import FakeClock
 
 
 class FakeGroups(object):

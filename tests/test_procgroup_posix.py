@@ -12,6 +12,8 @@ import pytest
 from times_doctor import procgroup
 from times_doctor.job_control import _terminate_process_group, create_process_group_kwargs
 
+from proc_helpers import is_alive
+
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
 
 # A leader that ignores SIGTERM and forks grandchildren that ignore it too.
@@ -43,14 +45,6 @@ def start_tree(children, mode="plain", marker="scan-1/dual"):
     pids = [int(popen.stdout.readline()) for _ in range(children + 1)]
     ref = procgroup.current().attach(popen, marker)
     return popen, ref, pids
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except IOError:
-        return False
 
 
 def cleanup(popen, ref):
@@ -89,7 +83,7 @@ def test_terminate_stubborn_tree_is_gone_after_the_grace():
         left = _terminate_process_group(ref, 0.3, procgroup.current())
         assert left == []
         assert popen.wait(timeout=5) == -signal.SIGKILL
-        assert not any(alive(pid) for pid in pids)
+        assert not any(is_alive(pid) for pid in pids)
     finally:
         cleanup(popen, ref)
 
@@ -106,9 +100,9 @@ def test_setsid_grandchild_is_found_by_marker_and_killed():
         assert escaped in procgroup.current().survivors(ref)
         assert _terminate_process_group(ref, 0.2, procgroup.current()) == []
         deadline = time.monotonic() + 5
-        while alive(escaped) and time.monotonic() < deadline:
+        while is_alive(escaped) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert not alive(escaped)
+        assert not is_alive(escaped)
     finally:
         cleanup(popen, ref)
 
@@ -189,7 +183,7 @@ def test_cancel_all_of_stubborn_jobs_takes_one_grace_not_n():
     try:
         assert all(left == [] for left in results.values())
         for popen, ref, pids in jobs:
-            assert not any(alive(pid) for pid in pids)
+            assert not any(is_alive(pid) for pid in pids)
         # Sequential escalation would need 6 graces (6 s); in parallel it is one.
         assert elapsed < 3 * grace
     finally:

@@ -16,19 +16,10 @@ from times_doctor import _procgroup_windows as win
 from times_doctor.job_control import _terminate_process_group
 from times_doctor.procgroup import GroupRef
 
+from fakes import FakeClock
+
 LEADER, CHILD, SOLVER, STRANGER, OWN_PID = 500, 501, 502, 900, 100
 JOB = 0x700
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 100.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 class FakeProcess(object):

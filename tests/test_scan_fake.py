@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from proc_helpers import is_alive
 from scan_helpers import cli_env, read_report, read_state, session_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -58,14 +59,6 @@ def log_pids(work_dir, pattern):
     return found
 
 
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except IOError:
-        return False
-
-
 def test_sigterm_ends_stubborn_trees_in_one_grace(tmp_path, fake_gams_path):
     run_dir = make_run(tmp_path, ["ignore-term", "grandchildren 2 600", "sleep 600"])
     proc = start_scan(run_dir, fake_gams_path, ["--profiles", FOUR, "--parallel",
@@ -101,7 +94,7 @@ def test_setsid_grandchild_is_killed_with_its_run(tmp_path, fake_gams_path):
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode == 143
-    assert not pid_alive(escaped)
+    assert not is_alive(escaped)
 
 
 def test_leftover_grandchild_is_swept_after_gams_exits(tmp_path, fake_gams_path):
@@ -113,7 +106,7 @@ def test_leftover_grandchild_is_swept_after_gams_exits(tmp_path, fake_gams_path)
     assert job["status"] == "completed"
     assert session_alive(job["sid"]) == []
     for pid in log_pids(job["work_dir"], r"grandchild pid (\d+)"):
-        assert not pid_alive(pid)
+        assert not is_alive(pid)
 
 
 def test_waiting_runs_cancelled_by_signal_never_start(tmp_path, fake_gams_path):
