@@ -189,3 +189,32 @@ def test_cancel_all_of_stubborn_jobs_takes_one_grace_not_n():
     finally:
         for popen, ref, _ in jobs:
             cleanup(popen, ref)
+
+
+class RecordingOsApi(object):
+    def __init__(self):
+        self.calls = []
+
+    def kill(self, pid, sig):
+        self.calls.append(("kill", pid, sig))
+
+    def killpg(self, pgid, sig):
+        self.calls.append(("killpg", pgid, sig))
+
+
+def test_interrupt_from_running_signals_gams_only():
+    """GAMS forwards the interrupt to its solver; a group SIGINT would send it twice."""
+    from times_doctor._procgroup_posix import PosixProcessGroups
+    api = RecordingOsApi()
+    ref = procgroup.GroupRef(4321, pgid=4321, sid=4321)
+    PosixProcessGroups(api).interrupt(ref)
+    assert api.calls == [("kill", 4321, signal.SIGINT)]
+
+
+def test_interrupt_after_reaping_sends_nothing():
+    from times_doctor._procgroup_posix import PosixProcessGroups
+    api = RecordingOsApi()
+    ref = procgroup.GroupRef(4321, pgid=4321, sid=4321)
+    ref.leader_reaped = True
+    PosixProcessGroups(api).interrupt(ref)
+    assert api.calls == []
