@@ -165,8 +165,8 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
         status = RunStatus.COMPLETED
     else:
         status = RunStatus.FAILED
-    if paused:
-        paused = _set_paused(job_registry, name, clock, False)
+    # A paused run goes straight to its final state (states.TRANSITIONS
+    # allows it); its clock stopped at the pause, so runtime is already right.
     # Result first, status second: the plain-mode line printed on the status
     # change then already carries the result word.
     _update(monitor, name, result=_result_text(lst),

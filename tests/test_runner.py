@@ -1,0 +1,49 @@
+"""run_gams_with_progress with the fake GAMS: the statuses a run passes through."""
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from times_doctor import procgroup
+from times_doctor.job_control import ACTION_PAUSE, JobRegistry
+from times_doctor.runner import RunSpec, run_gams_with_progress
+from times_doctor.states import RunStatus
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake GAMS is a POSIX shell wrapper")
+
+
+def wait_for(predicate, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path):
+    (tmp_path / "model.gms").write_text("* FAKE: sleep 600\n")
+    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
+    env[procgroup.JOB_ENV_VAR] = "test/dual"
+    spec = RunSpec("dual", "cplex", None, str(tmp_path),
+                   [fake_gams_path, "model.gms", "lo=2", "lf=dual_run_log.txt"],
+                   str(tmp_path / "dual_run_log.txt"), str(tmp_path / "model.lst"), env)
+    registry = JobRegistry(default_grace_seconds=2)
+    event = registry.register("dual")
+    seen = []
+    registry.add_listener(lambda snap: seen.append(snap.status))
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault(
+        "run", run_gams_with_progress(spec, event, registry)))
+    worker.start()
+    wait_for(lambda: registry.get("dual").status == RunStatus.RUNNING)
+    assert registry.request_action("dual", ACTION_PAUSE)
+    wait_for(lambda: registry.get("dual").status == RunStatus.PAUSED)
+    registry.cancel("dual")
+    worker.join(30)
+    assert result["run"].status == RunStatus.CANCELLED
+    statuses = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    assert statuses == [RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED,
+                        RunStatus.CANCELLED]
+    assert procgroup.current().survivors(registry.group_of("dual")) == []
