@@ -1,4 +1,4 @@
-"""SolverLogParser on real CPLEX logs (GAMS 54 / CPLEX 22), hand-written GUROBI logs, and junk."""
+"""SolverLogParser on real CPLEX logs (GAMS 54 / CPLEX 22), real GUROBI logs (gurobipy 13), and junk."""
 
 import math
 import os
@@ -101,10 +101,20 @@ PHASE_CASES = [
     ("exec_error_run_log.txt", [""]),
     ("two_solves_run_log.txt",
      ["", "presolve", "dual simplex", "done", "", "presolve", "primal simplex", "done"]),
-    ("gurobi_simplex_HANDWRITTEN.txt", ["", "presolve", "dual simplex", "done"]),
-    ("gurobi_barrier_HANDWRITTEN.txt", ["", "presolve", "barrier", "crossover", "done"]),
-    ("gurobi_concurrent_HANDWRITTEN.txt", ["", "presolve", "concurrent", "done"]),
-    ("gurobi_mip_HANDWRITTEN.txt", ["", "presolve", "mip", "done"]),
+    ("gurobi_dual_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("gurobi_dual_timelimit_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("gurobi_primal_run_log.txt", ["", "presolve", "primal simplex", "done"]),
+    ("gurobi_barrier_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    ("gurobi_barrier_nocrossover_run_log.txt", ["", "presolve", "barrier", "done"]),
+    ("gurobi_barrier_crossover_run_log.txt", ["", "presolve", "barrier", "crossover", "done"]),
+    # Barrier won the race: its crossover shows; dual simplex won: it does not.
+    ("gurobi_concurrent_run_log.txt", ["", "presolve", "concurrent", "crossover", "done"]),
+    ("gurobi_concurrent_transport_run_log.txt", ["", "presolve", "concurrent", "done"]),
+    # GUROBI's dual simplex logs its first row before it decides to sift.
+    ("gurobi_sifting_run_log.txt", ["", "presolve", "dual simplex", "sifting", "done"]),
+    ("gurobi_infeasible_run_log.txt", ["", "presolve", "dual simplex", "done"]),
+    ("gurobi_mip_knapsack_run_log.txt", ["", "presolve", "mip", "done"]),
+    ("gurobi_mip_marketsplit_run_log.txt", ["", "presolve", "mip", "done"]),
 ]
 
 
@@ -133,10 +143,20 @@ def test_every_fixture_is_listed_in_the_phase_test():
     ("cplex_mip_knapsack_run_log.txt", 69264, 17799.9, "integer optimal solution"),
     ("cplex_mip_marketsplit_run_log.txt", 451924, 2.0, "integer optimal solution"),
     ("two_solves_run_log.txt", 1, 161.325, "optimal"),
-    ("gurobi_simplex_HANDWRITTEN.txt", 3391, -2334.730852, "optimal"),
-    ("gurobi_barrier_HANDWRITTEN.txt", 646, -2334.730852, "optimal"),
-    ("gurobi_concurrent_HANDWRITTEN.txt", 3391, -2334.730852, "optimal"),
-    ("gurobi_mip_HANDWRITTEN.txt", 69264, 17799.9, "optimal"),
+    ("gurobi_dual_run_log.txt", 3876, -2661.07877, "optimal"),
+    ("gurobi_dual_timelimit_run_log.txt", 2003, -11375.328, "time limit reached"),
+    ("gurobi_primal_run_log.txt", 7161, -2661.07877, "optimal"),
+    ("gurobi_barrier_run_log.txt", 15, -2661.07877, "optimal"),
+    # No crossover: the barrier's iterations and objective are the result.
+    ("gurobi_barrier_nocrossover_run_log.txt", 13, -2661.07877, "optimal"),
+    ("gurobi_barrier_crossover_run_log.txt", 495, 3508.320473, "optimal"),
+    ("gurobi_concurrent_run_log.txt", 15, -2661.07877, "optimal"),
+    ("gurobi_concurrent_transport_run_log.txt", 150, 3508.320473, "optimal"),
+    ("gurobi_sifting_run_log.txt", 861, -4720.973676, "optimal"),
+    # Infeasible: no final objective, so the last one the table showed.
+    ("gurobi_infeasible_run_log.txt", 110, 0.0, "infeasible model"),
+    ("gurobi_mip_knapsack_run_log.txt", 54422, 18827.2, "optimal"),
+    ("gurobi_mip_marketsplit_run_log.txt", 40079, 2.0, "time limit reached"),
 ])
 def test_final_snapshot(name, iteration, objective, details):
     parser, _ = run(name)
@@ -354,62 +374,213 @@ def test_reading_solution_ends_a_solve_without_status_line():
     assert parser.snapshot() == LogProgress("done", 1, 1.0, "solver finished", 1.5)
 
 
-# ------------------------------------------------------------------ GUROBI (hand-written)
-def test_gurobi_simplex():
-    _, trace = run("gurobi_simplex_HANDWRITTEN.txt")
-    assert after(trace, "    2245   -2.4567890e+03") == LogProgress(
-        "dual simplex", 2245, None, "obj -2.4568e+03 pinf 4.6e+00 dinf 0.0e+00", -2456.789)
-    assert after(trace, "Solved in 3391 iterations") == LogProgress(
-        "done", 3391, 1.0, "solved", -2334.7309)
+# ------------------------------------------------------------------ GUROBI (real logs, gurobipy 13)
+def test_gurobi_dual_simplex():
+    parser, trace = run("gurobi_dual_run_log.txt")
+    assert after(trace, "Presolved: 1500 rows") == LogProgress(
+        "presolve", None, None, "1500 rows 1500 cols", None)
+    assert after(trace, "       0   -1.1375328e+04") == LogProgress(
+        "dual simplex", 0, None, "obj -1.1375e+04 pinf 4.7e+04 dinf 0.0e+00", -11375.328)
+    assert after(trace, "Solved in 3876 iterations") == LogProgress(
+        "done", 3876, 1.0, "solved", -2661.0788)
+    assert parser.solver_seconds == 0.93
+    assert parser.history() == [(0, -11375.328, None, 46562.88, 0.0),
+                                (3876, -2661.0788, None, 0.0, 0.0)]
+
+
+def test_gurobi_primal_simplex():
+    _, trace = run("gurobi_primal_run_log.txt")
+    assert after(trace, "    6028   -2.5739897e+03") == LogProgress(
+        "primal simplex", 6028, None, "obj -2.5740e+03 pinf 0.0e+00 dinf 1.0e+04", -2573.9897)
 
 
 def test_gurobi_simplex_without_method_is_plain_simplex():
     parser = SolverLogParser("gurobi")
-    for line in read_lines("gurobi_simplex_HANDWRITTEN.txt"):
-        if "Method" not in line:
+    seen = []
+    for line in read_lines("gurobi_dual_run_log.txt"):
+        if "Method" not in line:  # "Set parameter Method ..." and "Method  1"
             parser.feed(line)
-            if line.startswith("    1123"):
-                assert parser.snapshot().phase == "simplex"
+            seen.append(parser.snapshot().phase)
+    assert seen[-1] == "done" and "simplex" in seen and "dual simplex" not in seen
+
+
+def test_gurobi_time_limit_in_simplex():
+    parser, trace = run("gurobi_dual_timelimit_run_log.txt")
+    # "Stopped in" gives the count; the next line gives the reason.
+    assert after(trace, "Stopped in 2003 iterations") == LogProgress(
+        "dual simplex", 2003, None, "obj -1.1375e+04 pinf 4.7e+04 dinf 0.0e+00", -11375.328)
+    assert after(trace, "Time limit reached") == LogProgress(
+        "done", 2003, 1.0, "time limit reached", -11375.328)
+    assert parser.solver_seconds == 0.3
+
+
+def test_gurobi_infeasible():
+    parser, trace = run("gurobi_infeasible_run_log.txt")
+    assert after(trace, "Solved in 110 iterations").details == "solved"
+    assert after(trace, "Infeasible model") == LogProgress(
+        "done", 110, 1.0, "infeasible model", 0.0)
+    assert parser.solver_seconds == 0.0
 
 
 def test_gurobi_barrier_progress_and_crossover():
-    _, trace = run("gurobi_barrier_HANDWRITTEN.txt")
-    assert after(trace, "Ordering time:").phase == "barrier"
-    first = (-1.18003520e+02, -9.58535140e+03, 3.34e+03, 2.26e+03)
-    row11 = (-2.33473080e+03, -2.33473090e+03, 2.48e-05, 4.03e-06)
-    snap = after(trace, "  11  -2.33473080e+03")
-    assert snap == LogProgress("barrier", 11, pytest.approx(barrier_fraction(first, row11)),
-                               "obj -2.3347e+03 pinf 2.5e-05 dinf 4.0e-06", -2334.7308)
+    parser, trace = run("gurobi_barrier_run_log.txt")
+    assert after(trace, "Ordering time:") == LogProgress(
+        "barrier", None, None, "ordering and factorizing", None)
+    first = (-1.03982241e+03, -2.15702340e+04, 4.03e+04, 1.52e+00)
+    row7 = (-2.63750311e+03, -2.73064038e+03, 8.41e-04, 2.66e-15)
+    assert after(trace, "   0  -1.03982241e+03").progress == 0.0
+    snap = after(trace, "   7  -2.63750311e+03")
+    assert snap == LogProgress("barrier", 7, pytest.approx(barrier_fraction(first, row7)),
+                               "obj -2.6375e+03 pinf 8.4e-04 dinf 2.7e-15", -2637.50311)
+    assert snap.progress == pytest.approx(0.6350, abs=1e-4)
+    assert after(trace, "  13  -2.66107877e+03").progress == 1.0
     # "Optimal objective" after "Barrier solved model" is not the end: crossover follows.
-    assert after(trace, "Optimal objective -2.33473085e+03").phase == "barrier"
-    assert after(trace, "Crossover log...").progress == 0.0
-    assert after(trace, "     212 DPushes").progress == 0.0
+    assert after(trace, "Optimal objective -2.66107877e+03") == LogProgress(
+        "barrier", 13, 1.0, "obj -2.6611e+03 pinf 2.4e-09 dinf 6.8e-14", -2661.07877)
+    assert after(trace, "Crossover log...") == LogProgress(
+        "crossover", 13, 0.0, "crossover", -2661.07877)
+    assert after(trace, "       5 DPushes").progress == 0.0
     assert after(trace, "       0 DPushes").progress == 0.5
-    assert after(trace, "     120 PPushes").progress == pytest.approx(0.5 + (1 - 120 / 431.0) / 2)
+    assert after(trace, "       7 PPushes") == LogProgress(
+        "crossover", 13, 0.5, "primal: 7 left", -2661.07877)
     assert after(trace, "       0 PPushes").progress == 1.0
-    assert after(trace, "     646   -2.3347309e+03") == LogProgress(
-        "crossover", 646, 1.0, "simplex obj -2.3347e+03 pinf 0.0e+00 dinf 0.0e+00", -2334.7309)
+    assert after(trace, "      15   -2.6610788e+03") == LogProgress(
+        "crossover", 15, 1.0, "simplex obj -2.6611e+03 pinf 0.0e+00 dinf 0.0e+00", -2661.0788)
+    assert parser.solver_seconds == 0.37
+    history = parser.history()
+    assert len(history) == 15  # 14 barrier rows and the simplex row after crossover
+    assert history[0] == (0, -1039.82241, -21570.234, 40300.0, 1.52)
+    assert history[-1] == (15, -2661.0788, None, 0.0, 0.0)
 
 
-def test_gurobi_concurrent():
-    _, trace = run("gurobi_concurrent_HANDWRITTEN.txt")
-    snap = after(trace, "   2  -1.81372150e+03")
-    assert (snap.phase, snap.iteration, snap.progress) == ("concurrent", 2, None)
-    assert snap.details.startswith("barrier obj -1.8137e+03")
-    assert after(trace, "Solved with dual simplex").details == "dual simplex won"
+def test_gurobi_barrier_without_crossover_ends_at_the_barrier_result():
+    parser, trace = run("gurobi_barrier_nocrossover_run_log.txt")
+    assert before(trace, "Optimal objective") == LogProgress(
+        "barrier", 13, 1.0, "obj -2.6611e+03 pinf 2.4e-09 dinf 6.8e-14", -2661.07877)
+    # Nothing follows, not even "Solved in": this line is the end.
+    assert after(trace, "Optimal objective") == LogProgress(
+        "done", 13, 1.0, "optimal", -2661.07877)
+    assert parser.solver_seconds == 0.33
 
 
-def test_gurobi_mip():
-    _, trace = run("gurobi_mip_HANDWRITTEN.txt")
-    assert after(trace, "Found heuristic solution").objective == 15234.5
-    assert after(trace, "     0     0 18239.7754    0   10") == LogProgress(
-        "mip", 0, pytest.approx(math.log10(1 / 0.197) / 4), "gap 19.70% inc 1.5234e+04", 15234.5)
-    assert after(trace, "H    0     0                    17760.2").objective == 17760.2
-    star = after(trace, "*  812   401")
-    assert (star.iteration, star.objective, star.details) == (812, 17799.9, "gap 1.75% inc 1.7800e+04")
-    cutoff = after(trace, " 44727 12141    cutoff")
-    assert (cutoff.iteration, cutoff.details) == (44727, "gap 0.59% inc 1.7800e+04")
-    assert after(trace, "Explored 69264 nodes").iteration == 69264
+def test_gurobi_crossover_off_under_concurrent_still_waits_for_crossover():
+    # Lines from a real run with Method 3 and Crossover 0: Gurobi turns
+    # crossover back on, so the barrier's objective is not the end.
+    lines = []
+    for line in read_lines("gurobi_concurrent_run_log.txt"):
+        lines.append(line)
+        if line == "Set parameter OutputFlag to value 1":
+            lines.append("Set parameter Crossover to value 0")
+        elif line == "Showing barrier log only...":
+            lines.extend(["", "Warning: Concurrent optimizer requires crossover - forcing it on"])
+    parser = SolverLogParser("gurobi")
+    for line in lines:
+        parser.feed(line)
+        if line.startswith("Optimal objective -2.66107877e+03"):
+            assert parser.snapshot().phase == "concurrent"
+    assert parser.snapshot() == LogProgress("done", 15, 1.0, "optimal", -2661.07877)
+
+
+def test_gurobi_barrier_crossover_with_many_pushes():
+    _, trace = run("gurobi_barrier_crossover_run_log.txt")
+    assert after(trace, "     481 PPushes") == LogProgress(
+        "crossover", 5, 0.5, "primal: 481 left", 3508.32047)
+    assert after(trace, "  Push phase complete") == LogProgress(
+        "crossover", 5, 1.0, "push phase complete", 3508.32047)
+
+
+def test_gurobi_concurrent_barrier_wins():
+    _, trace = run("gurobi_concurrent_run_log.txt")
+    assert after(trace, "Concurrent LP optimizer") == LogProgress(
+        "concurrent", None, None, "1500 rows 1500 cols", None)
+    snap = after(trace, "   2  -3.44689514e+03")
+    assert snap == LogProgress("concurrent", 2, None,
+                               "barrier obj -3.4469e+03 pinf 1.5e+04 dinf 7.1e-15", -3446.89514)
+    assert after(trace, "Crossover log...").phase == "crossover"
+    assert after(trace, "Solved with barrier") == LogProgress(
+        "crossover", 14, 1.0, "barrier won", -2661.07877)
+
+
+def test_gurobi_concurrent_dual_simplex_wins():
+    parser, trace = run("gurobi_concurrent_transport_run_log.txt")
+    assert after(trace, "Optimal objective 3.50832047e+03").phase == "concurrent"
+    assert after(trace, "Crossover changed status") == after(trace, "Optimal objective 3.508320")
+    assert after(trace, "Solved with dual simplex") == LogProgress(
+        "concurrent", 5, None, "dual simplex won", 3508.32047)
+    assert after(trace, "     150    3.5083205e+03") == LogProgress(
+        "concurrent", 150, None, "simplex obj 3.5083e+03 pinf 0.0e+00 dinf 0.0e+00", 3508.3205)
+
+
+def test_gurobi_sifting():
+    parser, trace = run("gurobi_sifting_run_log.txt")
+    assert after(trace, "Starting sifting").phase == "sifting"
+    # Primal objective "infinity": unknown, the last objective stays.
+    assert after(trace, "       0          0     infinity") == LogProgress(
+        "sifting", 0, None, "obj - dual -3.2548e+04", -32547.527)
+    assert after(trace, "       2        573") == LogProgress(
+        "sifting", 2, None, "obj -4.7051e+03 dual -1.0682e+04", -4705.1102)
+    # After "Sifting complete" the simplex table resumes without its header.
+    assert after(trace, "     861   -4.7209737e+03") == LogProgress(
+        "sifting", 861, None, "dual simplex obj -4.7210e+03 pinf 0.0e+00 dinf 0.0e+00", -4720.9737)
+    assert parser.solver_seconds == 0.02
+
+
+def test_gurobi_mip_knapsack():
+    parser, trace = run("gurobi_mip_knapsack_run_log.txt")
+    assert after(trace, "Found heuristic solution") == LogProgress(
+        "presolve", None, None, "", 14117.5)
+    header = after(trace, " Expl Unexpl |")
+    assert (header.phase, header.progress) == ("mip", None)
+    assert after(trace, "     0     0 19244.0977    0   10") == LogProgress(
+        "mip", 0, pytest.approx(math.log10(1 / 0.363) / 4), "gap 36.30% inc 1.4118e+04", 14117.5)
+    assert after(trace, "H    0     0                    17062.6").objective == 17062.6
+    heuristic = after(trace, "H  858   544")
+    assert (heuristic.iteration, heuristic.objective, heuristic.details) == (
+        858, 18791.3, "gap 2.01% inc 1.8791e+04")
+    node = after(trace, " 10203  3967 18893.6454")
+    assert node == LogProgress("mip", 10203, pytest.approx(math.log10(1 / 0.0114) / 4),
+                               "gap 1.14% inc 1.8827e+04", 18827.2)
+    assert after(trace, "Explored 54422 nodes").iteration == 54422
+    assert after(trace, "Optimal solution found") == LogProgress(
+        "done", 54422, 1.0, "optimal", 18827.2)
+    assert parser.solver_seconds == 2.93
+
+
+def test_gurobi_mip_marketsplit_time_limit():
+    parser, trace = run("gurobi_mip_marketsplit_run_log.txt")
+    mip = [snap for _, snap in trace if snap.phase == "mip" and snap.progress is not None]
+    assert mip and all(snap.progress == 0.0 for snap in mip)
+    # "*" glued to a five-digit node number.
+    star = after(trace, "*11711   143")
+    assert (star.iteration, star.objective, star.details) == (11711, 5.0, "gap 100.00% inc 5.0000e+00")
+    cutoff = after(trace, " 17436   132 infeasible")
+    assert (cutoff.iteration, cutoff.objective, cutoff.details) == (
+        17436, 5.0, "gap 100.00% inc 5.0000e+00")
+    assert after(trace, "Explored 40079 nodes") == LogProgress(
+        "mip", 40079, 0.0, "gap 100.00% inc 2.0000e+00", 2.0)
+    assert after(trace, "Time limit reached") == LogProgress(
+        "done", 40079, 1.0, "time limit reached", 2.0)
+    assert parser.solver_seconds == 2.0
+
+
+def test_gurobi_second_solve_in_one_log_file_starts_afresh():
+    # One LogFile for two solves: the second solve's "Set parameter" lines
+    # come before its banner and must not be lost in the reset.
+    lines = read_lines("gurobi_dual_run_log.txt") + read_lines("gurobi_barrier_run_log.txt")
+    parser = SolverLogParser("gurobi")
+    trace = []
+    for line in lines:
+        parser.feed(line)
+        trace.append((line, parser.snapshot()))
+    assert phases(trace) == ["", "presolve", "dual simplex", "done",
+                             "", "presolve", "barrier", "crossover", "done"]
+    assert parser.snapshot() == LogProgress("done", 15, 1.0, "optimal", -2661.07877)
+    assert parser.history()[0] == (0, -1039.82241, -21570.234, 40300.0, 1.52)
+
+
+def test_solver_seconds_is_none_for_cplex():
+    parser, _ = run("cplex_dual_run_log.txt")
+    assert parser.solver_seconds is None
 
 
 # ------------------------------------------------------------------ history

@@ -1,4 +1,7 @@
-"""Turn the lines of a CPLEX or GUROBI log (as GAMS writes it) into a progress snapshot.
+"""Turn the lines of a CPLEX or GUROBI log into a progress snapshot.
+
+The log is what GAMS writes (the solver's own output between GAMS's "---"
+lines) or, for GUROBI, the solver's own log file: both work.
 
 Feed lines one at a time (``SolverLogParser.feed``) and ask for a
 ``LogProgress`` whenever the display redraws. The parser keeps a few numbers
@@ -119,7 +122,12 @@ _CPX_FINAL_NODES = re.compile(r"^MIP Solution\s*:.*\(\s*\S+ iterations, (\d+) no
 # GUROBI
 _GRB_START = re.compile(r"^Gurobi Optimizer version")
 _GRB_OPTIMIZE = re.compile(r"^Optimize a model with")
-_GRB_METHOD = re.compile(r"^(?:Set parameter Method to value|Method)\s+(-?\d+)\s*$")
+# Gurobi echoes each parameter as it is set ("Set parameter Method to value
+# 1"), before the "Gurobi Optimizer version" banner of the solve it is for,
+# and lists them again after the banner ("Non-default parameters:", then
+# "Method  1"; Gurobi 11 and later).
+_GRB_SET_PARAMETER = re.compile(r"^Set parameter \w+ to value")
+_GRB_PARAMETER = re.compile(r"^(?:Set parameter )?(Method|Crossover)(?: to value)?\s+(-?\d+)\s*$")
 _GRB_PRESOLVE = re.compile(r"^(?:Presolve removed|Presolve time|Presolved:|Presolve added)")
 _GRB_PRESOLVED = re.compile(r"^Presolved: (\d+) rows, (\d+) columns")
 _GRB_SIMPLEX_HEADER = re.compile(r"^\s*Iteration\s+Objective\s+Primal Inf\.\s+Dual Inf\.\s+Time")
@@ -131,6 +139,10 @@ _GRB_BARRIER_ROW = re.compile(
     r"^\s*(\d+)\*?\s+(" + _NUM + r")\s+(" + _NUM + r")\s+(" + _NUM + r")\s+(" + _NUM + r")\s+("
     + _NUM + r")\s+\d+s\s*$")
 _GRB_BARRIER_END = re.compile(r"^Barrier (?:solved model|performed)")
+# "Barrier solved model in 13 iterations and 0.33 seconds (0.45 work units)",
+# "Barrier performed 17 iterations in 0.00 seconds (0.01 work units)".
+_GRB_BARRIER_COUNTS = re.compile(
+    r"^Barrier (?:solved model in|performed) (\d+) iterations (?:and|in) (" + _NUM + r") seconds")
 _GRB_CROSSOVER = re.compile(r"^Crossover log\.\.\.")
 _GRB_PUSHES = re.compile(r"^\s*(\d+) (DPushes|PPushes) remaining with (?:DInf|PInf) (" + _NUM + r")")
 _GRB_PUSH_DONE = re.compile(r"^\s*Push phase complete")
@@ -139,12 +151,17 @@ _GRB_SOLVED_WITH = re.compile(r"^Solved with (dual simplex|primal simplex|barrie
 _GRB_SIFTING = re.compile(r"^Starting sifting")
 _GRB_SIFT_HEADER = re.compile(r"^\s*Iter\s+Pivots\s+Primal Obj\s+Dual Obj\s+Time")
 _GRB_SIFT_ROW = re.compile(r"^\s*(\d+)\s+\d+\s+(\S+)\s+(" + _NUM + r")\s+\d+s\s*$")
+# After this line the simplex table resumes, without its header, for the
+# clean-up on the full problem.
+_GRB_SIFT_DONE = re.compile(r"^Sifting complete")
 _GRB_MIP_HEADER = re.compile(r"^\s*Expl\s+Unexpl\s*\|")
 _GRB_MIP_ROW = re.compile(r"^\s*([H*])?\s*(\d+)\s+(\d+)\s+(.*\S)\s+(\S+)\s+(\d+)s\s*$")
 _GRB_HEURISTIC = re.compile(r"^Found heuristic solution: objective (" + _NUM + r")")
-_GRB_EXPLORED = re.compile(r"^Explored (\d+) nodes")
+_GRB_EXPLORED = re.compile(r"^Explored (\d+) nodes(?:.*? in (" + _NUM + r") seconds)?")
 _GRB_BEST = re.compile(r"^Best objective (" + _NUM + r"|-), best bound (" + _NUM + r"|-), gap (\S+)")
-_GRB_SOLVED = re.compile(r"^Solved in (\d+) iterations")
+# "Stopped in" comes before the reason ("Time limit reached").
+_GRB_SOLVED = re.compile(
+    r"^(Solved|Stopped) in (\d+) iterations(?: and (" + _NUM + r") seconds)?")
 _GRB_OPTIMAL_OBJ = re.compile(r"^Optimal objective\s+(" + _NUM + r")")
 _GRB_END = re.compile(
     r"^(?:Optimal solution found|Infeasible model|Unbounded model|Infeasible or unbounded model|"
@@ -264,6 +281,18 @@ class SolverLogParser(object):
             points.append(self._last_point)
         return points
 
+    @property
+    def solver_seconds(self):
+        # type: () -> Optional[float]
+        """Run time the solver reported for the current solve, or None.
+
+        From GUROBI's summary lines ("Solved in 15 iterations and 0.38
+        seconds", "Explored 54422 nodes (...) in 2.79 seconds", "Barrier
+        solved model in 13 iterations and 0.33 seconds" when no crossover
+        follows); None for CPLEX.
+        """
+        return self._solver_seconds
+
     # ------------------------------------------------------------ state
     def _reset(self):
         self._phase = ""
@@ -283,6 +312,8 @@ class SolverLogParser(object):
         self._mip_bound = None   # type: Optional[float]
         self._grb_method = None  # type: Optional[str]
         self._grb_barrier_done = False  # "Barrier solved model" seen
+        self._grb_crossover_off = False  # Crossover 0: the barrier result is final
+        self._solver_seconds = None  # type: Optional[float]
         self._history = []       # type: List[HistoryPoint]
         self._last_point = None  # type: Optional[HistoryPoint]
         self._stride = 1
@@ -699,12 +730,13 @@ class SolverLogParser(object):
             if not self._algorithm_started:
                 self._set_phase("presolve")
             return
-        match = _GRB_METHOD.match(line)
+        if _GRB_SET_PARAMETER.match(line) and self._phase == "done":
+            # A finished solve's log followed by the next solve's parameters
+            # (one LogFile for several solves): they belong to the new solve.
+            self._reset()
+        match = _GRB_PARAMETER.match(line)
         if match:
-            method = _GRB_METHODS.get(int(match.group(1)))
-            self._grb_method = method
-            if method == "concurrent":
-                self._mode = "concurrent"
+            self._gurobi_parameter(match.group(1), int(match.group(2)))
             return
         if _GRB_PRESOLVE.match(line):
             if not self._algorithm_started and self._phase != "done":
@@ -739,6 +771,15 @@ class SolverLogParser(object):
                 return
         self._gurobi_other(line)
 
+    def _gurobi_parameter(self, name, value):
+        if name == "Crossover":
+            self._grb_crossover_off = value == 0
+            return
+        method = _GRB_METHODS.get(value)
+        self._grb_method = method
+        if method == "concurrent":
+            self._mode = "concurrent"
+
     def _gurobi_other(self, line):
         if _GRB_SIMPLEX_HEADER.match(line):
             if self._phase == "crossover" or self._accept("simplex") is not None:
@@ -755,6 +796,10 @@ class SolverLogParser(object):
             return
         if _GRB_BARRIER_END.match(line):
             self._table = None
+            counts = _GRB_BARRIER_COUNTS.match(line)
+            if counts and self._phase != "done" and not self._mip_started:
+                self._iteration = int(counts.group(1))
+                self._solver_seconds = _number(counts.group(2))
             if line.startswith("Barrier solved model"):
                 self._grb_barrier_done = True
                 if self._phase == "barrier":
@@ -803,6 +848,10 @@ class SolverLogParser(object):
             if self._mode == "sifting":
                 self._table = "grb_sift"
             return
+        if _GRB_SIFT_DONE.match(line):
+            if self._phase == "sifting":
+                self._table = "grb_simplex"
+            return
         if _GRB_MIP_HEADER.match(line):
             self._start_mip()
             self._table = "grb_mip"
@@ -814,6 +863,7 @@ class SolverLogParser(object):
         match = _GRB_EXPLORED.match(line)
         if match:
             self._iteration = int(match.group(1))
+            self._solver_seconds = _number(match.group(2))
             self._table = None
             return
         match = _GRB_BEST.match(line)
@@ -822,8 +872,10 @@ class SolverLogParser(object):
             return
         match = _GRB_SOLVED.match(line)
         if match:
-            self._iteration = int(match.group(1))
-            if not self._mip_started:
+            self._iteration = int(match.group(2))
+            self._solver_seconds = _number(match.group(3))
+            # "Stopped in" is followed by the reason, which ends the solve.
+            if match.group(1) == "Solved" and not self._mip_started and self._phase != "done":
                 self._finish("solved", "solved")
             return
         match = _GRB_OPTIMAL_OBJ.match(line)
@@ -831,8 +883,13 @@ class SolverLogParser(object):
             self._set_objective(_number(match.group(1)))
             # After "Barrier solved model" this is the barrier's objective and
             # crossover may still follow; the final one comes after "Solved in".
+            # With Crossover 0 nothing follows (no "Solved in" either), except
+            # under concurrent ("Warning: Concurrent optimizer requires
+            # crossover - forcing it on").
             barrier_result = self._grb_barrier_done and self._phase in ("barrier", "concurrent")
-            if not self._mip_started and not barrier_result:
+            final_barrier = (barrier_result and self._grb_crossover_off
+                             and self._mode != "concurrent")
+            if not self._mip_started and (final_barrier or not barrier_result):
                 self._finish("optimal", "optimal")
             return
         match = _GRB_END.match(line)
@@ -848,8 +905,8 @@ class SolverLogParser(object):
         algorithm = self._grb_method
         if algorithm not in ("primal simplex", "dual simplex"):
             algorithm = "simplex"
-        if self._phase == "crossover":
-            phase = "crossover"
+        if self._phase in ("crossover", "sifting"):
+            phase = self._phase  # the clean-up simplex after crossover or sifting
         else:
             phase = self._accept(algorithm)
             if phase is None:
