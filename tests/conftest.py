@@ -1,8 +1,12 @@
-"""Shared fixtures: the real GAMS, the fake GAMS, and fresh copies of the test models.
+"""Shared fixtures: the GAMS under test, the fake GAMS, and fresh copies of the test models.
 
-A missing real GAMS is a test FAILURE, never a skip: the tests that need it
-are the ones that prove times-doctor works, and a green run without them
-would be a lie.  ``make venv`` installs it (PyPI package gamspy-base).
+The GAMS under test is the real one whenever a licensed one is at hand, else
+the GAMS stand-in driven by real solvers (tests/gams_select.py says how it is
+chosen; the pytest header says which ran and why).  A GAMS that cannot run
+at all (no licensed real one and a stand-in missing a solver) is a test
+FAILURE, never a skip: the tests that need it are the ones that prove
+times-doctor works, and a green run without them would be a lie.
+``make venv`` installs the solvers (and gamspy-base) into .venv.
 """
 
 import io
@@ -12,7 +16,7 @@ import sys
 
 import pytest
 
-from scan_helpers import find_real_gams
+from gams_select import select_gams
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
@@ -26,18 +30,50 @@ os.environ.setdefault("FAKE_GAMS_PYTHON", sys.executable)
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "gams: needs the real GAMS (TD_TEST_GAMS or the gamspy-base package)")
+        "markers", "gams: runs GAMS: the real one when licensed, else the stand-in")
+    config.addinivalue_line(
+        "markers", "real_gams_only(reason): means something only against a licensed real "
+                   "GAMS; skipped, with that reason, when the stand-in is under test")
 
+
+def pytest_report_header(config):
+    return "GAMS under test: %s" % select_gams().description
+
+
+def pytest_collection_modifyitems(config, items):
+    selection = select_gams()
+    if selection.is_real:
+        return
+    for item in items:
+        marker = item.get_closest_marker("real_gams_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "needs a licensed real GAMS"
+            item.add_marker(pytest.mark.skip(
+                reason="%s; GAMS under test: %s" % (why, selection.description)))
 
 
 @pytest.fixture(scope="session")
-def gams_path():
-    """Absolute path of the real ``gams`` executable (fails the test when absent)."""
-    path, origin = find_real_gams()
-    if path is None or not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail("real GAMS not found (%s): run 'make venv' and 'make test', or set "
-                    "TD_TEST_GAMS to a gams executable" % origin, pytrace=False)
-    return os.path.abspath(path)
+def gams_selection():
+    """The GAMS under test (gams_select.Selection): real when licensed, else the stand-in."""
+    selection = select_gams()
+    problems = [] if selection.is_real else selection.standin_problems()
+    if problems:
+        pytest.fail("no GAMS to test with: %s; run 'make venv' (it installs cplex, gurobipy "
+                    "and highspy into .venv) or set TD_TEST_GAMS to a licensed gams"
+                    % "; ".join(problems), pytrace=False)
+    return selection
+
+
+@pytest.fixture(scope="session")
+def gams_path(gams_selection):
+    """Absolute path of the ``gams`` under test (the real one or the stand-in)."""
+    return gams_selection.path
+
+
+@pytest.fixture(scope="session")
+def gams_kind(gams_selection):
+    """"real" or "standin"."""
+    return gams_selection.kind
 
 
 @pytest.fixture(scope="session")

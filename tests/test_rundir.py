@@ -691,6 +691,20 @@ def test_real_gams_runs_the_rewritten_copy_with_idir(gams_path, copy_model, tmp_
     assert find_times_src(str(detect)) == times_src
 
 
+def mps_of_restart_model(a, fromrestart):
+    """Free MPS of drv.gms below: min z, obj: z - sum x = fromrestart, c(i): x(i) >= a(i)."""
+    names = ["i%d" % (index + 1) for index in range(len(a))]
+    lines = ["NAME drv", "ROWS", " N objrow", " E obj"] + [" G c(%s)" % n for n in names]
+    lines.append("COLUMNS")
+    lines.append(" z objrow 1 obj 1")
+    lines.extend(" x(%s) obj -1 c(%s) 1" % (n, n) for n in names)
+    lines.append("RHS")
+    lines.append(" rhs obj %d" % fromrestart)
+    lines.extend(" rhs c(%s) %d" % (n, value) for n, value in zip(names, a))
+    lines.extend(["BOUNDS", " FR bnd z", "ENDATA"])
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.gams
 def test_real_gams_restart_and_batinclude(gams_path, tmp_path):
     src = tmp_path / "times src"
@@ -705,6 +719,9 @@ def test_real_gams_restart_and_batinclude(gams_path, tmp_path):
           "c(i).. x(i) =g= a(i);\r\nModel m /all/;\r\nOption LP = conopt, reslim = 100;\r\n"
           "solve m using lp minimizing z;\r\n")
     write(run / "data.dd", "Parameter a(i); a(i) = %1 * ord(i);\n")
+    # The same LP as a matrix, for the GAMS stand-in (which compiles no GAMS): a(i) =
+    # 2 * ord(i) from "$batinclude data.dd 2", fromrestart = 7 in the obj row's RHS.
+    write(run / "drv.mps", mps_of_restart_model(a=[2, 4, 6], fromrestart=7))
     before = tree_digest(str(run))
     prepared = prepare_work_dir(str(tmp_path / "out"), "cplex", "dual",
                                 find_driver(str(run)), "lpmethod 2\n", "cplex.opt")

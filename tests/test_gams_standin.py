@@ -1,0 +1,259 @@
+"""The GAMS stand-in against the promises it makes (tests/gams_standin/README.md).
+
+These always run, whichever GAMS the rest of the suite is under: the stand-in
+is part of the repository and its solvers are test dependencies.  Each test
+names the real observation the behaviour rests on.
+"""
+
+import datetime
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from gams_select import STANDIN_GAMS, process_role, select_gams
+from proc_helpers import format_tree, is_alive, process_tree, session_pids, wait_until
+from scan_helpers import read_report, run_cli, session_alive
+
+LINUX = sys.platform.startswith("linux")
+needs_proc = pytest.mark.skipif(not LINUX, reason="reads /proc")
+
+NODE_LINE = re.compile(r"^[\s*]*\d+\+?\s+\d+\s.*%\s*$", re.M)  # a CPLEX node-log row
+
+
+@pytest.fixture(scope="module")
+def standin():
+    """The stand-in's path; fails (never skips) when its solvers are missing."""
+    problems = select_gams().standin_problems()
+    if problems:
+        pytest.fail("the GAMS stand-in cannot run: %s; run 'make venv'" % "; ".join(problems),
+                    pytrace=False)
+    return STANDIN_GAMS
+
+
+def read_text(path):
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def run(command, cwd, env=None):
+    proc = subprocess.Popen(command, cwd=str(cwd), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    output = proc.communicate(timeout=300)[0].decode("utf-8", "replace")
+    return proc.returncode, output
+
+
+def start_marketsplit(standin, copy_model, tmp_path, *extra):
+    """The market-split MIP under CPLEX, solvelink=0, in a session of its own."""
+    model = copy_model("marketsplit")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "cplex.opt").write_text(u"threads 1\n")
+    proc = subprocess.Popen([standin, os.path.join(model, "marketsplit.gms"), "lo=2",
+                             "lf=run.log", "optfile=1", "solvelink=0", "mip=cplex"]
+                            + list(extra), cwd=str(work), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    return proc, str(work)
+
+
+def solver_pid(pid):
+    tree = process_tree(pid)
+    found = [entry["pid"] for entry in tree if process_role(entry["argv"]) == "solver"]
+    return found[0] if found else None
+
+
+def kill_session(sid):
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except ProcessLookupError:  # already empty
+        pass
+
+
+# -- solver choice: GAMS's precedence ------------------------------------------------------
+
+def test_driver_option_statement_beats_the_command_line(standin, copy_model, tmp_path):
+    """``option LP=conopt;`` in the driver wins over ``lp=cplex``: a scanner that forgot
+    to rewrite it would run the wrong solver, and the listing would say so."""
+    model = copy_model("times_style")
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(os.path.join(model, "times_demo.run"), str(work))
+    (work / "cplex.opt").write_text(u"lpmethod 4\nthreads 1\n")
+    base = [standin, "times_demo.run", "lo=2", "lf=run.log", "lp=cplex", "optfile=1",
+            "idir1=" + model, "idir2=" + os.path.join(model, "times_src")]
+    rc, output = run(base, work)
+    assert rc == 0, output
+    lst = read_text(str(work / "times_demo.lst"))
+    log = read_text(str(work / "run.log"))
+    assert re.search(r"SOLVER +CONOPT +FROM LINE", lst), lst
+    assert "Starting Cplex" not in log and "CPXPARAM" not in log
+    assert "**** MODEL STATUS      11 Lic Problem - No Solution" in lst
+
+    # The copy times-doctor writes (rundir.rewrite_solver_options) runs CPLEX.
+    from times_doctor.rundir import rewrite_solver_options
+    driver = work / "times_demo.run"
+    driver.write_text(rewrite_solver_options(driver.read_text(), "cplex"))
+    os.remove(str(work / "run.log"))
+    os.remove(str(work / "base.dd"))  # the first run wrote it; the driver's guard refuses it
+    rc, output = run(base, work)
+    assert rc == 0, output
+    lst = read_text(str(work / "times_demo.lst"))
+    assert re.search(r"SOLVER +CPLEX +FROM LINE", lst), lst
+    assert "**** MODEL STATUS      1 Optimal" in lst
+    assert "--- Setting 'lpmethod': 4" in read_text(str(work / "run.log"))
+
+
+def test_command_line_solver_without_option_statement(standin, copy_model, tmp_path):
+    model = copy_model("transport")
+    for solver, banner in (("cplex", "Starting Cplex"), ("gurobi", "Gurobi Optimizer version"),
+                           ("highs", "HiGHS")):
+        work = tmp_path / solver
+        work.mkdir()
+        rc, output = run([standin, os.path.join(model, "trnsport.gms"), "lo=2", "lf=run.log",
+                          "lp=%s" % solver], work)
+        assert rc == 0, output
+        lst = read_text(str(work / "trnsport.lst"))
+        assert re.search(r"SOLVER +%s +FROM LINE" % solver.upper(), lst), lst
+        assert re.search(r"OBJECTIVE VALUE +153\.6750", lst), lst
+        assert banner in read_text(str(work / "run.log"))
+
+
+def test_unknown_option_is_reported_and_ignored(standin, copy_model, tmp_path):
+    model = copy_model("transport")
+    (tmp_path / "cplex.opt").write_text(u"lpmethd 4\nlpmethod 2\nthreads two\n")
+    rc, output = run([standin, os.path.join(model, "trnsport.gms"), "lo=3", "lp=cplex",
+                      "optfile=1"], tmp_path)
+    assert rc == 0, output
+    assert '*** Unknown option "lpmethd", ignored' in output
+    assert "--- Setting 'lpmethod': 2" in output
+    assert "*** Value for option 'threads' is not a number: two, ignored" in output
+    assert "CPXPARAM_LPMethod                                2" in output
+
+
+# -- signals, as observed from the real GAMS ------------------------------------------------
+
+@needs_proc
+def test_sigterm_to_gams_alone_orphans_its_solver(standin, copy_model, tmp_path):
+    """What this tool exists to prevent: GAMS dies, its solver goes on."""
+    proc, work = start_marketsplit(standin, copy_model, tmp_path)
+    log = os.path.join(work, "run.log")
+    try:
+        assert wait_until(lambda: len(NODE_LINE.findall(read_text(log))) >= 3, 60), \
+            read_text(log)[-2000:]
+        tree = process_tree(proc.pid)
+        assert [process_role(entry["argv"]) for entry in tree] == [
+            "gams", "sh", "sh", "solver"], format_tree(tree)
+        solver = solver_pid(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == -signal.SIGTERM
+        assert is_alive(solver)
+        size = os.path.getsize(log)
+        assert wait_until(lambda: os.path.getsize(log) > size, 30), "the orphan stopped logging"
+        assert solver in session_pids(proc.pid)
+    finally:
+        kill_session(proc.pid)
+    assert wait_until(lambda: session_pids(proc.pid) == [], 10)
+
+
+@needs_proc
+def test_scanner_cancel_leaves_nothing_of_the_same_tree(standin, copy_model, tmp_path):
+    """The same tree under times-doctor: SIGTERM to the scanner cancels it, nothing is left."""
+    run_dir = copy_model("marketsplit")
+    out = str(tmp_path / "out")
+    from scan_helpers import cli_env
+    proc = subprocess.Popen([sys.executable, "-m", "times_doctor", "scan", run_dir,
+                             "--gams-path", standin, "--profiles", "dual", "--threads", "1",
+                             "--gams-arg", "solvelink=0", "--grace-seconds", "2", "--out", out,
+                             "--yes"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env())
+    log = os.path.join(out, "times_doctor_out", "scan_runs", "cplex", "dual",
+                       "dual_run_log.txt")
+    try:
+        assert wait_until(lambda: len(NODE_LINE.findall(read_text(log))) >= 3, 60)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143
+    _, rows = read_report(out)
+    assert rows[0]["status"] == "cancelled"
+    from scan_helpers import read_state
+    job = read_state(out)["jobs"][0]
+    assert job["sid"] and session_alive(job["sid"]) == []
+
+
+@needs_proc
+def test_sigint_to_gams_reaches_the_solver_which_keeps_its_incumbent(standin, copy_model,
+                                                                      tmp_path):
+    proc, work = start_marketsplit(standin, copy_model, tmp_path)
+    log = os.path.join(work, "run.log")
+    try:
+        # An incumbent: a node-log row marked '*' (a new integer solution).
+        assert wait_until(lambda: re.search(r"^\*\s*\d+\+?\s", read_text(log), re.M)
+                          and len(NODE_LINE.findall(read_text(log))) >= 5, 60)
+        os.kill(proc.pid, signal.SIGINT)  # to GAMS alone, as times-doctor's interrupt does
+        assert proc.wait(timeout=60) == 0
+    finally:
+        kill_session(proc.pid)
+    text = read_text(log)
+    lst = read_text(os.path.join(work, "marketsplit.lst"))
+    assert "--- MIP status (113): aborted." in text  # CPLEX's own status string
+    assert "**** SOLVER STATUS     8 User Interrupt" in lst
+    assert "**** MODEL STATUS      8 Integer Solution" in lst
+    reported = float(re.search(r"^MIP Solution:\s+(\S+)", text, re.M).group(1))
+    listed = float(re.search(r"^\*\*\*\* OBJECTIVE VALUE\s+(\S+)", lst, re.M).group(1))
+    assert listed == pytest.approx(reported, abs=1e-4)
+    assert "*** Status: Normal completion" in text
+
+
+# -- licence behaviour -----------------------------------------------------------------------
+
+def test_demo_limit_gives_rc_7_with_gams_text(standin, copy_model, tmp_path):
+    model = copy_model("licence_limit")
+    rc, output = run([standin, os.path.join(model, "licence_limit.gms"), "lo=3"], tmp_path)
+    assert rc == 7, output
+    captured = read_text(os.path.join(os.path.dirname(__file__), "fixtures", "logs",
+                                      "cplex_licence_limit_run_log.txt"))
+    start = captured.index("*** The model exceeds")
+    expected = captured[start:captured.index("***         License file")].splitlines()
+    assert expected[-1] == "*** Status: Terminated due to a licensing error"
+    got = output[output.index("*** The model exceeds"):].splitlines()[:len(expected)]
+    assert got == expected
+    assert "---   2,101 rows  2,101 columns" in output
+
+
+def test_expired_licence_gives_rc_7_with_the_lines_gams_prints_today(standin, copy_model,
+                                                                     tmp_path):
+    model = copy_model("transport")
+    env = dict(os.environ, TD_STANDIN_LICENCE="expired")
+    rc, output = run([standin, os.path.join(model, "trnsport.gms"), "lo=3"], tmp_path, env)
+    assert rc == 7, output
+    days = (datetime.date.today() - datetime.date(2026, 11, 26)).days
+    assert "*** Time-limited license expired %d days ago" % days in output
+    assert "*** Status: Terminated due to a licensing error" in output
+    assert "Starting compilation" not in output
+    rc, banner = run([standin], tmp_path, env)
+    assert rc == 0
+    assert "*** Time-limited license stops working on : Nov 26, 2026" in banner
+
+
+def test_scan_with_an_expired_licence_fails_every_profile_with_rc_7(standin, copy_model,
+                                                                     tmp_path):
+    run_dir = copy_model("transport")
+    out = str(tmp_path / "out")
+    from scan_helpers import cli_env
+    code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", standin, "--profiles",
+                                    "dual,bar_nox", "--threads", "1", "--out", out, "--yes"],
+                                   env=cli_env({"TD_STANDIN_LICENCE": "expired"}))
+    assert code == 1, (stdout, stderr)
+    _, rows = read_report(out)
+    assert [(row["status"], row["gams_rc"]) for row in rows] == [("failed", "7")] * 2
