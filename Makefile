@@ -1,10 +1,15 @@
 # times-doctor: test environments, the test run, a demo scan, the zipapp.
 #
-#   make venv      .venv (default python3, pytest + gamspy-base: the real GAMS for every leg),
-#                  .venv36 (newest CPython 3.6 from pyenv, pip<22, pytest==7.0.1),
-#                  .venv-newest (newest CPython 3 from pyenv, pytest)
-#   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x")
-#   make demo      a real scan of tests/models/transport into $(DEMO_OUT)
+#   make venv      .venv (default python3: pytest, the solvers cplex, gurobipy, highspy,
+#                  gurobi-logtools, and the newest gamspy-base: the real GAMS when its
+#                  licence is valid), .venv36 (newest CPython 3.6 from pyenv, pip<22,
+#                  pytest==7.0.1), .venv-newest (newest CPython 3 from pyenv, pytest)
+#   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x").
+#                  Every leg runs GAMS jobs against the same GAMS: the real one when a
+#                  licensed one is found (TD_TEST_GAMS, else gamspy-base), else the GAMS
+#                  stand-in in tests/gams_standin (real solvers from .venv); see
+#                  tests/gams_select.py.  Each leg's pytest header says which and why.
+#   make demo      a scan of tests/models/demo into $(DEMO_OUT), with the same GAMS
 #   make zipapp    dist/times-doctor.pyz (DIST=dir to build elsewhere)
 #   make browser   Debian chromium + chromium-driver for the dashboard browser test
 #                  (apt-get, only when /usr/bin/chromium or /usr/bin/chromedriver is missing)
@@ -32,7 +37,11 @@ endif
 
 PYTEST_SPEC      ?= pytest==9.2.0
 PYTEST36_SPEC    ?= pytest==7.0.1
-GAMSPY_BASE_SPEC ?= gamspy-base==54.6.1
+# Not pinned on purpose: a release with a renewed demo licence is used as soon as it is
+# published (make test checks for one each run).
+GAMSPY_BASE_SPEC ?= gamspy-base
+# Test-only solvers behind the GAMS stand-in, pinned: the captured logs come from these.
+SOLVER_SPECS     ?= cplex==22.2.0.1 gurobipy==13.0.3 highspy==1.16.0 gurobi-logtools==4.0.1
 
 VENV        := .venv
 VENV36      := .venv36
@@ -42,8 +51,11 @@ DEMO_OUT    ?= /tmp/times-doctor-demo
 DIST        ?= dist
 PYTEST_ARGS ?=
 
-# The real gams, from gamspy-base in .venv (an already exported TD_TEST_GAMS wins).
-GAMS_FROM_VENV = $$($(PY) -c 'import os, gamspy_base; print(os.path.join(gamspy_base.directory, "gams"))')
+# The interpreter the GAMS stand-in runs under, on every leg (it has the solvers).
+STANDIN_PYTHON = $(abspath $(PY))
+# The GAMS every leg, the demo, bench and torture use: the real one if licensed, else the
+# stand-in (tests/gams_select.py; an exported TD_TEST_GAMS is probed first).
+SELECTED_GAMS  = $$(TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) tests/gams_select.py | tail -n 1)
 
 .PHONY: venv browser test demo zipapp bench bench-quick torture clean
 
@@ -53,8 +65,8 @@ $(VENV)/.stamp:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(GAMSPY_BASE_SPEC)"
-	$(VENV)/bin/python -c 'import os, gamspy_base; g = os.path.join(gamspy_base.directory, "gams"); assert os.access(g, os.X_OK), g'
+	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(GAMSPY_BASE_SPEC)" $(SOLVER_SPECS)
+	$(VENV)/bin/python -c 'import cplex, gurobipy, highspy, gurobi_logtools'
 	touch $@
 
 # pip 21.3.1 is the last pip for 3.6, pytest 7.0.1 the last pytest; no gamspy-base needed.
@@ -70,13 +82,12 @@ $(VENV36)/.stamp:
 	$(VENV36)/bin/python -m pip install -q "$(PYTEST36_SPEC)"
 	touch $@
 
-# gamspy-base is optional here ("-"): every leg uses the gams from .venv.
+# No solvers and no gamspy-base here: every leg runs the GAMS selected through .venv.
 $(VENV_NEWEST)/.stamp:
 	rm -rf $(VENV_NEWEST)
 	"$(PY_NEWEST)" -m venv $(VENV_NEWEST)
 	$(VENV_NEWEST)/bin/python -m pip install -q --upgrade pip
 	$(VENV_NEWEST)/bin/python -m pip install -q "$(PYTEST_SPEC)"
-	-$(VENV_NEWEST)/bin/python -m pip install -q "$(GAMSPY_BASE_SPEC)"
 	touch $@
 
 # The dashboard's browser test drives Debian's chromium through chromedriver. Installed only
@@ -89,18 +100,24 @@ browser:
 	fi
 
 # Each leg runs even when an earlier one failed; the target fails if any did.
+# A newer gamspy-base (a renewed demo licence) is picked up first, when the index has one.
 test: venv browser
-	@gams="$${TD_TEST_GAMS:-$(GAMS_FROM_VENV)}"; failed=""; \
+	@$(PY) -m pip install -q --upgrade "$(GAMSPY_BASE_SPEC)" || echo "note: could not check the package index for a newer gamspy-base"
+	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); failed=""; \
+	echo "GAMS under test: $$($(PY) tests/gams_select.py | head -n 1 | sed 's/^GAMS under test: //')"; \
 	for venv in $(VENV) $(VENV36) $(VENV_NEWEST); do \
-		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())') (gams: $$gams)"; \
-		TD_TEST_GAMS="$$gams" $$venv/bin/python -m pytest -q tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
+		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())')"; \
+		$$venv/bin/python -m pytest -q tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED legs:$$failed" >&2; exit 1; fi; \
 	echo "all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST)"
 
+# The first line says which GAMS runs the demo.
 demo: venv
-	GAMS="$${TD_TEST_GAMS:-$(GAMS_FROM_VENV)}"; \
-	$(PY) -m times_doctor scan tests/models/transport --gams-path "$$GAMS" --yes --out "$(DEMO_OUT)"
+	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); \
+	$(PY) tests/gams_select.py | head -n 1; \
+	$(PY) -m times_doctor scan tests/models/demo --gams-path "$(SELECTED_GAMS)" --parallel \
+		--max-workers 3 --threads 1 --yes --out "$(DEMO_OUT)"
 
 # A staging copy with only the package, and a top-level __main__.py
 # (zipapp -m would discard main()'s return value, the exit code).
@@ -114,14 +131,14 @@ zipapp:
 	@echo "built $(DIST)/times-doctor.pyz"
 
 bench: $(VENV)/.stamp
-	$(PY) bench/run.py
+	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py
 
 bench-quick: $(VENV)/.stamp
-	$(PY) bench/run.py --quick
+	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py --quick
 
 # Randomised, seeded cancellation trials (SEED=, N=); see README "Torture suite".
 torture: $(VENV)/.stamp
-	$(PY) bench/torture.py --seed $(or $(SEED),1) --trials $(or $(N),30)
+	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/torture.py --seed $(or $(SEED),1) --trials $(or $(N),30)
 
 clean:
 	rm -rf $(VENV) $(VENV36) $(VENV_NEWEST) build dist .pytest_cache

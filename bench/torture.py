@@ -44,7 +44,8 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from pty_helpers import CTRL_C, PtyProcess  # noqa: E402
-from scan_helpers import (CSV_COLUMNS, cli_env, find_real_gams, session_alive,  # noqa: E402
+from gams_select import select_gams  # noqa: E402
+from scan_helpers import (CSV_COLUMNS, cli_env, session_alive,  # noqa: E402
                           tree_digest)
 
 FAKE_GAMS = os.path.join(REPO, "tests", "fakegams", "gams")
@@ -763,7 +764,8 @@ def parse_args(argv):
                         "(default: git rev-parse HEAD of this checkout)")
     parser.add_argument("--json", help="write the results here (e.g. bench/torture.json)")
     parser.add_argument("--keep", help="keep failed trials' folders (big files dropped) here")
-    parser.add_argument("--gams", help="real gams (default: TD_TEST_GAMS, else gamspy_base)")
+    parser.add_argument("--gams", help="gams to run (default: the real GAMS when licensed, "
+                        "else the stand-in: tests/gams_select.py)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter for the scanner and the fake GAMS")
     return parser.parse_args(argv)
@@ -779,11 +781,20 @@ def main(argv=None):
     if not sys.platform.startswith("linux"):
         print("the torture suite checks /proc: Linux only")
         return 2
-    gams = options.gams or find_real_gams()[0]
-    if not gams or not os.access(gams, os.X_OK):
-        print("error: real GAMS not found (%s): run `make venv` or pass --gams / set TD_TEST_GAMS"
-              % (gams or "no TD_TEST_GAMS, no gamspy_base"))
+    if options.gams:
+        gams, gams_under_test = options.gams, "--gams %s" % options.gams
+    else:
+        selection = select_gams()
+        problems = [] if selection.is_real else selection.standin_problems()
+        if problems:
+            print("error: no GAMS to run: %s; run `make venv` or pass --gams PATH"
+                  % "; ".join(problems))
+            return 2
+        gams, gams_under_test = selection.path, selection.description
+    if not os.access(gams, os.X_OK):
+        print("error: %s is not executable" % gams)
         return 2
+    print("GAMS under test: %s" % gams_under_test)
     subcommands = available_subcommands(options.python)
     actions, skipped = action_pool(subcommands)
     for name, reason in skipped.items():
@@ -798,6 +809,7 @@ def main(argv=None):
     if keep_dir:
         os.makedirs(keep_dir, exist_ok=True)
     context = Context(options.python, os.path.abspath(gams), actions, work_root, keep_dir)
+    context.gams_under_test = gams_under_test
     print("torture: seed %d, %d trials, python %s, gams %s"
           % (options.seed, len(plan), options.python, context.gams))
     started = time.monotonic()
@@ -826,11 +838,11 @@ def main(argv=None):
         print("  seed %d (%s): %s" % (trial.seed, trial.describe(), " | ".join(trial.failures)))
         print("    reproduce: python bench/torture.py --trial-seed %d" % trial.seed)
     if options.json:
-        write_json(options, results, skipped, wall)
+        write_json(options, results, skipped, wall, context.gams_under_test)
     return 1 if failed else 0
 
 
-def write_json(options, results, skipped, wall):
+def write_json(options, results, skipped, wall, gams_under_test):
     def counts(key):
         return collections.OrderedDict(sorted(collections.Counter(
             getattr(trial, key) for trial in results).items()))
@@ -840,6 +852,7 @@ def write_json(options, results, skipped, wall):
         ("schema", "times-doctor/torture"), ("seed", options.seed),
         ("trial_seeds", options.trial_seed or None),
         ("first_trial", options.first_trial), ("commit", options.commit or git_commit()),
+        ("gams_under_test", gams_under_test),
         ("trials", len(results)),
         ("failures", sum(1 for trial in results if trial.failures)),
         ("failed_invariants", dict(invariants)),
