@@ -116,7 +116,9 @@ test: venv browser
 demo: venv
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); \
 	$(PY) tests/gams_select.py | head -n 1; \
-	$(PY) -m times_doctor scan tests/models/demo --gams-path "$(SELECTED_GAMS)" --parallel \
+	$(PY) tests/models/demo/make_demo_mps.py >/dev/null; \
+	$(PY) -m times_doctor scan tests/models/demo --gams-path "$(SELECTED_GAMS)" \
+		--profiles dual,primal,sift,bar,bar_nox --parallel \
 		--max-workers 3 --threads 1 --yes --out "$(DEMO_OUT)"
 
 # A staging copy with only the package, and a top-level __main__.py
