@@ -16,20 +16,6 @@ CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "
                "matrix_min", "matrix_max", "dir", "lst"]
 
 
-def find_real_gams():
-    """The real GAMS for tests, bench and torture: (path or None, how it was looked for)."""
-    configured = os.environ.get("TD_TEST_GAMS")
-    if configured:
-        return configured, "TD_TEST_GAMS=%s" % configured
-    try:
-        import gamspy_base
-    except ImportError:
-        return None, ("TD_TEST_GAMS is not set and gamspy_base is not importable by %s"
-                      % sys.executable)
-    path = os.path.join(gamspy_base.directory, "gams")
-    return path, "gamspy_base at %s" % gamspy_base.directory
-
-
 def cli_env(extra=None, pythonpath=REPO_ROOT):
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath

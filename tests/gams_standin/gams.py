@@ -248,7 +248,7 @@ class Job(object):
             for line in message[1:]:
                 log.line("    " + line)
             page.licensing_error(message, LICENCE_FILE)
-            page.close(input_path, errors=True)
+            page.write()
             return self.stop(name, 7)
         solvelink = str(self.params.get("solvelink", "2"))
         log.line("--- Executing %s (Solvelink=%s): elapsed %s" % (solver, solvelink,
@@ -397,7 +397,7 @@ def no_arguments():
     expired = os.environ.get("TD_STANDIN_LICENCE", "").lower() == "expired"
     lines = ["--- Job ? Start %s %s" % (stamp(), VERSION_TAIL), "*** ",
              "*** GAMS Base Module 54.6.1 20a39885 Oct 24, 2026          LEG x86 64bit/Linux",
-             "*** (GAMS stand-in for the times-doctor tests: not GAMS)", "*** ",
+             "*** ", "*** (GAMS stand-in for the times-doctor tests: not GAMS)", "*** ",
              "*** GAMS Release     : %s" % VERSION_TAIL,
              "*** Release Date     : Oct 24, 2026",
              "*** To use this release, you must have a valid license file for",
@@ -408,7 +408,8 @@ def no_arguments():
              "*** GAMS stand-in demo limits: at most 2000 rows and 2000 columns", "***"]
     if expired:
         lines += ["*** Time-limited license expired",
-                  "*** Time-limited license stops working on : Nov 26, 2026"]
+                  "*** Time-limited license stops working on : Nov 26, 2026",
+                  "*** Note: For solvers, earlier expiration dates may apply."]
     lines += ["*** Status: Normal completion",
               "--- Job ? Stop %s elapsed 0:00:00.001" % stamp()]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -99,11 +99,19 @@ class Listing(object):
         self.lines.append("                             0  UNBOUNDED")
 
     def licensing_error(self, message_lines, licence_file):
-        self.lines.append("")
-        self.lines.extend("**** " + line if index == 0 else "     " + line.strip()
-                          for index, line in enumerate(message_lines))
-        self.lines.append("")
+        """The demo-limit ending of cplex_licence_limit.lst; the listing stops there.
+
+        GAMS puts the message before the GENERATION TIME line and writes no
+        USER lines and no FILE SUMMARY after it; call write(), not close().
+        """
+        message = [""] + ["**** " + line if index == 0 else "     " + line.strip()
+                          for index, line in enumerate(message_lines)] + [""]
+        generation = max(index for index, line in enumerate(self.lines)
+                         if line.startswith("GENERATION TIME"))
+        self.lines[generation:generation] = message
         self.terminated(licence_file)
+        self.lines.extend(["", "**** Current license content:",
+                           "     (the GAMS stand-in has no licence content)"])
 
     def terminated(self, licence_file):
         self.lines.append("**** Terminated due to a licensing error")
@@ -121,5 +129,8 @@ class Listing(object):
         self.lines.append("Output     %s" % self.path)
         if errors:
             self.lines.extend(["", "**** USER ERROR(S) ENCOUNTERED"])
+        self.write()
+
+    def write(self):
         with open(self.path, "w") as handle:
             handle.write("\n".join(self.lines) + "\n")
