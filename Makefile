@@ -107,7 +107,7 @@ test: venv browser
 	echo "GAMS under test: $$($(PY) tests/gams_select.py | head -n 1 | sed 's/^GAMS under test: //')"; \
 	for venv in $(VENV) $(VENV36) $(VENV_NEWEST); do \
 		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())')"; \
-		$$venv/bin/python -m pytest -q tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
+		$$venv/bin/python -m pytest -q -rs tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED legs:$$failed" >&2; exit 1; fi; \
 	echo "all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST)"
