@@ -40,6 +40,11 @@ def pytest_report_header(config):
     return "GAMS under test: %s" % select_gams().description
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Again at the end: "-q" hides the header, and a reader of CI output looks here.
+    terminalreporter.write_line("GAMS under test: %s" % select_gams().description)
+
+
 def pytest_collection_modifyitems(config, items):
     selection = select_gams()
     if selection.is_real:

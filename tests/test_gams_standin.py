@@ -257,3 +257,28 @@ def test_scan_with_an_expired_licence_fails_every_profile_with_rc_7(standin, cop
     assert code == 1, (stdout, stderr)
     _, rows = read_report(out)
     assert [(row["status"], row["gams_rc"]) for row in rows] == [("failed", "7")] * 2
+
+
+def test_cplex_community_edition_limit_is_a_licensing_problem(standin, tmp_path):
+    """Within GAMS's demo limits (2000) but over CPLEX Community Edition's (1000): CPLEX
+    refuses (error 1016) and the listing says so as GAMS says a licensing problem."""
+    rows = 1200
+    lines = ["NAME wide", "ROWS", " N _obj", " E obj"] + [" G c(%d)" % i for i in range(rows)]
+    lines.append("COLUMNS")
+    lines.append(" z _obj 1 obj 1")
+    lines.extend(" x(%d) obj -1 c(%d) 1" % (i, i) for i in range(rows))
+    lines.append("RHS")
+    lines.extend(" rhs c(%d) 1" % i for i in range(rows))
+    lines.extend(["BOUNDS", " FR bnd z", "ENDATA"])
+    (tmp_path / "wide.mps").write_text(u"\n".join(lines) + u"\n")
+    (tmp_path / "wide.gms").write_text(u"* 1200 rows: see wide.mps\n"
+                                       u"solve wide using lp minimizing z;\n")
+    rc, output = run([standin, "wide.gms", "lo=3", "lp=cplex"], tmp_path)
+    assert rc == 0, output
+    assert "1016" in output
+    lst = read_text(str(tmp_path / "wide.lst"))
+    assert "**** SOLVER STATUS     7 Licensing Problem" in lst
+    assert "**** MODEL STATUS      11 Lic Problem - No Solution" in lst
+    rc, output = run([standin, "wide.gms", "lo=3", "lp=highs"], tmp_path)
+    assert rc == 0, output
+    assert re.search(r"OBJECTIVE VALUE +1200\.0000", read_text(str(tmp_path / "wide.lst")))

@@ -274,7 +274,13 @@ class GurobiLink(Link):
         output = self.output
         env = gurobipy.Env(empty=True)
         env.setParam("OutputFlag", 0)  # reading the MPS prints lines GAMS never shows
-        env.start()
+        try:
+            env.start()
+        except gurobipy.GurobiError as error:
+            # The restricted pip licence stops working on 2027-11-29: a licensing
+            # problem for GAMS, as for a solver its licence does not cover.
+            output.frame("*** Gurobi licence error: %s" % error)
+            return self.result(7, 11, None, 0, 0, 0.0)
         model = gurobipy.read(self.control["mps"], env)
         if self.control["model_type"] == "RMIP":
             model = model.relax()
@@ -294,6 +300,12 @@ class GurobiLink(Link):
             started = time.time()
             model.optimize()
             seconds = time.time() - started
+        except gurobipy.GurobiError as error:
+            # "Model too large for size-limited license" (more than 2000 rows or
+            # columns): a licensing problem, as for CPLEX's error 1016.
+            output.frame("*** Gurobi Error %s" % error)
+            licence = "license" in str(error).lower()
+            return self.result(7 if licence else 10, 11 if licence else 13, None, 0, 0, 0.0)
         finally:
             sys.stdout = real_stdout
         has_point = model.SolCount > 0
