@@ -32,7 +32,7 @@ from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # 
                                       create_process_group_kwargs)
 from times_doctor.runner import RunSpec, run_gams_with_progress  # noqa: E402
 from times_doctor.scan import Scan, ScanConfig, plan_scan  # noqa: E402
-from gams_select import select_gams  # noqa: E402
+from gams_select import gams_for_tools  # noqa: E402
 
 
 def summarise(values):
@@ -420,16 +420,11 @@ def main(argv=None):
     parser.add_argument("--gams")
     parser.add_argument("--only")
     args = parser.parse_args(argv)
-    if args.gams:
-        gams, gams_under_test = args.gams, "--gams %s" % args.gams
-    else:
-        selection = select_gams()
-        problems = [] if selection.is_real else selection.standin_problems()
-        if problems:
-            sys.stderr.write("bench: no GAMS to run: %s; run `make venv` or pass --gams PATH\n"
-                             % "; ".join(problems))
-            return 2
-        gams, gams_under_test = selection.path, selection.description
+    try:
+        gams, gams_under_test = gams_for_tools(args.gams)
+    except SystemExit as error:
+        sys.stderr.write("bench: %s\n" % error)
+        return 2
     sys.stdout.write("GAMS under test: %s\n" % gams_under_test)
     only = set(args.only.split(",")) if args.only else None
     quick = args.quick

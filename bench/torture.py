@@ -44,7 +44,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from pty_helpers import CTRL_C, PtyProcess  # noqa: E402
-from gams_select import select_gams  # noqa: E402
+from gams_select import gams_for_tools  # noqa: E402
 from scan_helpers import (CSV_COLUMNS, cli_env, session_alive,  # noqa: E402
                           tree_digest)
 
@@ -781,16 +781,11 @@ def main(argv=None):
     if not sys.platform.startswith("linux"):
         print("the torture suite checks /proc: Linux only")
         return 2
-    if options.gams:
-        gams, gams_under_test = options.gams, "--gams %s" % options.gams
-    else:
-        selection = select_gams()
-        problems = [] if selection.is_real else selection.standin_problems()
-        if problems:
-            print("error: no GAMS to run: %s; run `make venv` or pass --gams PATH"
-                  % "; ".join(problems))
-            return 2
-        gams, gams_under_test = selection.path, selection.description
+    try:
+        gams, gams_under_test = gams_for_tools(options.gams)
+    except SystemExit as error:
+        print("error: %s" % error)
+        return 2
     if not os.access(gams, os.X_OK):
         print("error: %s is not executable" % gams)
         return 2

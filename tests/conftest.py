@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from gams_select import select_gams
+from gams_select import STANDIN_GAMS, select_gams
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
@@ -67,6 +67,17 @@ def gams_selection():
                     "and highspy into .venv) or set TD_TEST_GAMS to a licensed gams"
                     % "; ".join(problems), pytrace=False)
     return selection
+
+
+@pytest.fixture(scope="session")
+def standin():
+    """The GAMS stand-in's path, whichever GAMS is under test; fails (never skips) when
+    its solvers are missing: the stand-in's own tests always run."""
+    problems = select_gams().standin_problems()
+    if problems:
+        pytest.fail("the GAMS stand-in cannot run: %s; run 'make venv'" % "; ".join(problems),
+                    pytrace=False)
+    return STANDIN_GAMS
 
 
 @pytest.fixture(scope="session")

@@ -178,6 +178,22 @@ def select_gams():
     return selection
 
 
+def gams_for_tools(explicit=None):
+    """(gams path, description) for bench/ and make demo, or raise SystemExit with why not.
+
+    *explicit* (a ``--gams`` option) wins; otherwise the selection above, which
+    must be able to run (a stand-in with its solvers, or a licensed real GAMS).
+    """
+    if explicit:
+        return explicit, "--gams %s" % explicit
+    selection = select_gams()
+    problems = [] if selection.is_real else selection.standin_problems()
+    if problems:
+        raise SystemExit("no GAMS to run: %s; run `make venv` or pass --gams PATH"
+                         % "; ".join(problems))
+    return selection.path, selection.description
+
+
 def _run(command, cwd):
     try:
         proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,

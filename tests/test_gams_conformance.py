@@ -37,7 +37,7 @@ from gams_conformance import (BANNER_LICENCE_END, BANNER_LICENSED_PLATFORM, BANN
                               comparable, copy_fixture_model, first_solve, framing, kinds,
                               listing_fields, normalise_expired, read_text, run_job,
                               without_numbers, write_randlp_mps, write_transport_mps)
-from gams_select import STANDIN_DIR, STANDIN_GAMS, process_role, select_gams
+from gams_select import STANDIN_DIR, process_role
 from proc_helpers import format_tree, process_tree, session_pids, wait_until
 
 LINUX = sys.platform.startswith("linux")
@@ -59,16 +59,6 @@ TRANSPORT_SCENARIOS = [
      {"ties": True}, ("Bound", "Matrix")),
 ]
 SMALL = 20  # sources and sinks of the transport model CPLEX Community Edition can solve
-
-
-@pytest.fixture(scope="module")
-def standin():
-    """The stand-in's path; fails (never skips) when its solvers are missing."""
-    problems = select_gams().standin_problems()
-    if problems:
-        pytest.fail("the GAMS stand-in cannot run: %s; run 'make venv'" % "; ".join(problems),
-                    pytrace=False)
-    return STANDIN_GAMS
 
 
 def assert_conformant(real, standin, relative=1e-6):

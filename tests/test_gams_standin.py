@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from gams_select import STANDIN_GAMS, process_role, select_gams
+from gams_select import process_role
 from proc_helpers import format_tree, is_alive, process_tree, session_pids, wait_until
 from scan_helpers import read_report, run_cli, session_alive
 
@@ -23,16 +23,6 @@ LINUX = sys.platform.startswith("linux")
 needs_proc = pytest.mark.skipif(not LINUX, reason="reads /proc")
 
 NODE_LINE = re.compile(r"^[\s*]*\d+\+?\s+\d+\s.*%\s*$", re.M)  # a CPLEX node-log row
-
-
-@pytest.fixture(scope="module")
-def standin():
-    """The stand-in's path; fails (never skips) when its solvers are missing."""
-    problems = select_gams().standin_problems()
-    if problems:
-        pytest.fail("the GAMS stand-in cannot run: %s; run 'make venv'" % "; ".join(problems),
-                    pytrace=False)
-    return STANDIN_GAMS
 
 
 def read_text(path):
