@@ -1,0 +1,298 @@
+"""What GAMS says about itself: its banner, its licence, and why it refused a job.
+
+``gams`` run with no arguments runs no model and prints its release, release
+date, system directory and licence, including a time-limited licence's end
+(GAMS 54.6.1, tests/fixtures/gams_expired/noargs.txt)::
+
+    *** GAMS Release     : 54.6.1 20a39885 LEX-LEG x86 64bit/Linux
+    *** Release Date     : Oct 24, 2026
+    *** To use this release, you must have a valid license file for
+    *** this platform with maintenance expiration date later than
+    *** Jun 15, 2026
+    *** System Directory : /.../gamspy_base/
+    *** License          : /.../gamspy_base/gamslice.txt
+    *** GAMS Demo, for EULA and demo limitations see   G260530+0003Cc-GEN
+    ...
+    *** Time-limited license expired
+    *** Time-limited license stops working on : Nov 26, 2026
+
+Only those printed lines are read: the licence string itself is GAMS's
+business and is never decoded here.  A refused job's own reason is the
+``***`` line GAMS logs before ``*** Status:`` (``*** Time-limited license
+expired 5 days ago``, ``*** The model exceeds the demo license limits ...``).
+
+``run_banner`` and ``run_probe`` start GAMS in a temporary folder of their
+own, because GAMS leaves its scratch folder (``225a/``) in the working
+directory; everything else here is a pure function.
+"""
+
+import collections
+import datetime
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from times_doctor.errors import os_reason
+
+Banner = collections.namedtuple(
+    "Banner", "release version release_date system_dir licence_file licence_lines "
+    "maintenance_date time_limit_date time_limit_expired licence_kind")
+Banner.__doc__ = """What ``gams`` with no arguments printed; None (or ()) for what it did not.
+
+release: "54.6.1 20a39885 LEX-LEG x86 64bit/Linux"; version: "54.6.1";
+release_date, maintenance_date, time_limit_date: datetime.date;
+system_dir, licence_file: paths as printed; licence_lines: the licence text
+lines after "License :" (stripped); time_limit_expired: GAMS printed "Time-
+limited license expired"; licence_kind: "demo" or "community" where the
+licence text says so, else None.
+"""
+
+ProbeResult = collections.namedtuple(
+    "ProbeResult", "returncode model_status solver_status reason seconds log_tail")
+ProbeResult.__doc__ = """One tiny GAMS job: its rc (None if it could not run), the listing's
+model and solver status ("1 Optimal"), GAMS's reason when it refused, wall
+seconds, and the last lines of its log."""
+
+# GAMS and its solver link need well under a second for the probe; a GAMS that
+# hangs (a licence server that does not answer) must not hang the check.
+BANNER_TIMEOUT_SECONDS = 30.0
+PROBE_TIMEOUT_SECONDS = 60.0
+_MAX_OUTPUT_BYTES = 1024 * 1024
+_LOG_TAIL_BYTES = 64 * 1024
+
+# One variable, one equation: any LP solver licence can solve it.
+PROBE_MODEL = """$title times-doctor check: a one-variable LP
+Variable z;
+Equation e;
+e.. z =e= 1;
+Model td_check / all /;
+solve td_check using lp minimizing z;
+"""
+PROBE_NAME = "td_check"
+
+# GAMS command-line parameters that name the licence; passed on to the probe.
+LICENCE_PARAMETERS = ("license",)
+
+_MONTHS = dict((name, number) for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1))
+_DATE_RE = re.compile(r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),\s*(\d{4})")
+_FIELD_RE = re.compile(r"^\*\*\*\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$")
+# Lines of a refused job that are framing, not the reason.
+_NOT_A_REASON = ("*** status:", "license file:", "inspect listing file")
+
+
+class GamsRunError(Exception):
+    """GAMS could not be run at all (not found, not executable, hung)."""
+
+
+def parse_banner(text):
+    # type: (str) -> Banner
+    """Read what ``gams`` with no arguments printed (see the module docstring)."""
+    fields = {}
+    licence_lines = []
+    in_licence = False
+    maintenance = None
+    expecting_maintenance = False
+    time_limit = None
+    expired = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if expecting_maintenance:
+            maintenance = parse_date(line)
+            expecting_maintenance = maintenance is None and line.startswith("***") \
+                and not line.strip("* ")
+        if "maintenance expiration date later than" in line:
+            maintenance = parse_date(line.split("later than", 1)[1])
+            expecting_maintenance = maintenance is None
+        if "Time-limited license stops working on" in line:
+            time_limit = parse_date(line.split(":", 1)[-1])
+        if re.search(r"Time-limited license expired\b", line):
+            expired = True
+        if in_licence:
+            body = line[3:].strip() if line.startswith("***") else ""
+            if not body:
+                in_licence = False
+            else:
+                licence_lines.append(body)
+                continue
+        match = _FIELD_RE.match(line)
+        if match:
+            key = match.group(1).lower()
+            if key not in fields:
+                fields[key] = match.group(2)
+            if key == "license":
+                in_licence = True
+    release = fields.get("gams release") or None
+    kind = None
+    first = licence_lines[0].lower() if licence_lines else ""
+    if "community" in first:
+        kind = "community"
+    elif "demo" in first:
+        kind = "demo"
+    return Banner(release=release, version=release.split()[0] if release else None,
+                  release_date=parse_date(fields.get("release date", "")),
+                  system_dir=fields.get("system directory") or None,
+                  licence_file=fields.get("license") or None,
+                  licence_lines=tuple(licence_lines), maintenance_date=maintenance,
+                  time_limit_date=time_limit, time_limit_expired=expired, licence_kind=kind)
+
+
+def parse_date(text):
+    """``Nov 26, 2026`` anywhere in *text* -> datetime.date, else None (locale-independent)."""
+    match = _DATE_RE.search(text or "")
+    if not match or match.group(1).lower() not in _MONTHS:
+        return None
+    try:
+        return datetime.date(int(match.group(3)), _MONTHS[match.group(1).lower()],
+                             int(match.group(2)))
+    except ValueError:
+        return None
+
+
+def format_date(date):
+    """datetime.date -> ``Nov 26, 2026`` (as GAMS writes it)."""
+    # Not strftime("%b"): that follows the locale, GAMS's dates do not.
+    return "%s %d, %d" % (_month_name(date.month), date.day, date.year)
+
+
+def refusal_reason(lines):
+    """GAMS's own reason in the lines of a refused job's log, or None.
+
+    The first ``***`` line that mentions the licence, else the first ``***``
+    line at all, leaving out the status and "License file" framing.
+    """
+    candidates = []
+    for raw in lines:
+        line = raw.strip()
+        if not line.startswith("***"):
+            continue
+        text = line.lstrip("*").strip()
+        lowered = line.lower()
+        if not text or any(part in lowered for part in _NOT_A_REASON):
+            continue
+        candidates.append(text)
+    for text in candidates:
+        if "licen" in text.lower():
+            return text
+    return candidates[0] if candidates else None
+
+
+def read_log_tail(path, max_bytes=_LOG_TAIL_BYTES):
+    """The last lines of a log (at most *max_bytes*); [] if it cannot be read.
+
+    GAMS writes its reason at the end of the job, so the tail is enough and a
+    big log is never read whole.
+    """
+    try:
+        with io.open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read(max_bytes)
+    except OSError:
+        return []  # no log: the caller reports the return code alone
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first one is cut
+    return lines
+
+
+def licence_arguments(gams_args):
+    """The ``license=FILE`` arguments among *gams_args* (any case, ``-`` prefixes)."""
+    chosen = []
+    for arg in gams_args or ():
+        key = arg.split("=", 1)[0].lstrip("-/").lower()
+        if "=" in arg and key in LICENCE_PARAMETERS:
+            chosen.append(arg)
+    return chosen
+
+
+def run_banner(gams_path, timeout=BANNER_TIMEOUT_SECONDS):
+    """Run ``gams`` with no arguments in a temporary folder; return (rc, output text).
+
+    Raises:
+        GamsRunError: it could not be started or did not finish in time.
+    """
+    work = tempfile.mkdtemp(prefix="td-check-")
+    try:
+        return _run([gams_path], work, timeout)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
+    # type: (str, str, tuple, float) -> ProbeResult
+    """Solve the one-variable LP through GAMS with *solver*, in a temporary folder.
+
+    Only the licence arguments of *gams_args* are passed on: the others are
+    meant for the user's model (output files, restart files) and could
+    write outside the temporary folder.
+
+    Raises:
+        GamsRunError: GAMS could not be started or did not finish in time.
+    """
+    from times_doctor.lst import parse_lst  # lst imports nothing from here
+    from times_doctor.errors import ParseError
+    work = tempfile.mkdtemp(prefix="td-check-")
+    try:
+        with io.open(os.path.join(work, PROBE_NAME + ".gms"), "w", encoding="ascii") as handle:
+            handle.write(PROBE_MODEL)
+        command = [gams_path, PROBE_NAME + ".gms", "lo=2", "lf=%s.log" % PROBE_NAME,
+                   "o=%s.lst" % PROBE_NAME, "lp=%s" % solver, "optfile=0"]
+        command.extend(licence_arguments(gams_args))
+        started = time.monotonic()
+        returncode, output = _run(command, work, timeout)
+        seconds = time.monotonic() - started
+        log_tail = read_log_tail(os.path.join(work, PROBE_NAME + ".log"))
+        if not log_tail:
+            log_tail = output.splitlines()[-50:]
+        model_status = solver_status = None
+        try:
+            listing = parse_lst(os.path.join(work, PROBE_NAME + ".lst"))
+            model_status, solver_status = listing.model_status, listing.solver_status
+        except ParseError:
+            pass  # a refused job may write no listing: the log says why
+        reason = None
+        if returncode != 0 or not _status_is(model_status, 1):
+            reason = refusal_reason(log_tail)
+        return ProbeResult(returncode, model_status, solver_status, reason, seconds,
+                           tuple(log_tail[-20:]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def _status_is(status, code):
+    if not status:
+        return False
+    parts = status.split(None, 1)
+    return parts[0].isdigit() and int(parts[0]) == code
+
+
+def _month_name(month):
+    for name, number in _MONTHS.items():
+        if number == month:
+            return name.capitalize()
+    raise ValueError("month %r" % month)
+
+
+def _run(command, cwd, timeout):
+    try:
+        process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   close_fds=True)
+    except OSError as error:
+        raise GamsRunError("could not start %s (%s)" % (command[0], os_reason(error)))
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise GamsRunError("%s did not finish within %d s" % (command[0], timeout))
+    return process.returncode, output[:_MAX_OUTPUT_BYTES].decode("utf-8", "replace")
