@@ -47,8 +47,7 @@ START = time.time()
 def main(argv):
     driver, options = parse_command_line(argv)
     if driver is None:
-        sys.stderr.write("fake gams: no input file given\n")
-        return 1
+        return banner()
     curdir = options.get("curdir")
     if curdir:
         os.chdir(curdir)
@@ -61,6 +60,25 @@ def main(argv):
         return run(driver_path, options, log, lst_path)
     finally:
         log.close()
+
+
+def banner():
+    """``gams`` alone: a banner in the layout of GAMS 54.6.1's (tests/fixtures/gams_expired/
+    noargs.txt), so times-doctor's preflight finds a release, a system directory (this
+    folder: no option definition files, so option files go unchecked) and a licence
+    without a time limit."""
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    lines = ["--- Job ? Start 01/01/26 00:00:00 0.0.0 fake LEX-LEG x86 64bit/Linux", "*** ",
+             "*** Fake GAMS for the times-doctor tests: not GAMS", "*** ",
+             "*** GAMS Release     : 0.0.0 fake LEX-LEG x86 64bit/Linux",
+             "*** Release Date     : Jan 01, 2026",
+             "*** System Directory : %s" % here, "***",
+             "*** License          : %sgamslice.txt" % here,
+             "*** Fake GAMS, no licence", "***",
+             "*** Status: Normal completion",
+             "--- Job ? Stop 01/01/26 00:00:00 elapsed 0:00:00.000"]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
 
 
 def parse_command_line(argv):

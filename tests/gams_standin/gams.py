@@ -26,12 +26,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import gamsfile  # noqa: E402
+import scalarlp  # noqa: E402
 import listing  # noqa: E402
 import mpsstats  # noqa: E402
 import solver_links  # noqa: E402
@@ -89,6 +91,7 @@ class Job(object):
         self.input, self.params, self.user_params, self.idirs = parse_command_line(argv)
         self.solver_pid = None
         self.pending_interrupt = False
+        self.compiled_mps = None  # the MPS of a scalar-only LP, compiled by scalarlp.py
 
     def elapsed(self):
         seconds = time.time() - self.started
@@ -107,6 +110,8 @@ class Job(object):
             return self.job(stem_name)
         finally:
             self.log.close()
+            if self.compiled_mps is not None:
+                os.remove(self.compiled_mps)
 
     def absolute(self, path):
         return os.path.abspath(path) if path else None
@@ -220,10 +225,17 @@ class Job(object):
         mps = gamsfile.find_on_include_path(stem + ".mps",
                                             [os.path.dirname(input_path)] + search)
         if mps is None:
-            log.line("*** Error: the GAMS stand-in compiles no GAMS: no %s.mps on the include "
-                     "path (%s)" % (stem, ", ".join(search)))
-            page.close(input_path, errors=True)
-            return self.stop(name, 3)
+            # The one kind of model it compiles: a scalar-only LP (scalarlp.py).
+            text = scalarlp.to_mps(program.statements, solve)
+            if text is None:
+                log.line("*** Error: the GAMS stand-in compiles no GAMS: no %s.mps on the "
+                         "include path (%s)" % (stem, ", ".join(search)))
+                page.close(input_path, errors=True)
+                return self.stop(name, 3)
+            handle, mps = tempfile.mkstemp(prefix="standin-", suffix=".mps")
+            with os.fdopen(handle, "w") as stream:
+                stream.write(text)
+            self.compiled_mps = mps
         stats = mpsstats.read_stats(mps)
         log.line("--- %s(%d) 4 Mb" % (name, solve.line))
         log.line("--- Generating %s model %s" % (solve.model_type, solve.model))

@@ -22,9 +22,10 @@ rests on:
 * Statuses: GAMS User's Guide, "Model Status" and "Solver Status" tables;
   interrupt with an incumbent -> 8 User Interrupt / 8 Integer Solution as
   the real GAMS listing showed (test_control_e2e).
-* Unknown options: reported in the log and ignored, as GAMS's option reader
-  does; the wording ``*** Unknown option "NAME", ignored`` is the stand-in's
-  (not captured).
+* Unknown options, and values the solver rejects (out of range): reported in
+  the log and ignored, as GAMS's option reader does; the wording (``***
+  Unknown option "NAME", ignored``, ``*** Value ... rejected by Cplex ...,
+  ignored``) is the stand-in's (not captured).
 """
 
 import os
@@ -177,7 +178,12 @@ class CplexLink(Link):
             target = parameters
             for part in path.split("."):
                 target = getattr(target, part)
-            target.set(value)
+            try:
+                target.set(value)
+            except cplex.exceptions.CplexError as error:
+                # GAMS's option reader skips a value out of range and goes on.
+                self.output.frame("*** Value %s for option '%s' rejected by Cplex (%s), "
+                                  "ignored" % (value, path, error))
         started, ticks = time.time(), problem.get_dettime()
         try:
             problem.solve()
@@ -296,7 +302,11 @@ class GurobiLink(Link):
             if float(self.control["reslim"]) < 1e10:
                 model.Params.TimeLimit = float(self.control["reslim"])
             for parameter, value in settings:
-                model.setParam(parameter, value)
+                try:
+                    model.setParam(parameter, value)
+                except gurobipy.GurobiError as error:
+                    output.frame("*** Value %s for option '%s' rejected by Gurobi (%s), "
+                                 "ignored" % (value, parameter, error))
             started = time.time()
             model.optimize()
             seconds = time.time() - started
