@@ -90,18 +90,51 @@ def test_times_style_sequential_with_out(copy_model, gams_path, tmp_path):
     assert tree_digest(run_dir) == before
 
 
+LIMIT_REASON = ("licensing error: The model exceeds the demo license limits for linear "
+                "models of more than 2000 rows or columns")
+
+
 def test_licence_limit_fails_with_rc_7(copy_model, gams_path, tmp_path):
+    # Issue 10: the first run fails with rc 7 and GAMS's own reason; the
+    # waiting runs of the same solver would meet the same refusal: not started.
     run_dir = copy_model("licence_limit")
     out = str(tmp_path / "out")
+    profiles = ["dual", "primal", "sift", "bar_nox"]
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", gams_path, "--profiles",
-                                    "dual,bar_nox", "--threads", "1", "--out", out, "--yes"])
+                                    ",".join(profiles), "--threads", "1", "--out", out, "--yes"])
     assert code == 1, (stdout, stderr)
     _, rows = read_report(out)
-    assert [row["status"] for row in rows] == ["failed", "failed"]
-    for row in rows:
-        assert row["gams_rc"] == "7"
-        assert "licens" in row["gams_rc_meaning"].lower()
+    assert [row["profile"] for row in rows] == profiles
+    assert [row["status"] for row in rows] == ["failed"] * 4
+    assert (rows[0]["gams_rc"], rows[0]["gams_rc_meaning"]) == ("7", LIMIT_REASON)
+    for row in rows[1:]:
+        assert (row["gams_rc"], row["gams_rc_meaning"]) == ("", "not started: cplex licence "
+                                                                 "error")
+        assert not os.path.exists(os.path.join(row["dir"], "%s_run_log.txt" % row["profile"]))
+    assert "dual: failed 0:00 - %s" % LIMIT_REASON in stdout
+    assert "sift: failed - not started: cplex licence error" in stdout
     assert "No profile reached an optimal model status." in stdout
+    state = read_state(out)
+    assert [job["details"] for job in state["jobs"]] == [LIMIT_REASON] + [
+        "not started: cplex licence error"] * 3
+
+
+def test_licence_limit_other_solver_goes_on(copy_model, gams_path, tmp_path):
+    if gurobi_usable():
+        pytest.skip("Gurobi cannot run here: %s" % gurobi_usable())
+    run_dir = copy_model("licence_limit")
+    out = str(tmp_path / "out")
+    code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", gams_path, "--solver", "both",
+                                    "--profiles", "dual,bar_nox", "--threads", "1", "--out", out,
+                                    "--yes"])
+    assert code == 1, (stdout, stderr)
+    _, rows = read_report(out)
+    summary = [(row["profile"], row["gams_rc"], row["gams_rc_meaning"]) for row in rows]
+    # cplex:dual fails first; gurobi:dual still starts (another solver), then each
+    # solver's second profile is not started.
+    assert summary == [("cplex:dual", "7", LIMIT_REASON), ("gurobi:dual", "7", LIMIT_REASON),
+                       ("cplex:bar_nox", "", "not started: cplex licence error"),
+                       ("gurobi:bar_nox", "", "not started: gurobi licence error")]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc session check")

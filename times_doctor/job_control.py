@@ -157,6 +157,21 @@ class JobRegistry(object):
         self._notify(snap)
         return True
 
+    def fail_waiting(self, name):
+        """Move a WAITING run straight to FAILED: it will never start.
+
+        For runs whose solver's licence already failed in this scan.  False if
+        the run is no longer waiting (cancelled meanwhile): nothing changes.
+        """
+        with self._lock:
+            handle = self._get(name)
+            if handle.status != RunStatus.WAITING:
+                return False
+            self._apply_status(handle, RunStatus.FAILED, None)
+            snap = handle.snapshot()
+        self._notify(snap)
+        return True
+
     def cancel(self, name, grace_seconds=None):
         """Request cancellation of one run.
 

@@ -17,8 +17,13 @@ CSV_COLUMNS = (
 
 
 def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
-               work_dir="", lst_path=""):
-    """One CSV row (a dict keyed by CSV_COLUMNS) for a run in a final state."""
+               work_dir="", lst_path="", meaning=None):
+    """One CSV row (a dict keyed by CSV_COLUMNS) for a run in a final state.
+
+    *meaning*, when given, replaces the generic meaning of the return code in
+    ``gams_rc_meaning``: GAMS's own reason for a licensing error, or why a
+    run never started.
+    """
     row = dict((column, "") for column in CSV_COLUMNS)
     row.update(profile=profile.name, solver=profile.solver, status=status,
                dir=work_dir, lst=lst_path)
@@ -27,6 +32,8 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
     if returncode is not None:
         row["gams_rc"] = str(returncode)
         row["gams_rc_meaning"] = gams_rc_meaning(returncode)
+    if meaning:
+        row["gams_rc_meaning"] = meaning
     if lst is not None:
         row.update(model_status=lst.model_status or "", solver_status=lst.solver_status or "",
                    lp_status=lst.lp_status or "",

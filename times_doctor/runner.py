@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from times_doctor import procgroup
+from times_doctor import gamsinfo, procgroup
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
                                       _terminate_process_group)
 from times_doctor.errors import ParseError
@@ -27,6 +27,9 @@ RunSpec = collections.namedtuple(
 
 RunResult = collections.namedtuple(
     "RunResult", "name status returncode runtime_seconds lst message survivors")
+
+# GAMS's return code for a licensing error (lst.GAMS_RC_MEANINGS).
+LICENCE_RC = 7
 
 # How often the log is read for new lines (and the timeout checked) when no
 # event (exit, cancel, request) wakes the worker first.
@@ -157,6 +160,11 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
         # Even if GAMS exited on its own after the request: the user asked.
         ended_by = RunStatus.CANCELLED
     lst, message = _read_listing(spec.lst_path)
+    if returncode == LICENCE_RC and ended_by is None:
+        # GAMS says why in its log ("Time-limited license expired ...", "The
+        # model exceeds the demo license limits ..."): that, not "rc 7", is
+        # what the user needs.
+        message = licence_message(spec.log_path)
     if ended_by is not None:
         status = ended_by
     elif interrupted:
@@ -175,6 +183,12 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
             details=message)
     job_registry.set_status(name, status, returncode)
     return RunResult(name, status, returncode, runtime, lst, message, survivors)
+
+
+def licence_message(log_path):
+    """"licensing error: <GAMS's reason from the log>" for a run that ended with rc 7."""
+    reason = gamsinfo.refusal_reason(gamsinfo.read_log_tail(log_path))
+    return "licensing error: %s" % (reason or "GAMS gave no reason in %s" % log_path)
 
 
 def _watch_exit(groups, ref, popen, wake):

@@ -19,7 +19,7 @@ from times_doctor.job_control import JobRegistry
 from times_doctor.layout import OUT_FOLDER, REPORT_NAME, RUNS_FOLDER, STATE_FILE_NAME
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_report
-from times_doctor.runner import RunResult, RunSpec, run_gams_with_progress
+from times_doctor.runner import LICENCE_RC, RunResult, RunSpec, run_gams_with_progress
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
 from times_doctor.state_file import StateFileWriter
 from times_doctor.states import FINAL_STATES, RunStatus
@@ -149,6 +149,7 @@ class Scan(object):
         self._queue = collections.deque()
         self._queue_lock = threading.Lock()
         self._worker_errors = []
+        self._licence_failed = set()  # solvers whose run ended with GAMS rc 7
         self._abort_signal = None
         self._last_interrupt = None
         self._state_writer = None
@@ -320,6 +321,8 @@ class Scan(object):
                     return
                 name = self._queue.popleft()
             spec = self.specs[name]
+            if self._skip_for_licence(spec):
+                continue
             try:
                 result = run_gams_with_progress(
                     spec, self._cancel_events[name], self.registry, self.monitor,
@@ -333,9 +336,29 @@ class Scan(object):
                 continue  # cancelled while waiting: never started
             with self._results_lock:
                 self.results[name] = result
+                if result.returncode == LICENCE_RC and result.status == RunStatus.FAILED:
+                    # The same solver's waiting runs would meet the same refusal.
+                    self._licence_failed.add(spec.solver)
                 # Keep finished rows on disk as they come: a killed scanner
                 # loses nothing that completed.
                 write_report(self.report_path, self._report_rows(final=False))
+
+    def _skip_for_licence(self, spec):
+        """End a waiting run as failed, unstarted, when its solver's licence failed already.
+
+        Runs already going are left alone; the other solver's runs go on.
+        """
+        with self._results_lock:
+            if spec.solver not in self._licence_failed:
+                return False
+        message = "not started: %s licence error" % spec.solver
+        self.monitor.update(spec.name, details=message)
+        if self.registry.fail_waiting(spec.name):
+            with self._results_lock:
+                self.results[spec.name] = RunResult(spec.name, RunStatus.FAILED, None, None,
+                                                    None, message, [])
+                write_report(self.report_path, self._report_rows(final=False))
+        return True
 
     def _fail_unexpectedly(self, name, exc):
         snap = self.registry.get(name)
@@ -429,9 +452,12 @@ class Scan(object):
             result = self.results.get(name)
             snap = self.registry.get(name)
             if result is not None:
+                meaning = result.message if result.returncode == LICENCE_RC or (
+                    result.returncode is None and result.status == RunStatus.FAILED) else None
                 rows.append(report_row(spec.profile, result.status, result.runtime_seconds,
                                        result.returncode, result.lst, spec.work_dir,
-                                       spec.lst_path if result.lst is not None else ""))
+                                       spec.lst_path if result.lst is not None else "",
+                                       meaning=meaning))
             elif snap.status in FINAL_STATES or final:
                 status = snap.status if snap.status in FINAL_STATES else RunStatus.CANCELLED
                 rows.append(report_row(spec.profile, status, None, None, None, spec.work_dir, ""))

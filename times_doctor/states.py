@@ -42,7 +42,9 @@ CANCELLABLE_STATES = (RunStatus.WAITING,) + ACTIVE_STATES
 # Allowed transitions: state -> states it may move to.  Anything else is a bug
 # in the caller and raises InvalidTransition (see job_control).
 TRANSITIONS = {
-    RunStatus.WAITING: (RunStatus.STARTING, RunStatus.CANCELLED),
+    # WAITING -> FAILED: a run never started because its solver's licence
+    # already failed in this scan (JobRegistry.fail_waiting).
+    RunStatus.WAITING: (RunStatus.STARTING, RunStatus.CANCELLED, RunStatus.FAILED),
     RunStatus.STARTING: (RunStatus.RUNNING, RunStatus.FAILED, RunStatus.CANCELLED,
                          RunStatus.TIMEOUT),
     RunStatus.RUNNING: (RunStatus.PAUSED, RunStatus.COMPLETED, RunStatus.FAILED,
