@@ -236,17 +236,43 @@ def test_expired_licence_gives_rc_7_with_the_lines_gams_prints_today(standin, co
     assert "*** Time-limited license stops working on : Nov 26, 2026" in banner
 
 
-def test_scan_with_an_expired_licence_fails_every_profile_with_rc_7(standin, copy_model,
-                                                                     tmp_path):
+def test_scan_with_an_expired_licence_is_refused_by_its_preflight(standin, copy_model,
+                                                                    tmp_path):
+    # Issue 10: the preflight reads the licence's end from GAMS's banner and
+    # refuses before anything is created (it used to fail every profile with rc 7).
+    run_dir = copy_model("transport")
+    out = str(tmp_path / "out")
+    from scan_helpers import cli_env, tree_digest
+    before = tree_digest(run_dir)
+    code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", standin, "--profiles",
+                                    "dual,bar_nox", "--threads", "1", "--out", out, "--yes"],
+                                   env=cli_env({"TD_STANDIN_LICENCE": "expired"}))
+    assert code == 2, (stdout, stderr)
+    assert stderr.splitlines() == [
+        "times-doctor: error: GAMS licence stopped working on Nov 26, 2026 (%s): install a "
+        "valid licence, or pass one with --gams-arg license=FILE"
+        % os.path.join(os.path.dirname(standin), "gamslice.txt")]
+    assert not os.path.exists(out)
+    assert tree_digest(run_dir) == before
+
+
+def test_scan_with_an_expired_licence_without_preflight_starts_one_run(standin, copy_model,
+                                                                      tmp_path):
     run_dir = copy_model("transport")
     out = str(tmp_path / "out")
     from scan_helpers import cli_env
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", standin, "--profiles",
-                                    "dual,bar_nox", "--threads", "1", "--out", out, "--yes"],
+                                    "dual,bar_nox", "--threads", "1", "--out", out, "--yes",
+                                    "--no-preflight"],
                                    env=cli_env({"TD_STANDIN_LICENCE": "expired"}))
     assert code == 1, (stdout, stderr)
     _, rows = read_report(out)
-    assert [(row["status"], row["gams_rc"]) for row in rows] == [("failed", "7")] * 2
+    assert [(row["status"], row["gams_rc"]) for row in rows] == [("failed", "7"), ("failed", "")]
+    days = (datetime.date.today() - datetime.date(2026, 11, 26)).days
+    assert rows[0]["gams_rc_meaning"] == ("licensing error: Time-limited license expired %d "
+                                          "days ago" % days)
+    assert rows[1]["gams_rc_meaning"] == "not started: cplex licence error"
+    assert not os.path.exists(os.path.join(rows[1]["dir"], "bar_nox_run_log.txt"))
 
 
 def test_cplex_community_edition_limit_is_a_licensing_problem(standin, tmp_path):

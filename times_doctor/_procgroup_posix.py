@@ -9,6 +9,7 @@ signalled with one ``killpg`` and found again by session id.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,6 +159,19 @@ class PosixProcessGroups(ProcessGroups):
 
     def popen_kwargs(self):
         return {"start_new_session": True}
+
+    def control_report(self):
+        if not hasattr(os, "setsid"):
+            return False, "no sessions (os.setsid missing): runs cannot be isolated"
+        if _linux:
+            if os.path.isdir("/proc/self") and _read_linux_stat(os.getpid()) is not None:
+                return True, "sessions, and /proc to find every process of a run"
+            return False, "sessions, but /proc is not readable: a run's processes cannot " \
+                          "be found to end them"
+        ps = shutil.which("ps")
+        if ps:
+            return True, "sessions, and %s to find every process of a run" % ps
+        return False, "sessions, but no ps on PATH: a run's processes cannot be found to end them"
 
     def attach(self, popen, marker):
         info = self.os_api.process_info(popen.pid)

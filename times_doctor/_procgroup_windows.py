@@ -245,6 +245,9 @@ class WindowsProcessGroups(ProcessGroups):
     def __init__(self, win_api=None):
         self.win_api = win_api if win_api is not None else WinApi()
 
+    def control_report(self):
+        return True, "process groups (CREATE_NEW_PROCESS_GROUP) and kill-on-close Job Objects"
+
     def popen_kwargs(self):
         # Not CREATE_SUSPENDED: Popen keeps no thread handle to resume it
         # with, so the job assignment in attach() races the leader instead.

@@ -63,6 +63,35 @@ def build_parser():
                           epilog=SCAN_EXAMPLES + EXIT_CODES_HELP,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("run_dir", metavar="RUN_DIR", help="folder holding the model's driver")
+    _add_scan_options(scan)
+    check = sub.add_parser("check", help="check GAMS, licence, solvers, option files, run "
+                           "directory and machine before a scan",
+                           description="A checklist of everything a scan with the same "
+                           "options needs: GAMS, its licence, each solver (a one-variable LP "
+                           "through GAMS), every option file against GAMS's own option "
+                           "definitions, the run directory and the machine.",
+                           epilog=CHECK_EXIT_CODES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
+                       help="folder holding the model's driver (optional)")
+    check.add_argument("--json", action="store_true", help="print the checklist as JSON "
+                       "(times-doctor/check, see README)")
+    _add_scan_options(check)
+    _add_dashboard_parser(sub)
+    _add_control_parsers(sub)
+    return parser
+
+
+CHECK_EXIT_CODES = """\
+exit codes:
+  0    every item passed (warnings alone pass)
+  1    at least one item failed (each names its fix)
+  2    bad input (option values, unknown profiles, a RUN_DIR that is not a folder)
+"""
+
+
+def _add_scan_options(scan):
+    """The options of scan; check takes the same ones, to check exactly that scan."""
     scan.add_argument("--gams-path", metavar="PATH", help="GAMS executable (default: gams on PATH)")
     scan.add_argument("--driver", metavar="FILE", help="driver file inside RUN_DIR "
                       "(default: detected from the newest .lst, else the .run/.gms file)")
@@ -87,6 +116,11 @@ def build_parser():
     scan.add_argument("--gams-arg", metavar="ARG", action="append", default=[],
                       help="extra argument for every GAMS call (repeatable)")
     scan.add_argument("--out", metavar="DIR", help="where times_doctor_out/ goes (default RUN_DIR)")
+    scan.add_argument("--allow-unknown-options", action="store_true",
+                      help="option-file lines GAMS would ignore (unknown names, bad values) "
+                      "are warnings, not a refusal")
+    scan.add_argument("--no-preflight", action="store_true",
+                      help="skip the preflight (GAMS, licence, solvers, option files)")
     scan.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     scan.add_argument("--no-color", action="store_true", help="no colour codes")
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -96,9 +130,6 @@ def build_parser():
                       help="its port (default: a free one)")
     scan.add_argument("--dashboard-bind", metavar="ADDR", default="127.0.0.1",
                       help="its address (default 127.0.0.1; another one prints a warning)")
-    _add_dashboard_parser(sub)
-    _add_control_parsers(sub)
-    return parser
 
 
 CONTROL_EXIT_CODES = """\
@@ -172,7 +203,9 @@ def main(argv=None):
     except TimesDoctorError as exc:
         if debug:
             traceback.print_exc()
-        sys.stderr.write("%s: error: %s\n" % (PROG, exc))
+        # A message may hold several problems, one per line (the preflight's).
+        for line in str(exc).splitlines() or [""]:
+            sys.stderr.write("%s: error: %s\n" % (PROG, line))
         return exc.exit_code
     except KeyboardInterrupt:
         # Ctrl+C before the scan's own handlers were installed: nothing ran.
@@ -188,15 +221,12 @@ def main(argv=None):
 
 
 def _dispatch(args):
+    if args.command == "check":
+        from times_doctor import check
+        return check.run_check_command(_scan_config(args), as_json=args.json)
     if args.command == "scan":
-        from times_doctor.scan import ScanConfig, run_scan
-        config = ScanConfig(
-            run_dir=args.run_dir, gams_path=args.gams_path, driver=args.driver,
-            times_src=args.times_src, solver=args.solver, profiles=args.profiles,
-            opt_dir=args.opt_dir, threads=args.threads, parallel=args.parallel,
-            max_workers=args.max_workers, timeout_seconds=args.timeout_seconds,
-            grace_seconds=args.grace_seconds, gams_args=args.gams_arg, out=args.out,
-            yes=args.yes, no_color=args.no_color, debug=args.debug)
+        from times_doctor.scan import run_scan
+        config = _scan_config(args)
         web = _scan_dashboard(args)
         try:
             return run_scan(config, dashboard=web)
@@ -244,6 +274,18 @@ def _dispatch(args):
             _print("no stale scans of this user on this host")
         return 0
     raise AssertionError("unhandled command %r" % args.command)
+
+
+def _scan_config(args):
+    from times_doctor.scan import ScanConfig
+    return ScanConfig(
+        run_dir=args.run_dir, gams_path=args.gams_path, driver=args.driver,
+        times_src=args.times_src, solver=args.solver, profiles=args.profiles,
+        opt_dir=args.opt_dir, threads=args.threads, parallel=args.parallel,
+        max_workers=args.max_workers, timeout_seconds=args.timeout_seconds,
+        grace_seconds=args.grace_seconds, gams_args=args.gams_arg, out=args.out,
+        yes=args.yes, no_color=args.no_color, debug=args.debug,
+        allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight)
 
 
 def _add_dashboard_parser(sub):

@@ -65,6 +65,13 @@ class ProcessGroups(object):
         """Keyword arguments for subprocess.Popen that isolate the job."""
         raise NotImplementedError
 
+    def control_report(self):
+        """(available, one line): can runs be isolated and their processes found here?
+
+        For ``times-doctor check``; asks the OS, starts nothing.
+        """
+        raise NotImplementedError
+
     def attach(self, popen, marker):
         """Return a GroupRef for a job just started with popen_kwargs()."""
         raise NotImplementedError

@@ -104,6 +104,13 @@ def option_file_name(solver):
     return _OPTION_FILE_NAMES[solver]
 
 
+def threads_keyword(solver):
+    # type: (str) -> str
+    """The option name render_option_file() writes the thread count under."""
+    _check_solver(solver)
+    return _THREADS_KEYWORD[solver]
+
+
 def check_profile_name(name, origin=None):
     # type: (str, Optional[str]) -> str
     """Return *name* if it is safe as a directory name, else raise ProfileError.

@@ -81,6 +81,8 @@ _BLANK = " \t\r\f\v"
 _WORD_RE = re.compile(r"(?:[A-Za-z0-9_]|%[A-Za-z0-9_.]+%|%[0-9]+)+")
 _DIRECTIVE_RE = re.compile(r"\$[ \t]*([A-Za-z]+)")
 _OPTION_RE = re.compile(r"option", re.IGNORECASE)
+# The file name after $include/$batinclude: "quoted", 'quoted' or a bare word.
+_INCLUDE_NAME_RE = re.compile(r"\"([^\"]+)\"|'([^']+)'|(\S+)")
 # Execution-time embedded code (Python etc.), not GAMS: "embeddedCode" ... "endEmbeddedCode".
 _EMBEDDED_START_RE = re.compile(r"[ \t]*(?:continue)?embeddedcode[sv]?\b", re.IGNORECASE)
 _EMBEDDED_END_RE = re.compile(r"[ \t]*(?:end|pause)embeddedcode\b", re.IGNORECASE)
@@ -110,9 +112,15 @@ def find_driver(run_dir, driver=None):
         RunDirError: the named driver is missing, not a file or outside
             RUN_DIR, or nothing suitable was found.
     """
+    return choose_driver(run_dir, driver)[0]
+
+
+def choose_driver(run_dir, driver=None):
+    # type: (str, Optional[str]) -> tuple
+    """(absolute driver path, why it was chosen); raises as find_driver() does."""
     _check_run_dir(run_dir)
     if driver:
-        return _named_driver(run_dir, driver)
+        return _named_driver(run_dir, driver), "named with --driver"
     files = _plain_files(run_dir)
     newest = _newest_lst(run_dir, files)
     newest_stem = os.path.splitext(os.path.basename(newest))[0] if newest else None
@@ -123,10 +131,80 @@ def find_driver(run_dir, driver=None):
         if newest_stem is not None:
             matching = _stem_matches(candidates, newest_stem)
             if matching:
-                return os.path.abspath(matching)
-        return os.path.abspath(min(candidates, key=lambda path: (-os.path.getsize(path), path)))
+                return os.path.abspath(matching), "its name matches the newest listing, %s" \
+                    % os.path.basename(newest)
+        chosen = min(candidates, key=lambda path: (-os.path.getsize(path), path))
+        why = ("the only %s file" % extension if len(candidates) == 1
+               else "the largest of %d %s files" % (len(candidates), extension))
+        if extension == ".gms":
+            why += " (no .run file)"
+        return os.path.abspath(chosen), why
     raise RunDirError("no driver found in RUN_DIR %s: expected a .run or .gms file; name one "
                       "with --driver" % show_value(run_dir))
+
+
+def choose_times_src(run_dir, times_src=None):
+    # type: (str, Optional[str]) -> tuple
+    """(TIMES source folder or None, why); raises as find_times_src() does."""
+    found = find_times_src(run_dir, times_src)
+    if times_src:
+        return found, "named with --times-src"
+    if found is None:
+        return None, "no listing in RUN_DIR names an initsys.mod that still exists: " \
+                     "run as a plain GAMS model"
+    newest = _newest_lst(run_dir, _plain_files(run_dir))
+    return found, "the include summary of %s names its initsys.mod" % os.path.basename(newest)
+
+
+def missing_includes(driver, search_dirs):
+    # type: (str, List[str]) -> tuple
+    """Includes the driver names that no folder of *search_dirs* holds.
+
+    Returns ([(line number, name)], number of names not checked because
+    they use %variables%).  Only the driver's own ``$include``/``$batinclude``
+    lines are read (not the files they include), outside ``$ontext`` blocks;
+    a name without extension is also tried with ``.gms``, as GAMS does.
+    """
+    missing = []
+    unchecked = 0
+    in_text = False
+    try:
+        with io.open(driver, "rb") as handle:
+            lines = handle.read().decode("latin-1").splitlines()
+    except OSError as error:
+        raise RunDirError("cannot read driver %s (%s): make it readable"
+                          % (show_value(driver), os_reason(error)))
+    for number, line in enumerate(lines, 1):
+        match = _DIRECTIVE_RE.match(line)
+        if not match:
+            continue
+        name = match.group(1).lower()
+        if in_text:
+            in_text = name != "offtext"
+            continue
+        if name == "ontext":
+            in_text = True
+            continue
+        if name not in ("include", "batinclude"):
+            continue
+        rest = line[match.end():].strip(_BLANK)
+        target = _INCLUDE_NAME_RE.match(rest)
+        if not target:
+            continue
+        file_name = target.group(1) or target.group(2) or target.group(3)
+        if "%" in file_name:
+            unchecked += 1
+            continue
+        tries = [file_name] if os.path.splitext(file_name)[1] else [file_name,
+                                                                      file_name + ".gms"]
+        if os.path.isabs(file_name):
+            found = any(os.path.isfile(each) for each in tries)
+        else:
+            found = any(os.path.isfile(os.path.join(folder, each))
+                        for folder in search_dirs for each in tries)
+        if not found:
+            missing.append((number, file_name))
+    return missing, unchecked
 
 
 def find_times_src(run_dir, times_src=None):

@@ -38,7 +38,11 @@ STATE_REFRESH_SECONDS = 1.0
 ScanConfig = collections.namedtuple(
     "ScanConfig",
     "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
-    "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug")
+    "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug "
+    "allow_unknown_options no_preflight")
+# The two newest fields are optional, so callers that build a config by
+# position (bench, tests) keep working.
+ScanConfig.__new__.__defaults__ = (False, False)
 
 PlannedRun = collections.namedtuple(
     "PlannedRun", "profile work_dir log_name option_text")
@@ -72,6 +76,22 @@ def non_negative_float(value, option):
         raise UsageError("%s must be a number of seconds >= 0, got %r: e.g. %s 10"
                          % (option, text, option))
     return number
+
+
+def choose_max_workers(parallel, max_workers, run_count, threads, cpu_count=None):
+    """(how many runs at once, why): ``--max-workers``, else the default formula.
+
+    Without ``--parallel`` it is always 1.  The default keeps every run's
+    threads on a CPU of its own (cpus // threads) and caps at 6.
+    """
+    if not parallel:
+        return 1, "one at a time (no --parallel)"
+    if max_workers is not None:
+        return max_workers, "--max-workers %d" % max_workers
+    cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    chosen = max(1, min(run_count, cpus // threads, 6))
+    return chosen, ("max(1, min(%d profiles, %d cpus // %d threads, 6))"
+                    % (run_count, cpus, threads))
 
 
 def plan_scan(config, cpu_count=None):
@@ -108,14 +128,8 @@ def plan_scan(config, cpu_count=None):
             work_dir=os.path.join(runs_root, profile.solver, profile.base_name),
             log_name="%s_run_log.txt" % profile.base_name,
             option_text=profiles.render_option_file(profile, threads)))
-    if max_workers is None:
-        if config.parallel:
-            cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-            max_workers = max(1, min(len(runs), cpus // threads, 6))
-        else:
-            max_workers = 1
-    elif not config.parallel:
-        max_workers = 1
+    max_workers = choose_max_workers(config.parallel, max_workers, len(runs), threads,
+                                     cpu_count)[0]
     return ScanPlan(config, run_dir, out_dir, gams, driver, times_src, restart, runs,
                     max_workers, timeout_seconds, grace_seconds, threads)
 
@@ -550,7 +564,17 @@ def _isatty(stream):
 
 
 def run_scan(config, stdin=None, stdout=None, stderr=None, dashboard=None):
-    """Plan and run a scan; returns the exit code (raises UsageError on bad input)."""
+    """Plan, preflight and run a scan; returns the exit code.
+
+    Raises:
+        UsageError: bad input; check.PreflightError when the preflight
+            (GAMS, licence, solvers, option files) refuses.  Nothing is
+            created or started in either case.
+    """
     plan = plan_scan(config)
+    if not config.no_preflight:
+        from times_doctor import check
+        for warning in check.preflight(plan, config.allow_unknown_options):
+            (stderr or sys.stderr).write("times-doctor: warning: %s\n" % warning)
     return Scan(plan, stdin=stdin, stdout=stdout, stderr=stderr, dashboard=dashboard).run()
 
