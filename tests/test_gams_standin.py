@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from gams_select import process_role
+from gams_select import process_role, select_gams
 from proc_helpers import format_tree, is_alive, process_tree, session_pids, wait_until
 from scan_helpers import read_report, run_cli, session_alive
 
@@ -298,3 +298,49 @@ def test_cplex_community_edition_limit_is_a_licensing_problem(standin, tmp_path)
     rc, output = run([standin, "wide.gms", "lo=3", "lp=highs"], tmp_path)
     assert rc == 0, output
     assert re.search(r"OBJECTIVE VALUE +1200\.0000", read_text(str(tmp_path / "wide.lst")))
+
+
+# -- the one kind of GAMS it compiles: a scalar-only LP (scalarlp.py) -------------------
+
+def test_compiles_the_solver_checks_one_variable_lp(standin, tmp_path):
+    from times_doctor import gamsinfo
+    (tmp_path / "td_check.gms").write_text(gamsinfo.PROBE_MODEL)
+    for solver in ("cplex", "gurobi", "highs"):
+        if solver == "gurobi" and select_gams().gurobi_problem():
+            continue
+        rc, output = run([standin, "td_check.gms", "lo=3", "lp=%s" % solver], tmp_path)
+        assert rc == 0, output
+        listing = read_text(str(tmp_path / "td_check.lst"))
+        assert re.search(r"\*\*\*\* MODEL STATUS\s+1 Optimal", listing), listing
+        assert re.search(r"\*\*\*\* OBJECTIVE VALUE\s+1\.0000", listing), listing
+    assert sorted(os.listdir(str(tmp_path))) == ["td_check.gms", "td_check.lst"]
+
+
+def test_compiles_a_scalar_lp_with_bounds(standin, tmp_path):
+    (tmp_path / "s.gms").write_text(
+        "Variables z, x;\nPositive Variable y;\nEquations cost, cap, floor;\n"
+        "cost.. z =e= 2*x + 3 * y - 1;\ncap.. x + y =l= 10;\nfloor.. x + 1 =g= 2 + 0.5*y;\n"
+        "x.up = 4;\ny.lo = 1;\nModel s / all /;\nsolve s using lp minimizing z;\n")
+    rc, output = run([standin, "s.gms", "lo=3"], tmp_path)
+    assert rc == 0, output
+    # x >= 1 + 0.5 y, y >= 1: x = 1.5, y = 1, z = 3 + 3 - 1 = 5
+    assert "---   3 rows  3 columns" in output
+    assert re.search(r"OBJECTIVE VALUE\s+5\.0000", read_text(str(tmp_path / "s.lst")))
+
+
+def test_a_model_with_sets_is_still_not_compiled(standin, tmp_path):
+    (tmp_path / "m.gms").write_text("Set i / a, b /;\nVariable z;\nEquation e;\n"
+                                    "e.. z =e= 1;\nModel m / all /;\n"
+                                    "solve m using lp minimizing z;\n")
+    rc, output = run([standin, "m.gms", "lo=3"], tmp_path)
+    assert rc == 3
+    assert "the GAMS stand-in compiles no GAMS: no m.mps on the include path" in output
+
+
+def test_option_definition_files_match_the_solvers(standin):
+    # The checked-in opt*.def files say what the installed solvers say (make_optdefs.py).
+    from gams_select import standin_python
+    rc, output = run([standin_python(), os.path.join(os.path.dirname(standin),
+                                                     "make_optdefs.py"), "--check"],
+                     os.path.dirname(standin))
+    assert rc == 0, output

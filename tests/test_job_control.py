@@ -67,6 +67,31 @@ def test_try_start_from_cancelled_refuses():
     assert registry.get("dual").status == RunStatus.CANCELLED
 
 
+def test_fail_waiting_from_waiting():
+    registry, _ = make_registry("dual")
+    seen = []
+    registry.add_listener(seen.append)
+    assert registry.fail_waiting("dual") is True
+    snap = registry.get("dual")
+    assert snap.status == RunStatus.FAILED and snap.started_at is None
+    assert snap.ended_at is not None and snap.returncode is None
+    assert [each.status for each in seen] == [RunStatus.FAILED]
+
+
+def test_fail_waiting_from_cancelled_changes_nothing():
+    registry, _ = make_registry("dual")
+    registry.cancel("dual")
+    assert registry.fail_waiting("dual") is False
+    assert registry.get("dual").status == RunStatus.CANCELLED
+
+
+def test_fail_waiting_from_starting_changes_nothing():
+    registry, _ = make_registry("dual")
+    registry.try_start("dual")
+    assert registry.fail_waiting("dual") is False
+    assert registry.get("dual").status == RunStatus.STARTING
+
+
 def test_cancel_from_waiting_is_final_at_once():
     registry, events = make_registry("dual", "sift")
     assert registry.cancel("dual") is True

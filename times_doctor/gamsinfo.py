@@ -36,7 +36,8 @@ import subprocess
 import tempfile
 import time
 
-from times_doctor.errors import os_reason
+from times_doctor.errors import ParseError, os_reason
+from times_doctor.lst import parse_lst
 
 Banner = collections.namedtuple(
     "Banner", "release version release_date system_dir licence_file licence_lines "
@@ -235,8 +236,6 @@ def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
     Raises:
         GamsRunError: GAMS could not be started or did not finish in time.
     """
-    from times_doctor.lst import parse_lst  # lst imports nothing from here
-    from times_doctor.errors import ParseError
     work = tempfile.mkdtemp(prefix="td-check-")
     try:
         with io.open(os.path.join(work, PROBE_NAME + ".gms"), "w", encoding="ascii") as handle:
@@ -257,7 +256,7 @@ def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
         except ParseError:
             pass  # a refused job may write no listing: the log says why
         reason = None
-        if returncode != 0 or not _status_is(model_status, 1):
+        if returncode != 0 or not status_is(model_status, 1):
             reason = refusal_reason(log_tail)
         return ProbeResult(returncode, model_status, solver_status, reason, seconds,
                            tuple(log_tail[-20:]))
@@ -268,7 +267,8 @@ def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
 # -- helpers -----------------------------------------------------------------
 
 
-def _status_is(status, code):
+def status_is(status, code):
+    """True when a listing status ("1 Optimal") has the code *code*."""
     if not status:
         return False
     parts = status.split(None, 1)

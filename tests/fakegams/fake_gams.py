@@ -22,6 +22,9 @@ The driver's lines of the form ``* FAKE: <directive> [args]`` run in file order:
     objective VALUE        the objective written to the listing (default 153.675)
     exit RC                stop here: write the log's error status and exit with RC
 
+``gams`` with no arguments prints a banner in GAMS's layout (release, system
+directory, licence; see ``banner()``), as times-doctor's preflight reads it.
+
 A run that is not stopped by ``exit`` writes ``<stem>.lst`` (or ``o=``) with an
 optimal solve summary and exits 0.  Forked children log their pids as
 ``--- fake: grandchild pid N`` / ``--- fake: setsid grandchild pid N``.
