@@ -72,6 +72,7 @@ class Selection(object):
         self.kind = kind
         self.description = description
         self.solvers = solvers  # the solver interpreter's report (versions, errors)
+        self._solver_probes = {}
 
     @property
     def is_real(self):
@@ -83,6 +84,20 @@ class Selection(object):
             return "gurobipy is not importable by %s: %s" % (standin_python(),
                                                               self.solvers["gurobi_error"])
         return self.solvers.get("gurobi_licence_error")
+
+    def solver_problem(self, solver):
+        """Why the GAMS under test cannot solve with *solver* ("gurobi", ...), or None.
+
+        The stand-in: the solver interpreter's report (Gurobi's pip licence
+        ends on 2027-11-29).  A real GAMS: a probe job with ``lp=SOLVER`` (its
+        licence may not cover that solver); asked once per solver.
+        """
+        if not self.is_real:
+            return self.gurobi_problem() if solver == "gurobi" else None
+        if solver not in self._solver_probes:
+            ok, detail = probe_real_gams(self.path, ["lp=%s" % solver])
+            self._solver_probes[solver] = None if ok else "%s with lp=%s" % (detail, solver)
+        return self._solver_probes[solver]
 
     def standin_problems(self):
         """What makes the stand-in unusable (a missing solver), as a list of lines."""
@@ -118,8 +133,11 @@ def solver_report():
         return {"error": "the solver interpreter %s failed: %s" % (python, error)}
 
 
-def probe_real_gams(path):
-    """(True, version) when *path* runs a trivial job with rc 0, else (False, reason)."""
+def probe_real_gams(path, extra_args=()):
+    """(True, version) when *path* runs a trivial job with rc 0, else (False, reason).
+
+    With *extra_args* (``lp=gurobi``) the job must also end with model status 1.
+    """
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         return False, "%s is not an executable file" % path
     work = tempfile.mkdtemp(prefix="td-gams-probe-")
@@ -127,12 +145,20 @@ def probe_real_gams(path):
         with open(os.path.join(work, "probe.gms"), "w") as handle:
             handle.write(PROBE_MODEL)
         banner = _run([path], work)
-        job = _run([path, "probe.gms", "lo=3"], work)
+        job = _run([path, "probe.gms", "lo=3"] + list(extra_args), work)
+        listing = ""
+        if os.path.isfile(os.path.join(work, "probe.lst")):
+            with open(os.path.join(work, "probe.lst"), "rb") as handle:
+                listing = handle.read().decode("utf-8", "replace")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     version = _search(r"GAMS Release\s*:\s*(\S+)", banner) or "?"
-    if job[0] == 0:
+    if job[0] == 0 and (not extra_args or re.search(r"^\*\*\*\* MODEL STATUS\s+1 ",
+                                                    listing, re.M)):
         return True, version
+    if job[0] == 0:
+        model_status = _search(r"^\*\*\*\* MODEL STATUS\s+(.+?)\s*$", listing) or "none"
+        return False, "real GAMS %s: model status %s" % (version, model_status)
     stops = _search(r"Time-limited license stops working on\s*:\s*(.+?)\s*$", banner)
     if stops:
         return False, "real GAMS %s refused: licence stopped working on %s" % (version, stops)

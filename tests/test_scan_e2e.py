@@ -207,10 +207,12 @@ ALL_GUROBI = "dual,primal,bar,bar_nox,concurrent"
 
 
 def gurobi_usable():
-    """Gurobi's restricted pip licence stops working on 2027-11-29: like GAMS's expired
-    licence, a reason to say so, not a failure of times-doctor."""
+    """Why the GAMS under test cannot run GUROBI, or None.  Gurobi's restricted pip
+    licence (the stand-in's) stops working on 2027-11-29, and a real GAMS's licence may
+    not cover GUROBI: like GAMS's expired licence, a reason to say so, not a failure of
+    times-doctor."""
     from gams_select import select_gams
-    return select_gams().gurobi_problem()
+    return select_gams().solver_problem("gurobi")
 
 
 needs_gurobi = pytest.mark.skipif(bool(gurobi_usable()),
