@@ -31,7 +31,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/: generated_files
 
+import generated_files  # noqa: E402
 import solver_links  # noqa: E402
 
 HEADER = """*
@@ -54,26 +56,10 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a checked-in file differs")
     options = parser.parse_args(argv)
-    stale = 0
-    for name, text in (("optcplex.def", cplex_def()), ("optgurobi.def", gurobi_def()),
-                       ("opthighs.def", highs_def())):
-        path = os.path.join(HERE, name)
-        current = None
-        if os.path.isfile(path):
-            with open(path) as handle:
-                current = handle.read()
-        if options.check:
-            if current != text:
-                print("make_optdefs: %s differs from what the installed solvers say "
-                      "(run tests/gams_standin/make_optdefs.py)" % name)
-                stale += 1
-        elif current != text:
-            with open(path, "w") as handle:
-                handle.write(text)
-            print("wrote %s" % name)
-        else:
-            print("unchanged %s" % name)
-    return 1 if stale else 0
+    outputs = [(name, text.encode("utf-8")) for name, text in
+               (("optcplex.def", cplex_def()), ("optgurobi.def", gurobi_def()),
+                ("opthighs.def", highs_def()))]
+    return generated_files.write_or_check("make_optdefs.py", HERE, outputs, options.check)
 
 
 def cplex_def():

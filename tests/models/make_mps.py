@@ -43,6 +43,9 @@ import sys
 import textwrap
 
 MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(MODELS_DIR))  # tests/: generated_files
+
+import generated_files  # noqa: E402
 INF = float("inf")
 
 # The objective (N) row.  GAMS identifiers start with a letter, so this name
@@ -66,26 +69,7 @@ def main(argv=None):
         except GamsSourceError as error:
             print("make_mps: %s: %s" % (spec.mps_path, error), file=sys.stderr)
             return 2
-    stale = 0
-    for relative, wanted in texts:
-        path = os.path.join(MODELS_DIR, relative)
-        current = _read_bytes(path)
-        if options.check:
-            if current is None:
-                print("make_mps: %s is missing (run tests/models/make_mps.py)" % relative)
-                stale += 1
-            elif current != wanted:
-                print("make_mps: %s differs from what make_mps.py writes "
-                      "(run tests/models/make_mps.py)" % relative)
-                stale += 1
-        elif current != wanted:
-            # Binary mode: "\n" line ends on every platform, as --check expects.
-            with open(path, "wb") as handle:
-                handle.write(wanted)
-            print("wrote %s" % relative)
-        else:
-            print("unchanged %s" % relative)
-    return 1 if stale else 0
+    return generated_files.write_or_check("make_mps.py", MODELS_DIR, texts, options.check)
 
 
 def mps_text(spec):
@@ -313,14 +297,6 @@ def _header(spec, data, program):
         % (OBJECTIVE_ROW, program.objective),
         "defining %s is.  Minimise %s." % (program.objective, program.objective),
     ] + textwrap.wrap("Expected: %s." % spec.result, 88)
-
-
-def _read_bytes(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 # ---------------------------------------------------------------------------
