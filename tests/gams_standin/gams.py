@@ -103,11 +103,11 @@ class Job(object):
         curdir = os.path.abspath(self.params.get("curdir", os.getcwd()))
         os.chdir(curdir)
         self.curdir = curdir
-        stem_name = os.path.basename(self.input)
+        name = os.path.basename(self.input)
         self.log = Log(int(self.params.get("logoption", 3)),
                        self.absolute(self.params.get("logfile")))
         try:
-            return self.job(stem_name)
+            return self.job(name)
         finally:
             self.log.close()
             if self.compiled_mps is not None:
@@ -136,7 +136,7 @@ class Job(object):
             log.line("    " + line)
         page = listing.Listing(lst_path)
         if os.environ.get("TD_STANDIN_LICENCE", "").lower() == "expired":
-            return self.licence_expired(name, page, input_path)
+            return self.licence_expired(name, page)
         log.line("Licensee: GAMS stand-in for the times-doctor tests (not GAMS; no GAMS licence)")
         log.line("          %s" % LICENCE_FILE)
         log.line("System information: %d physical cores and %d Gb physical memory detected"
@@ -194,7 +194,7 @@ class Job(object):
         self.log.line("--- Job %s Stop %s elapsed %s" % (name, stamp(), self.elapsed()))
         return rc
 
-    def licence_expired(self, name, page, input_path):
+    def licence_expired(self, name, page):
         days = (datetime.date.today() - LICENCE_STOP).days
         self.log.line("*** Time-limited license expired %d days ago" % days)
         # The whole listing GAMS 54.6.1 writes then (tests/fixtures/gams_expired/job_lo2.lst).
