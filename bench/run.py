@@ -5,7 +5,7 @@ repeated trials with min/max (the machines are noisy); comparisons are
 measured side by side in the same run.  Targets are reported, never asserted:
 this is not a test.
 
-Usage: python bench/run.py [--quick] [--gams PATH] [--only NAME[,NAME]]
+Usage: python bench/run.py [--quick] [--gams PATH] [--only NAME[,NAME]] [--baseline REF]
 """
 
 import argparse
@@ -327,6 +327,209 @@ def bench_monitor(work, seconds, runs=16, rate=2000):
     }
 
 
+# -- 4b. monitor and cancel-all measured from outside the scanner ---------------
+#
+# The figures above come from inside (the bench's own writer, its own
+# threads).  These run the scanner as a user does, `python -m times_doctor
+# scan`, and measure the whole process from outside: CPU time (utime + stime
+# of every thread) from /proc/<pid>/stat over a window after a warm-up, and
+# the wall time from a SIGTERM to "the scanner has exited and no process of
+# any run is left".  With --baseline REF the same trials also run the
+# package as of git REF, interleaved, so old and new are measured side by
+# side under the same load.
+
+MONITOR_WRITERS = {
+    # name: the fake GAMS directive (16 runs x 2,000 barrier rows/s unless said)
+    "steady": "cplex-log 2000 {seconds} barrier",
+    "bursty": "cplex-log 2000 {seconds} barrier burst 100",  # 100 rows every 50 ms
+    # 100 kB lines (longer than the tail's 64 KiB line limit), 2 a second
+    "long_lines": "cplex-log 2 {seconds} barrier pad 100000",
+}
+
+
+def _package_roots(work, baseline):
+    """[(label, folder holding times_doctor/)]: this tree, and git *baseline* when given."""
+    roots = [("new", REPO)]
+    if baseline:
+        folder = os.path.join(work, "baseline_src")
+        os.makedirs(folder)
+        archive = subprocess.Popen(["git", "-C", REPO, "archive", baseline, "times_doctor"],
+                                   stdout=subprocess.PIPE)
+        subprocess.check_call(["tar", "-x", "-C", folder], stdin=archive.stdout)
+        archive.stdout.close()
+        if archive.wait() != 0:
+            raise RuntimeError("git archive %s failed" % baseline)
+        roots.insert(0, ("old %s" % baseline, folder))
+    return roots
+
+
+def _outside_env(package_root):
+    env = _env()
+    env["PYTHONPATH"] = package_root
+    return env
+
+
+def _outside_scan(package_root, run_dir, opt_dir, names, runs, out, grace):
+    command = _scan_command(run_dir, opt_dir, names, runs, out) + [
+        "--grace-seconds", str(grace), "--no-preflight"]
+    # cwd: `python -m` puts the current folder first on sys.path, which
+    # would import this tree's package whatever PYTHONPATH says.
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=_outside_env(package_root),
+                            cwd=os.path.dirname(out), start_new_session=True)
+
+
+def _proc_cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _outside_monitor_trial(work, tag, package_root, writer, warmup, window, runs=16):
+    """Scanner CPU share of one core over *window* seconds after *warmup*."""
+    seconds = warmup + window + 2
+    opt_dir, names = _opt_dir(work, runs, "omon_opts_%s" % tag)
+    run_dir = _fake_run_dir(work, "omon_run_%s" % tag,
+                            [MONITOR_WRITERS[writer].format(seconds=seconds)])
+    out = os.path.join(work, "omon_out_%s" % tag)
+    proc = _outside_scan(package_root, run_dir, opt_dir, names, runs, out, 0)
+    try:
+        time.sleep(warmup)
+        ticks0, wall0 = _proc_cpu_ticks(proc.pid), time.monotonic()
+        time.sleep(window)
+        ticks1, wall1 = _proc_cpu_ticks(proc.pid), time.monotonic()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    shutil.rmtree(out, ignore_errors=True)
+    return (ticks1 - ticks0) / float(os.sysconf("SC_CLK_TCK")) / (wall1 - wall0)
+
+
+def bench_monitor_outside(work, trials, warmup, window, baseline=None):
+    roots = _package_roots(work, baseline)
+    shares = dict(((label, writer), []) for label, _ in roots for writer in MONITOR_WRITERS)
+    for trial in range(trials):
+        for writer in MONITOR_WRITERS:
+            for index, (label, root) in enumerate(roots):
+                tag = "%d_%s_%d" % (trial, writer, index)
+                shares[(label, writer)].append(
+                    _outside_monitor_trial(work, tag, root, writer, warmup, window) * 100.0)
+    figures = {}
+    for (label, writer), values in shares.items():
+        figures["%s: %s, %% of a core" % (label, writer)] = summarise(values)
+    figures["window"] = "scanner process CPU (all threads) over %g s after %g s" % (
+        window, warmup)
+    figures["target"] = "< 1 % of a core for every writer"
+    return figures
+
+
+def _job_processes(sids):
+    """Live (non-zombie) pids whose session is one of *sids*."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (IOError, OSError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) in sids:
+            found.append(int(name))
+    return found
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (IOError, OSError):
+        return False
+
+
+def _outside_cancel_trial(work, tag, package_root, runs, grace):
+    """SIGTERM to a scanner of *runs* stubborn runs: (to exit, to last process gone)."""
+    opt_dir, names = _opt_dir(work, runs, "ocan_opts_%s" % tag)
+    run_dir = _fake_run_dir(work, "ocan_run_%s" % tag,
+                            ["ignore-term", "grandchildren 2 600", "sleep 600"])
+    out = os.path.join(work, "ocan_out_%s" % tag)
+    proc = _outside_scan(package_root, run_dir, opt_dir, names, runs, out, grace)
+    logs = [os.path.join(out, "times_doctor_out", "scan_runs", "cplex", "p%03d" % index,
+                         "p%03d_run_log.txt" % index) for index in range(runs)]
+    pids = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pids = []
+        for path in logs:
+            try:
+                with open(path) as handle:
+                    text = handle.read()
+            except IOError:
+                break
+            found = [int(line.split()[-1]) for line in text.splitlines()
+                     if line.startswith("--- fake: grandchild pid")]
+            if len(found) < 2:
+                break
+            pids.extend(found)
+        else:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("cancel-all bench: the runs did not start")
+    sids = set(os.getsid(pid) for pid in pids)
+    pids.extend(sids)  # the leaders: each run's session id is its gams pid
+    time.sleep(0.5)
+    exited = []
+    waiter = threading.Thread(target=lambda: (proc.wait(), exited.append(time.perf_counter())))
+    waiter.start()
+    started = time.perf_counter()
+    proc.send_signal(signal.SIGTERM)
+    remaining = list(pids)
+    last_gone = None
+    while remaining:
+        remaining = [pid for pid in remaining if _alive(pid)]
+        if not remaining:
+            last_gone = time.perf_counter()
+            break
+        time.sleep(0.002)
+    waiter.join()
+    left = _job_processes(sids)
+    rc = proc.returncode
+    csv_rows = 0
+    report = os.path.join(out, "times_doctor_out", "scan_report.csv")
+    if os.path.exists(report):
+        with open(report) as handle:
+            csv_rows = max(0, len(handle.read().splitlines()) - 1)
+    with open(os.path.join(out, "times_doctor_out", "scan_runs", "scan_state.json")) as handle:
+        state = json.load(handle)
+    shutil.rmtree(out, ignore_errors=True)
+    return {"to_exit": exited[0] - started, "to_last_gone": last_gone - started,
+            "left": len(left), "rc": rc, "csv_rows": csv_rows,
+            "state_finished": bool(state.get("finished")),
+            "state_cancelled": sum(1 for job in state["jobs"] if job["status"] == "cancelled")}
+
+
+def bench_cancel_all_outside(work, trials, runs=16, grace=2.0, baseline=None):
+    roots = _package_roots(work, baseline)
+    figures = {}
+    results = dict((label, []) for label, _ in roots)
+    for trial in range(trials):
+        for index, (label, root) in enumerate(roots):
+            results[label].append(_outside_cancel_trial(
+                work, "%d_%d" % (trial, index), root, runs, grace))
+    for label, trials_out in results.items():
+        figures["%s: signal to exit and no survivor, s" % label] = summarise(
+            [max(t["to_exit"], t["to_last_gone"]) for t in trials_out])
+        figures["%s: signal to last process gone, s" % label] = summarise(
+            [t["to_last_gone"] for t in trials_out])
+        figures["%s: checks (left, rc, csv rows, state finished, cancelled)" % label] = \
+            sorted(set((t["left"], t["rc"], t["csv_rows"], t["state_finished"],
+                        t["state_cancelled"]) for t in trials_out))
+    figures["target"] = "grace + 0.2 s = %.1f s" % (grace + 0.2)
+    return figures
+
+
 # -- 5. scale --------------------------------------------------------------------
 
 def _pty_capture(argv, env, rows=40, cols=160):
@@ -439,6 +642,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--gams")
     parser.add_argument("--only")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also run the *_outside benches on the package as of git REF")
     args = parser.parse_args(argv)
     try:
         gams, gams_under_test = gams_for_tools(args.gams)
@@ -463,6 +668,10 @@ def main(argv=None):
             ("cancel_latency", lambda: bench_cancel_latency(work, 8 if quick else 50, gams)),
             ("cancel_all", lambda: bench_cancel_all(1 if quick else 5)),
             ("monitor", lambda: bench_monitor(work, 30 if quick else 60)),
+            ("monitor_outside", lambda: bench_monitor_outside(
+                work, 1 if quick else 3, 4.0, 6.0 if quick else 10.0, args.baseline)),
+            ("cancel_all_outside", lambda: bench_cancel_all_outside(
+                work, 3 if quick else 7, baseline=args.baseline)),
             ("scale", lambda: bench_scale(work)),
             ("times_style", lambda: bench_times_style(work, gams, 1 if quick else 3)),
             ("preflight", lambda: bench_preflight(5 if quick else 20, gams)),

@@ -17,8 +17,10 @@ The driver's lines of the form ``* FAKE: <directive> [args]`` run in file order:
     setsid-grandchild [S]  fork a child that calls os.setsid() and sleeps S seconds (120)
     huge-log MB LINE_KB    write MB megabytes of log in LINE_KB-kilobyte lines that
                            contain invalid UTF-8
-    cplex-log RATE SECONDS [dual|barrier]
-                           write CPLEX-style iteration lines, RATE lines per second
+    cplex-log RATE SECONDS [dual|barrier] [burst N] [pad BYTES]
+                           write CPLEX-style iteration lines, RATE lines per second;
+                           burst N: N lines in one write every N/RATE seconds (a solver
+                           with buffered output); pad BYTES: each line BYTES longer
     objective VALUE        the objective written to the listing (default 153.675)
     exit RC                stop here: write the log's error status and exit with RC
 
@@ -148,7 +150,9 @@ def run(driver_path, options, log, lst_path):
             write_huge_log(log, float(args[0]), float(args[1]))
         elif directive == "cplex-log":
             kind = args[2].lower() if len(args) > 2 else "dual"
-            write_cplex_log(log, float(args[0]), float(args[1]), kind)
+            extra = dict(zip(args[3::2], args[4::2]))
+            write_cplex_log(log, float(args[0]), float(args[1]), kind,
+                            burst=int(extra.get("burst", 1)), pad=int(extra.get("pad", 0)))
         elif directive == "objective":
             objective = float(args[0])
         elif directive == "exit":
@@ -246,7 +250,7 @@ def write_huge_log(log, megabytes, line_kilobytes):
         remaining -= len(chunk)
 
 
-def write_cplex_log(log, rate, seconds, kind):
+def write_cplex_log(log, rate, seconds, kind, burst=1, pad=0):
     log.line("--- Executing CPLEX (Solvelink=2): elapsed %s" % elapsed())
     log.line("")
     log.line("Tried aggregator 1 time.")
@@ -258,16 +262,24 @@ def write_cplex_log(log, rate, seconds, kind):
         log.line("")
         log.line("Iteration log . . .")
     count = max(1, int(rate * seconds))
-    interval = 1.0 / rate if rate > 0 else 0.0
+    burst = max(1, burst)
+    interval = burst / rate if rate > 0 else 0.0
+    padding = b" " * pad
     deadline = time.time()
+    batch = []
     for index in range(count):
         if kind == "barrier":
-            log.line("%4d  %14.7e  %14.7e  %8.2e  %8.2e  %8.2e  %8.2e"
-                     % (index, -1000.0 - index, -9000.0 + index, 1.0 / (index + 1), 0.0,
-                        2.0 / (index + 1), 1.0 + index))
+            text = ("%4d  %14.7e  %14.7e  %8.2e  %8.2e  %8.2e  %8.2e"
+                    % (index, -1000.0 - index, -9000.0 + index, 1.0 / (index + 1), 0.0,
+                       2.0 / (index + 1), 1.0 + index))
         else:
-            log.line("Iteration: %5d   Dual objective     = %20.6f"
-                     % (index * 50 + 1, 1000.0 + 10.0 * index))
+            text = ("Iteration: %5d   Dual objective     = %20.6f"
+                    % (index * 50 + 1, 1000.0 + 10.0 * index))
+        batch.append(text.encode("utf-8") + padding + b"\n")
+        if len(batch) < burst and index + 1 < count:
+            continue
+        log.write(b"".join(batch))  # one write per burst, as a buffered solver does
+        batch = []
         deadline += interval
         pause = deadline - time.time()
         if pause > 0:
