@@ -760,3 +760,65 @@ def test_feed_lines_skips_middle_rows_but_keeps_markers():
     snap = parser.snapshot()
     assert snap.phase == "done" and snap.iteration == 499
     assert len(parser.history()) < 60
+
+
+# -- feed_block: the runner's path since issue 14 ------------------------------
+
+def fed_lines(solver, feed_batch, batches):
+    """The exact lines a parser's feed() gets from feed_batch over *batches*."""
+    parser = SolverLogParser(solver)
+    seen = []
+    real_feed = parser.feed
+
+    def recording_feed(line):
+        seen.append(line)
+        real_feed(line)
+    parser.feed = recording_feed
+    for batch in batches:
+        feed_batch(parser, batch)
+    return seen, parser.snapshot(), parser.history()
+
+
+def block_batches(data, rng):
+    """*data* cut at random line ends into blocks of b"\\n"-separated lines."""
+    lines = data.split(b"\n")
+    blocks, start = [], 0
+    while start < len(lines):
+        size = rng.choice((1, 2, 3, 7, 50, 400, 5000))
+        blocks.append(b"\n".join(lines[start:start + size]))
+        start += size
+    return blocks
+
+
+def assert_block_same_as_lines(solver, blocks, max_line_bytes):
+    from times_doctor.logparse import decode_lines
+    by_lines = fed_lines(solver, lambda p, b: p.feed_lines(decode_lines(b, max_line_bytes)),
+                         blocks)
+    by_block = fed_lines(solver, lambda p, b: p.feed_block(b, max_line_bytes), blocks)
+    assert by_block == by_lines
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(LOGS) if n.endswith(".txt")))
+def test_feed_block_feeds_exactly_what_feed_lines_feeds(name):
+    with open(os.path.join(LOGS, name), "rb") as handle:
+        data = handle.read().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    rng = random.Random(name)
+    for max_line_bytes in (None, 65536, 70):
+        assert_block_same_as_lines(solver_for(name), block_batches(data, rng), max_line_bytes)
+
+
+def test_feed_block_same_as_feed_lines_on_junk():
+    """Rows and markers the regex cannot tell apart alone: every candidate is checked."""
+    rng = random.Random(14)
+    pieces = [b"", b" ", b"\t", b"5 1.0e+00 2.0e+00", b"Iteration: 7  Dual objective = 1.5",
+              b" " * 40 + b"3 1.0", b"\xc2\xb2 superscript two is a digit",
+              b"\xd9\xa3 arabic-indic three", b"\xc2\x85" + b"9 after NEL", b"\x0b7 after VT",
+              b"\xff\xfe junk", b"Iteration log . . .", b"--- LP status (1): optimal.",
+              b" Itn      Primal Obj        Dual Obj  Prim Inf Upper Inf  Dual Inf Inf Ratio",
+              b"Iteration:", b"iteration: 3", b"x" * 100, b"12" + b"y" * 100]
+    for _ in range(300):
+        lines = [rng.choice(pieces) for _ in range(rng.randint(1, 60))]
+        data = b"\n".join(lines)
+        for solver in ("cplex", "gurobi"):
+            for max_line_bytes in (None, 1, 3, 64, 70, 4096):
+                assert_block_same_as_lines(solver, block_batches(data, rng), max_line_bytes)

@@ -260,3 +260,34 @@ def test_tail_lines_of_real_log(tmp_path):
     assert lines[:2] == ["--- Reading solution for model randlp", "*** Status: Normal completion"]
     assert lines[2].startswith("--- Job randlp.gms Stop ")
     assert len(lines) == 3
+
+
+def test_read_block_holds_the_lines_read_lines_returns(tmp_path):
+    """Same appends, two tails: the block, cut and decoded, is what read_lines gives."""
+    import random
+    from times_doctor.logparse import decode_lines
+    rng = random.Random(14)
+    pieces = [b"row 1\n", b"\r\n", b"\r", b"\n", b"x" * 300, b"\xff\xfe\xc3", b"\xc3\xa9",
+              b"Iteration: 5\r\n", b"   12 3.0\n", b""]
+    for trial in range(40):
+        path = str(tmp_path / ("log%d.txt" % trial))
+        open(path, "wb").close()
+        settings = dict(max_line_bytes=rng.choice([1, 64, 100, 65536]),
+                        max_bytes_per_call=rng.choice([7, 100, 4096]),
+                        chunk_bytes=rng.choice([1, 5, 64, 65536]))
+        by_lines, by_block = LogTail(path, **settings), LogTail(path, **settings)
+        got_lines, got_block = [], []
+        for step in range(30):
+            with open(path, "ab") as handle:
+                handle.write(b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))))
+            final = step == 29
+            while True:
+                got_lines.extend(by_lines.read_lines(final=final))
+                block = by_block.read_block(final=final)
+                if block is not None:
+                    got_block.extend(decode_lines(block, by_block.max_line_bytes))
+                assert by_lines.behind == by_block.behind
+                if not by_lines.behind:
+                    break
+        assert got_block == got_lines
+        assert by_block.read_block() is None

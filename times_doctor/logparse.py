@@ -179,6 +179,17 @@ _GRB_METHODS = {0: "primal simplex", 1: "dual simplex", 2: "barrier", 3: "concur
 ROWS_AFTER_MARKER = 2
 DEFAULT_KEEP_ROWS = 4
 
+# feed_block(): a line break NOT followed by a line that surely is an
+# iteration row (up to 32 spaces or tabs, then an ASCII digit or
+# "Iteration:").  The regex engine finds these in C, so the rows in between
+# are never split or decoded in Python; each match is only a candidate and is
+# checked with _is_row() itself (a row may start with a non-ASCII digit or
+# other whitespace).
+_CANDIDATE_MARKER = re.compile(b"\n(?![ \t]{0,32}(?:[0-9]|Iteration:))")
+# Lines cut shorter than this could lose the prefix that made the regex call
+# them rows (43 bytes at most), so feed_block() then takes the line-by-line way.
+_SURE_ROW_PREFIX_BYTES = 64
+
 
 class SolverLogParser(object):
     """Follow one GAMS log and report where the solver is.
@@ -246,8 +257,7 @@ class SolverLogParser(object):
         newest_rows = collections.deque(maxlen=keep_rows)
         follow = 0
         for line in lines:
-            stripped = line.lstrip()
-            if stripped[:1].isdigit() or stripped.startswith("Iteration:"):
+            if _is_row(line):
                 if follow:
                     follow -= 1
                     feed(line)
@@ -260,6 +270,75 @@ class SolverLogParser(object):
             follow = ROWS_AFTER_MARKER
         while newest_rows:
             feed(newest_rows.popleft())
+
+    def feed_block(self, data, max_line_bytes=None, keep_rows=DEFAULT_KEEP_ROWS):
+        # type: (bytes, Optional[int], int) -> None
+        """feed_lines() for a block of lines as LogTail.read_block() returns them.
+
+        *data* is UTF-8 bytes, lines separated by ``b"\\n"``; each line is cut
+        to *max_line_bytes* and decoded with replacement, so the result is
+        exactly that of ``feed_lines(decode_lines(data, max_line_bytes))``.
+        But only the lines feed_lines() would parse are ever cut out and
+        decoded: the non-row lines, which one regex search finds, and the
+        rows next to them and at the end.  A burst of 100,000 rows costs one
+        pass of the regex engine instead of 100,000 Python steps.
+        """
+        limit = max_line_bytes
+        if limit is not None and limit < _SURE_ROW_PREFIX_BYTES:
+            self.feed_lines(decode_lines(data, limit), keep_rows)
+            return
+        feed = self.feed
+        size = len(data)
+
+        def line_at(start):
+            end = data.find(b"\n", start)
+            if end < 0:
+                end = size
+            stop = end if limit is None else min(end, start + limit)
+            return end, data[start:stop].decode("utf-8", "replace")
+
+        def feed_rows(start, stop, follow):
+            """Of the rows in data[start:stop], feed the first *follow* and the last keep_rows."""
+            position = start
+            while follow and position < stop:
+                end, line = line_at(position)
+                feed(line)
+                follow -= 1
+                position = end + 1
+            if position >= stop or keep_rows <= 0:
+                return
+            starts = []
+            cut = stop - 1  # the "\n" that ends the last row
+            while len(starts) < keep_rows:
+                before = data.rfind(b"\n", position, cut)
+                line_start = before + 1 if before >= 0 else position
+                starts.append(line_start)
+                if before < 0:
+                    break
+                cut = before
+            for line_start in reversed(starts):
+                feed(line_at(line_start)[1])
+
+        rows_from = 0  # where the current run of rows began
+        follow = 0     # the batch's first rows follow no marker (as in feed_lines)
+        line_start = 0
+        matches = _CANDIDATE_MARKER.finditer(data)
+        while True:
+            end, line = line_at(line_start)
+            if not _is_row(line):
+                feed_rows(rows_from, line_start, follow)
+                feed(line)
+                follow = ROWS_AFTER_MARKER
+                rows_from = end + 1
+            # The next candidate after this line.
+            line_start = -1
+            for match in matches:
+                if match.start() >= end:
+                    line_start = match.start() + 1
+                    break
+            if line_start < 0:
+                break
+        feed_rows(rows_from, size + 1, follow)
 
     def snapshot(self):
         # type: () -> LogProgress
@@ -1004,3 +1083,22 @@ def _fmt_short(value):
 def _fmt_gap(gap):
     # type: (float) -> str
     return "%.2f%%" % (gap * 100.0)
+
+
+def decode_lines(data, max_line_bytes=None):
+    # type: (bytes, Optional[int]) -> List[str]
+    """The lines of a block (``b"\\n"``-separated), each cut to *max_line_bytes* and decoded."""
+    pieces = data.split(b"\n")
+    if max_line_bytes is not None and len(data) > max_line_bytes \
+            and max(map(len, pieces)) > max_line_bytes:
+        pieces = [piece[:max_line_bytes] for piece in pieces]
+    # "\n" never occurs inside a UTF-8 sequence, so decoding the joined
+    # lines at once splits exactly like decoding each line.
+    return b"\n".join(pieces).decode("utf-8", "replace").split("\n")
+
+
+def _is_row(line):
+    # type: (str) -> bool
+    """An iteration row: starts (after blanks) with a digit or ``Iteration:``."""
+    stripped = line.lstrip()
+    return stripped[:1].isdigit() or stripped.startswith("Iteration:")

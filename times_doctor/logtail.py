@@ -10,9 +10,10 @@ of its lines.
 
 import os
 import re
-from typing import List
+from typing import List, Optional
 
 from times_doctor.errors import ParseError
+from times_doctor.logparse import decode_lines
 
 DEFAULT_MAX_LINE_BYTES = 65536
 DEFAULT_MAX_BYTES_PER_CALL = 4 * 1024 * 1024
@@ -73,21 +74,56 @@ class LogTail(object):
         Raises:
             ParseError: the file exists but cannot be read.
         """
-        if self._closed:
-            return []
         lines = []  # type: List[str]
+        # Each chunk's lines are decoded as they come, so at most one chunk
+        # is held twice (as bytes and as text), as in read_block's join.
+        self._read(final, lambda block: lines.extend(decode_lines(block, self.max_line_bytes)))
+        return lines
+
+    def read_block(self, final=False):
+        # type: (bool) -> Optional[bytes]
+        """The new complete lines as one block of bytes, or None when there are none.
+
+        Lines are separated by ``b"\\n"`` (every line end, "\\r\\n" and
+        "\\r" included, becomes one), and not yet cut to ``max_line_bytes``
+        or decoded: ``logparse.decode_lines(block, tail.max_line_bytes)`` is
+        what ``read_lines`` returns, and ``SolverLogParser.feed_block`` takes
+        the block as it is, so a monitor never splits or decodes the rows it
+        does not look at.  Same arguments and errors as ``read_lines``.
+        """
+        blocks = []  # type: List[bytes]
+        # What is there is read at once (still within max_bytes_per_call):
+        # one read and one copy instead of a 64 KiB chunk loop and a join.
+        self._read(final, blocks.append, whole=True)
+        if not blocks:
+            return None
+        return blocks[0] if len(blocks) == 1 else b"\n".join(blocks)
+
+    def _read(self, final, take_block, whole=False):
+        """Read the new bytes; pass each chunk's complete lines to *take_block* as bytes.
+
+        *whole*: the first read takes every byte the file holds (up to the
+        cap), not chunk_bytes; later reads (the file grew meanwhile) go on
+        in chunks.
+        """
+        if self._closed:
+            return
         try:
-            with open(self.path, "rb") as stream:
-                self._check_same_file(os.fstat(stream.fileno()))
+            # Unbuffered for whole reads: the bytes go straight into one object.
+            with open(self.path, "rb", buffering=0 if whole else -1) as stream:
+                stat = os.fstat(stream.fileno())
+                self._check_same_file(stat)
                 stream.seek(self.offset)
                 budget = self.max_bytes_per_call
+                size = max(self.chunk_bytes, stat.st_size - self.offset) if whole else 0
                 while budget > 0:
-                    data = stream.read(min(self.chunk_bytes, budget))
+                    data = stream.read(min(size or self.chunk_bytes, budget))
+                    size = 0
                     if not data:
                         break
                     self.offset += len(data)
                     budget -= len(data)
-                    self._split(data, lines)
+                    self._split(data, take_block)
                 self.behind = budget <= 0 and self.offset < os.fstat(stream.fileno()).st_size
         except FileNotFoundError:
             # Not created yet, or removed between polls: nothing new to show.
@@ -97,8 +133,8 @@ class LogTail(object):
         # Only once caught up: while behind, the partial line goes on in bytes
         # not read yet, and flushing it now would split one line in two.
         if final and self._partial and not self.behind:
-            lines.append(self._take_partial())
-        return lines
+            partial, self._partial = bytes(self._partial), bytearray()
+            take_block(partial)
 
     def close(self):
         """Drop the buffered partial line; later calls return ``[]``."""
@@ -115,19 +151,19 @@ class LogTail(object):
             self._partial = bytearray()
             self._skip_lf = False
 
-    def _split(self, data, lines):
-        # type: (bytes, List[str]) -> None
-        """Append the complete lines of *data* to *lines*.
+    def _split(self, data, take_block):
+        """Pass the complete lines of *data* to *take_block*, as one block.
 
-        Whole-chunk byte operations (replace, split, one decode) instead of a
-        Python step per line: 16 runs logging 2,000 lines/s each must cost
-        the scanner almost nothing (see bench "monitor").
+        Whole-chunk byte operations (find, slice) instead of a Python step
+        per line: 16 runs logging 2,000 lines/s each must cost the scanner
+        almost nothing (see bench "monitor_outside").
         """
         if self._skip_lf and data[:1] == b"\n":
             data = data[1:]
         # A chunk ending in "\r" may be the first half of "\r\n".
         self._skip_lf = data[-1:] == b"\r"
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\r" in data:  # a scan at memchr speed; most logs have none
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         last_eol = data.rfind(b"\n")
         if last_eol < 0:
             self._append_partial(data)
@@ -135,28 +171,16 @@ class LogTail(object):
         # Only the first line continues the buffered partial line.
         first_eol = data.find(b"\n")
         self._append_partial(data[:first_eol])
-        complete = bytes(self._partial) + data[first_eol:last_eol]
+        block = bytes(self._partial) + data[first_eol:last_eol]
         self._partial = bytearray()
+        take_block(block)
         self._append_partial(data[last_eol + 1:])
-        pieces = complete.split(b"\n")
-        limit = self.max_line_bytes
-        if len(complete) > limit and max(map(len, pieces)) > limit:
-            pieces = [piece[:limit] for piece in pieces]
-        # "\n" never occurs inside a UTF-8 sequence, so decoding the joined
-        # lines at once splits exactly like decoding each line.
-        lines.extend(b"\n".join(pieces).decode("utf-8", "replace").split("\n"))
 
     def _append_partial(self, piece):
         # type: (bytes) -> None
         room = self.max_line_bytes - len(self._partial)
         if room > 0:
             self._partial += piece[:room]
-
-    def _take_partial(self):
-        # type: () -> str
-        text = bytes(self._partial).decode("utf-8", "replace")
-        self._partial = bytearray()
-        return text
 
 
 def tail_lines(path, n, max_bytes=DEFAULT_TAIL_MAX_BYTES):
