@@ -218,3 +218,31 @@ def test_interrupt_after_reaping_sends_nothing():
     ref.leader_reaped = True
     PosixProcessGroups(api).interrupt(ref)
     assert api.calls == []
+
+
+def test_process_table_reads_are_shared_but_never_older_than_the_request():
+    """16 threads asking at once share one or two reads, each begun after its caller asked."""
+    from times_doctor._procgroup_posix import _SharedTableReads
+    reads = []
+
+    def read_table():
+        started = time.monotonic()
+        reads.append(started)
+        time.sleep(0.02)  # a /proc scan under load
+        return [started]
+    shared = _SharedTableReads(read_table)
+    results = []
+    barrier = threading.Barrier(16)
+
+    def ask():
+        barrier.wait()
+        asked = time.monotonic()
+        results.append((asked, shared.read()[0]))
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 16
+    assert all(read_started >= asked for asked, read_started in results)
+    assert len(reads) < 16
