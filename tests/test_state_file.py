@@ -100,3 +100,40 @@ def test_sigkilled_writer_leaves_a_parseable_file(tmp_path):
         doc = read_state(path)
         assert len(doc["jobs"]) == 40, "trial %d" % trial
         json.dumps(doc)
+
+
+def test_listener_writes_coalesce_and_the_last_state_wins(tmp_path, monkeypatch):
+    """16 runs ending at once: fewer writes than changes, and the file ends current."""
+    import threading
+    from times_doctor import state_file
+    writes = []
+    real_write_atomic = state_file.write_atomic
+
+    def slow_write_atomic(path, data, mode=0o644):
+        writes.append(path)
+        time.sleep(0.01)  # an fsync on a loaded disk
+        real_write_atomic(path, data, mode)
+    monkeypatch.setattr(state_file, "write_atomic", slow_write_atomic)
+    registry = JobRegistry()
+    names = ["run%d" % index for index in range(16)]
+    for name in names:
+        registry.register(name)
+        registry.try_start(name)
+        registry.set_status(name, RunStatus.RUNNING)
+    path = str(tmp_path / "scan_state.json")
+    writer = StateFileWriter(path, registry, {}, {})
+    registry.add_listener(writer)
+    go = threading.Event()
+
+    def end(name):
+        go.wait()
+        registry.set_status(name, RunStatus.CANCELLED)
+    threads = [threading.Thread(target=end, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    go.set()
+    for thread in threads:
+        thread.join()
+    assert 1 <= len(writes) < len(names)
+    statuses = set(job["status"] for job in read_state(path)["jobs"])
+    assert statuses == set(["cancelled"])

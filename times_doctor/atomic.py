@@ -8,6 +8,7 @@ either the old complete file or the new one.
 
 import os
 import tempfile
+import threading
 
 
 def write_atomic(path, data, mode=0o644):
@@ -31,3 +32,40 @@ def write_atomic(path, data, mode=0o644):
         except OSError:
             pass  # already renamed or never created: nothing to clean
         raise
+
+
+class CoalescingWriter(object):
+    """Run *write* for requests from many threads, without queueing them up.
+
+    *write* renders the current state itself (the registry, the results),
+    so when a request comes while another thread is writing, that thread
+    simply writes once more when done, and the requester goes on at once.
+    16 runs ending together then cost two writes instead of 16 fsyncs in a
+    row (issue 14: they put 0.1 s between the last process gone and the
+    scanner's exit).  Exceptions from *write* reach the thread that wrote.
+    """
+
+    def __init__(self, write):
+        self._write = write
+        self._lock = threading.Lock()  # _dirty and _writing; never held while writing
+        self._dirty = False    # a request not yet served by a write that began after it
+        self._writing = False  # a thread is in request()'s write loop
+
+    def request(self):
+        with self._lock:
+            self._dirty = True
+            if self._writing:
+                return  # the writing thread sees _dirty and writes again
+            self._writing = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._dirty:
+                        self._writing = False
+                        return
+                    self._dirty = False
+                self._write()
+        except BaseException:
+            with self._lock:
+                self._writing = False
+            raise

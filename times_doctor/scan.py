@@ -13,6 +13,7 @@ import threading
 import time
 
 from times_doctor import ansi, control, menu, procgroup, profiles, reap, rundir, sessions
+from times_doctor.atomic import CoalescingWriter
 from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
                                  UsageError)
 from times_doctor.job_control import JobRegistry
@@ -30,6 +31,9 @@ DOUBLE_INTERRUPT_SECONDS = 1.0
 
 # How long the main loop sleeps between looks when nothing happens.
 MAIN_LOOP_SECONDS = 0.2
+
+# How often an abort waiting for the workers looks for a further signal.
+WORKER_WAIT_SECONDS = 0.02
 
 # How often the state file is rewritten for its clocks and progress cells
 # (status changes rewrite it at once).
@@ -171,6 +175,8 @@ class Scan(object):
         self._session_entry = None
         self.inbox = None
         self._next_state_write = 0.0
+        # Workers' rewrites of the report as runs end (coalesced: see CoalescingWriter).
+        self._partial_report = CoalescingWriter(self._write_partial_report)
 
     # -- public ------------------------------------------------------------
 
@@ -353,9 +359,14 @@ class Scan(object):
                 if result.returncode == LICENCE_RC and result.status == RunStatus.FAILED:
                     # The same solver's waiting runs would meet the same refusal.
                     self._licence_failed.add(spec.solver)
-                # Keep finished rows on disk as they come: a killed scanner
-                # loses nothing that completed.
-                write_report(self.report_path, self._report_rows(final=False))
+            # Keep finished rows on disk as they come: a killed scanner
+            # loses nothing that completed.
+            self._partial_report.request()
+
+    def _write_partial_report(self):
+        with self._results_lock:
+            rows = self._report_rows(final=False)
+        write_report(self.report_path, rows)
 
     def _skip_for_licence(self, spec):
         """End a waiting run as failed, unstarted, when its solver's licence failed already.
@@ -371,7 +382,7 @@ class Scan(object):
             with self._results_lock:
                 self.results[spec.name] = RunResult(spec.name, RunStatus.FAILED, None, None,
                                                     None, message, [])
-                write_report(self.report_path, self._report_rows(final=False))
+            self._partial_report.request()
         return True
 
     def _fail_unexpectedly(self, name, exc):
@@ -435,10 +446,14 @@ class Scan(object):
     def _wait_for_workers(self):
         """Wait while workers end their jobs; a further signal hurries them."""
         deadline = time.monotonic() + self.plan.grace_seconds + 30
-        while not self.registry.all_final() and time.monotonic() < deadline:
-            self.signals.wait(0.05)
+        # Woken by the registry the moment the last run is final (a select()
+        # on the signal pipe slept up to 50 ms past it); a further signal is
+        # still seen within one short wait.
+        while not self.registry.wait_all_final(WORKER_WAIT_SECONDS):
             if self.signals.pop() is not None:
                 self.registry.cancel_all(grace_seconds=0)
+            if time.monotonic() >= deadline:
+                break
 
     def _open_menu(self):
         # Requests from other processes keep being answered while the menu waits.

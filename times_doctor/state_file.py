@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from times_doctor.atomic import write_atomic
+from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import ParseError
 from times_doctor.layout import STATE_FILE_NAME
 
@@ -49,7 +49,8 @@ class StateFileWriter(object):
         self._registry = registry
         self._scan_info = dict(scan_info)
         self._job_info = job_info
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one write at a time
+        self._coalesced = CoalescingWriter(self.write)
         self._finished = False
         self._exit_code = None
         self._started = time.time()
@@ -57,7 +58,8 @@ class StateFileWriter(object):
         self._display_rows = display_rows
 
     def __call__(self, _snapshot):
-        self.write()
+        """A registry listener: a status or pid changed (writes coalesce, see CoalescingWriter)."""
+        self._coalesced.request()
 
     def finish(self, exit_code):
         """Record the scan's end and its exit code."""
