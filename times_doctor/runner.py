@@ -61,7 +61,8 @@ class _Clock(object):
 
 def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
                            timeout_seconds=0, grace_seconds=10.0, groups=None,
-                           monotonic=time.monotonic, poll_seconds=POLL_SECONDS):
+                           monotonic=time.monotonic, poll_seconds=POLL_SECONDS,
+                           log_seconds=None):
     """Run one profile's GAMS job to a final state.
 
     Args:
@@ -73,11 +74,14 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
         monitor: optional MultiRunProgressMonitor for phase/progress.
         timeout_seconds: 0 for none; paused time does not count.
         grace_seconds: SIGTERM-to-SIGKILL wait when ending the group.
+        log_seconds: how often the log is read for the monitor (default
+            poll_seconds); no faster than something shows the progress.
 
     Returns:
         A RunResult, or None if the run was cancelled before it started.
     """
     groups = groups if groups is not None else procgroup.current()
+    log_seconds = poll_seconds if log_seconds is None else log_seconds
     name = spec.name
     if not job_registry.try_start(name):
         return None  # cancelled while it waited: it never starts
@@ -141,7 +145,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
                 break
             if monotonic() >= next_log_read:
                 _read_log(tail, parser, monitor, name)
-                next_log_read = monotonic() + poll_seconds
+                next_log_read = monotonic() + log_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
         survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds)

@@ -347,7 +347,7 @@ class Scan(object):
                 result = run_gams_with_progress(
                     spec, self._cancel_events[name], self.registry, self.monitor,
                     timeout_seconds=self.plan.timeout_seconds,
-                    grace_seconds=self.plan.grace_seconds)
+                    grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds())
             except BaseException as exc:  # recorded and re-raised by the main thread
                 self._worker_errors.append(exc)
                 self._fail_unexpectedly(name, exc)
@@ -367,6 +367,16 @@ class Scan(object):
         with self._results_lock:
             rows = self._report_rows(final=False)
         write_report(self.report_path, rows)
+
+    def _log_seconds(self):
+        """How often a worker reads its log: as often as something shows the progress.
+
+        The live table redraws every 0.5 s (the runner's poll); without a
+        terminal only the state file (rewritten every STATE_REFRESH_SECONDS)
+        and its readers show it, and each read of a log costs the scanner
+        (issue 14).  Ends, cancels and timeouts do not wait for it.
+        """
+        return None if self.monitor.live else STATE_REFRESH_SECONDS
 
     def _skip_for_licence(self, spec):
         """End a waiting run as failed, unstarted, when its solver's licence failed already.
