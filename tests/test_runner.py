@@ -47,3 +47,28 @@ def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path)
     assert statuses == [RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED,
                         RunStatus.CANCELLED]
     assert procgroup.current().survivors(registry.group_of("dual")) == []
+
+
+def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams_path,
+                                                             monkeypatch):
+    """The log is read as often as log_seconds asks, not every poll, and fully at the end."""
+    from times_doctor.logtail import LogTail
+    (tmp_path / "model.gms").write_text("* FAKE: cplex-log 200 1.5 barrier\n")
+    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
+    env[procgroup.JOB_ENV_VAR] = "test/bar"
+    spec = RunSpec("bar", "cplex", None, str(tmp_path),
+                   [fake_gams_path, "model.gms", "lo=2", "lf=bar_run_log.txt"],
+                   str(tmp_path / "bar_run_log.txt"), str(tmp_path / "model.lst"), env)
+    reads = []
+    real_read_block = LogTail.read_block
+
+    def counting_read_block(self, final=False):
+        reads.append(final)
+        return real_read_block(self, final)
+    monkeypatch.setattr(LogTail, "read_block", counting_read_block)
+    registry = JobRegistry(default_grace_seconds=2)
+    event = registry.register("bar")
+    result = run_gams_with_progress(spec, event, registry, poll_seconds=0.02, log_seconds=10)
+    assert result.status == RunStatus.COMPLETED
+    # One read when the loop starts, none in the next 10 s, the final one(s) at the end.
+    assert reads[0] is False and reads.count(False) == 1 and reads[-1] is True
