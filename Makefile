@@ -132,11 +132,12 @@ zipapp:
 	$(PYTHON) -m zipapp build/zipapp -o "$(DIST)/times-doctor.pyz" -p "/usr/bin/env python3"
 	@echo "built $(DIST)/times-doctor.pyz"
 
+# BASELINE=<git ref>: the *_outside benches also run that version, side by side.
 bench: $(VENV)/.stamp
-	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py
+	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-quick: $(VENV)/.stamp
-	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py --quick
+	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py --quick $(if $(BASELINE),--baseline $(BASELINE))
 
 # Randomised, seeded cancellation trials (SEED=, N=); see README "Torture suite".
 torture: $(VENV)/.stamp

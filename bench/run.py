@@ -351,7 +351,10 @@ def _package_roots(work, baseline):
     """[(label, folder holding times_doctor/)]: this tree, and git *baseline* when given."""
     roots = [("new", REPO)]
     if baseline:
-        folder = os.path.join(work, "baseline_src")
+        folder = os.path.join(work, "baseline_src_" + baseline.replace("/", "_"))
+        roots.insert(0, ("old %s" % baseline, folder))
+        if os.path.isdir(folder):
+            return roots  # exported already for another bench of this run
         os.makedirs(folder)
         archive = subprocess.Popen(["git", "-C", REPO, "archive", baseline, "times_doctor"],
                                    stdout=subprocess.PIPE)
@@ -359,7 +362,6 @@ def _package_roots(work, baseline):
         archive.stdout.close()
         if archive.wait() != 0:
             raise RuntimeError("git archive %s failed" % baseline)
-        roots.insert(0, ("old %s" % baseline, folder))
     return roots
 
 
@@ -705,6 +707,7 @@ def main(argv=None):
             sys.stdout.write("running %s ...\n" % name)
             sys.stdout.flush()
             results["figures"][name] = bench()
+            print_table({name: results["figures"][name]})  # a later failure loses nothing
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(results["figures"])
