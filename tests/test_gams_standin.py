@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from gams_select import process_role, select_gams
+from gams_select import process_role, select_gams, standin_python
 from proc_helpers import format_tree, is_alive, process_tree, session_pids, wait_until
-from scan_helpers import read_report, run_cli, session_alive
+from scan_helpers import (cli_env, read_report, read_state, run_cli, session_alive,
+                          tree_digest)
 
 LINUX = sys.platform.startswith("linux")
 needs_proc = pytest.mark.skipif(not LINUX, reason="reads /proc")
@@ -157,7 +158,6 @@ def test_scanner_cancel_leaves_nothing_of_the_same_tree(standin, copy_model, tmp
     """The same tree under times-doctor: SIGTERM to the scanner cancels it, nothing is left."""
     run_dir = copy_model("marketsplit")
     out = str(tmp_path / "out")
-    from scan_helpers import cli_env
     proc = subprocess.Popen([sys.executable, "-m", "times_doctor", "scan", run_dir,
                              "--gams-path", standin, "--profiles", "dual", "--threads", "1",
                              "--gams-arg", "solvelink=0", "--grace-seconds", "2", "--out", out,
@@ -176,7 +176,6 @@ def test_scanner_cancel_leaves_nothing_of_the_same_tree(standin, copy_model, tmp
     assert proc.returncode == 143
     _, rows = read_report(out)
     assert rows[0]["status"] == "cancelled"
-    from scan_helpers import read_state
     job = read_state(out)["jobs"][0]
     assert job["sid"] and session_alive(job["sid"]) == []
 
@@ -242,7 +241,6 @@ def test_scan_with_an_expired_licence_is_refused_by_its_preflight(standin, copy_
     # refuses before anything is created (it used to fail every profile with rc 7).
     run_dir = copy_model("transport")
     out = str(tmp_path / "out")
-    from scan_helpers import cli_env, tree_digest
     before = tree_digest(run_dir)
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", standin, "--profiles",
                                     "dual,bar_nox", "--threads", "1", "--out", out, "--yes"],
@@ -260,7 +258,6 @@ def test_scan_with_an_expired_licence_without_preflight_starts_one_run(standin, 
                                                                       tmp_path):
     run_dir = copy_model("transport")
     out = str(tmp_path / "out")
-    from scan_helpers import cli_env
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", standin, "--profiles",
                                     "dual,bar_nox", "--threads", "1", "--out", out, "--yes",
                                     "--no-preflight"],
@@ -339,7 +336,6 @@ def test_a_model_with_sets_is_still_not_compiled(standin, tmp_path):
 
 def test_option_definition_files_match_the_solvers(standin):
     # The checked-in opt*.def files say what the installed solvers say (make_optdefs.py).
-    from gams_select import standin_python
     rc, output = run([standin_python(), os.path.join(os.path.dirname(standin),
                                                      "make_optdefs.py"), "--check"],
                      os.path.dirname(standin))
