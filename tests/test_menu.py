@@ -162,3 +162,52 @@ def test_option_6_empty_line_goes_back():
     registry = running_registry()
     assert menu.run_cancel_menu(FakeIO(["6", ""]), registry) == menu.RESUME
     assert registry.get("dual").pending_action is None
+
+
+class ChangingIO(FakeIO):
+    """FakeIO that runs *change* after the first line is read (a run ends while the user types)."""
+
+    def __init__(self, lines, after_line, change):
+        FakeIO.__init__(self, lines)
+        self.after_line = after_line
+        self.change = change
+        self.read = 0
+
+    def read_line(self):
+        line = FakeIO.read_line(self)
+        self.read += 1
+        if self.read == self.after_line:
+            self.change()
+        return line
+
+
+@pytest.mark.parametrize("choice, listed_again", [
+    ("1", "1-3 or a name listed above\n  1) sift  [running]\n  2) bar_nox  [waiting]\n"
+          "Runs to cancel"),
+    ("5", "1-2 or a name listed above\n  1) sift  [running]\nRuns to interrupt"),
+    ("6", "1-2 or a name listed above\n  1) sift  [running]\nRuns to pause")])
+def test_each_selection_lists_the_runs_afresh_after_a_typo(choice, listed_again):
+    registry = running_registry()
+    registry.try_start("sift")
+    registry.set_status("sift", RunStatus.RUNNING)
+    io = ChangingIO([choice, "zzz", "sift"], 2,
+                    lambda: registry.set_status("dual", RunStatus.COMPLETED, returncode=0))
+    assert menu.run_cancel_menu(io, registry) in (menu.CANCELLED_SOME, menu.ACTED)
+    first, second = io.text.split("no run matches 'zzz'")
+    assert "  1) dual  [running]\n" in first
+    assert second.startswith(": use a number " + listed_again)
+
+
+@pytest.mark.parametrize("choice, none_left", [
+    ("1", "No running or waiting runs left."), ("5", "No started runs to interrupt."),
+    ("6", "No running or paused runs.")])
+def test_selection_goes_back_when_the_last_run_ended_during_a_typo(choice, none_left):
+    registry = JobRegistry()
+    registry.register("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    io = ChangingIO([choice, "zzz"], 2,
+                    lambda: registry.set_status("dual", RunStatus.COMPLETED, returncode=0))
+    assert menu.run_cancel_menu(io, registry) == menu.RESUME
+    assert io.text.endswith("no run matches 'zzz': use a number 1-1 or a name listed above\n"
+                            + none_left + "\n")

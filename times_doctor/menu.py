@@ -175,39 +175,35 @@ def run_cancel_menu(io, registry, unicode_ok=True):
 
 
 def _cancel_specific(io, registry):
+    selected = _choose(io, lambda: selectable_runs(registry.snapshot()),
+                       "Runs to cancel (e.g. 1,3-4 or dual, bar_nox; empty to go back): ",
+                       "No running or waiting runs left.\n")
+    if not selected:
+        return RESUME
+    done = []
+    for name in selected:
+        if registry.cancel(name):
+            done.append(name)
+    if done:
+        io.write("Cancelling: %s\n" % ", ".join(done))
+    gone = [name for name in selected if name not in done]
+    if gone:
+        io.write("Already finished: %s\n" % ", ".join(gone))
+    return CANCELLED_SOME if done else RESUME
+
+
+def _choose(io, list_runs, prompt, none_left):
+    """List the runs *list_runs()* returns, read a selection; returns names, or None to go back.
+
+    The list is taken afresh for every attempt: after a typo, a run that
+    ended meanwhile is no longer offered.  With no runs, *none_left* is
+    written and None returned.
+    """
     while True:
-        runs = selectable_runs(registry.snapshot())
+        runs = list_runs()
         if not runs:
-            io.write("No running or waiting runs left.\n")
-            return RESUME
-        names = [snap.name for snap in runs]
-        for number, snap in enumerate(runs, 1):
-            io.write("  %d) %s  [%s]\n" % (number, snap.name, snap.status))
-        io.write("Runs to cancel (e.g. 1,3-4 or dual, bar_nox; empty to go back): ")
-        line = io.read_line()
-        if line is None or not line.strip():
-            return RESUME
-        try:
-            selected = parse_selection(line, names)
-        except SelectionError as exc:
-            io.write("%s\n" % exc)
-            continue
-        done = []
-        for name in selected:
-            if registry.cancel(name):
-                done.append(name)
-        if done:
-            io.write("Cancelling: %s\n" % ", ".join(done))
-        gone = [name for name in selected if name not in done]
-        if gone:
-            io.write("Already finished: %s\n" % ", ".join(gone))
-        return CANCELLED_SOME if done else RESUME
-
-
-
-def _choose(io, runs, prompt):
-    """List *runs*, read a selection; returns names, or None to go back."""
-    while True:
+            io.write(none_left)
+            return None
         names = [snap.name for snap in runs]
         for number, snap in enumerate(runs, 1):
             io.write("  %d) %s  [%s]\n" % (number, snap.name, snap.status))
@@ -222,12 +218,10 @@ def _choose(io, runs, prompt):
 
 
 def _interrupt_specific(io, registry):
-    runs = interruptible_runs(registry.snapshot())
-    if not runs:
-        io.write("No started runs to interrupt.\n")
-        return RESUME
-    selected = _choose(io, runs, "Runs to interrupt: the solver stops and GAMS reports its best "
-                                 "point (e.g. 1,3 or dual; empty to go back): ")
+    selected = _choose(io, lambda: interruptible_runs(registry.snapshot()),
+                       "Runs to interrupt: the solver stops and GAMS reports its best "
+                       "point (e.g. 1,3 or dual; empty to go back): ",
+                       "No started runs to interrupt.\n")
     if not selected:
         return RESUME
     done = [name for name in selected if registry.request_action(name, ACTION_INTERRUPT)]
@@ -237,12 +231,9 @@ def _interrupt_specific(io, registry):
 
 
 def _pause_or_resume(io, registry):
-    runs = pausable_runs(registry.snapshot())
-    if not runs:
-        io.write("No running or paused runs.\n")
-        return RESUME
-    selected = _choose(io, runs, "Runs to pause (running ones) or resume (paused ones) "
-                                 "(e.g. 1,3 or dual; empty to go back): ")
+    selected = _choose(io, lambda: pausable_runs(registry.snapshot()),
+                       "Runs to pause (running ones) or resume (paused ones) "
+                       "(e.g. 1,3 or dual; empty to go back): ", "No running or paused runs.\n")
     if not selected:
         return RESUME
     paused, resumed = [], []
