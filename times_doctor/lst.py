@@ -1,10 +1,12 @@
-"""Read the result of a GAMS run from its listing (.lst) file, and explain GAMS return codes.
+"""Read a GAMS listing (.lst) file: a run's result, the TIMES source it included; GAMS return codes.
 
 A TIMES listing can be hundreds of megabytes (equation and column listings,
 solution reports), so ``parse_lst`` streams it line by line with a bound on
 the length of a line and keeps only the handful of values it reports.
 """
 
+import io
+import os
 import re
 from collections import namedtuple
 from typing import Dict, Optional, Union
@@ -29,6 +31,12 @@ matrix_min, matrix_max: floats from the range statistics
 """
 
 MAX_LINE_BYTES = 65536
+
+# The include table: SEQ GLOBAL TYPE PARENT LOCAL INCLVL FILENAME
+# (TYPE may be two words: "IF EXIST").
+_INCLUDE_ROW_RE = re.compile(
+    br"^[ \t]*\d+[ \t]+\d+[ \t]+[A-Za-z][A-Za-z_ \t]*?[ \t]+\d+[ \t]+\d+[ \t]+\d+[ \t]+"
+    br"(\S.*?)[ \t\r\n]*$")
 
 # Model status codes that mean the solver proved what it was asked to prove:
 # 1 Optimal, 2 Locally Optimal (an NLP solver's optimum), 15 Solved Unique (a
@@ -119,6 +127,33 @@ def parse_lst(path):
     except OSError as exc:
         raise ParseError("cannot read listing file %s: %s" % (path, exc))
     return state.result()
+
+
+def initsys_from_lst(path):
+    # type: (str) -> Optional[str]
+    """The FILENAME of the first initsys.mod row of the listing's Include File Summary, or None.
+
+    Reads bounded lines up to the end of that table (listings can be
+    gigabytes; the summary comes right after compilation).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    in_summary = False
+    with io.open(path, "rb") as stream:
+        for line in _bounded_lines(stream, MAX_LINE_BYTES):
+            stripped = line.strip()
+            if not in_summary:
+                in_summary = stripped == b"Include File Summary"
+                continue
+            if stripped.startswith(b"COMPILATION TIME"):
+                return None
+            match = _INCLUDE_ROW_RE.match(line)
+            if match:
+                filename = os.fsdecode(match.group(1))
+                if re.split(r"[\\/]", filename)[-1].lower() == "initsys.mod":
+                    return filename
+    return None
 
 
 def model_status_is_optimal(model_status):

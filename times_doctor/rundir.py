@@ -33,7 +33,6 @@ Decisions where the spec left room:
 import collections
 import io
 import os
-import re
 import shutil
 import time
 
@@ -42,6 +41,7 @@ from typing import Callable, List, Optional  # noqa: F401  (used in type comment
 from times_doctor.errors import GamsNotFoundError, RunDirError, os_reason, show_value
 from times_doctor.gams_source import include_names, replace_solver_values
 from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
+from times_doctor.lst import initsys_from_lst
 from times_doctor.profiles import SOLVERS, check_profile_name
 
 RESTART_FILE_NAME = "_times.g00"
@@ -58,12 +58,6 @@ timestamped sibling is used instead.
 WorkDirPlan = collections.namedtuple("WorkDirPlan", "path driver_copy option_file")
 WorkDirPlan.__doc__ = """Where prepare_work_dir() will put things (computed, nothing created)."""
 
-# The .lst's include table: SEQ GLOBAL TYPE PARENT LOCAL INCLVL FILENAME
-# (TYPE may be two words: "IF EXIST").
-_INCLUDE_ROW_RE = re.compile(
-    br"^[ \t]*\d+[ \t]+\d+[ \t]+[A-Za-z][A-Za-z_ \t]*?[ \t]+\d+[ \t]+\d+[ \t]+\d+[ \t]+"
-    br"(\S.*?)[ \t\r\n]*$")
-_LST_LINE_BYTES = 64 * 1024
 _MAX_SIBLINGS = 1000
 
 
@@ -180,7 +174,7 @@ def find_times_src(run_dir, times_src=None):
     if newest is None:
         return None
     try:
-        initsys = _initsys_from_lst(newest)
+        initsys = initsys_from_lst(newest)
     except OSError:
         return None  # detection is a convenience; --times-src is the way to be explicit
     if initsys is None:
@@ -454,37 +448,6 @@ def _stem_matches(paths, stem):
             if candidate == stem or (fold and candidate.lower() == stem.lower()):
                 return path
     return None
-
-
-def _initsys_from_lst(lst_path):
-    """The FILENAME of the first initsys.mod row of the .lst's Include File Summary, or None.
-
-    Raises OSError when the file cannot be read.
-    """
-    in_summary = False
-    skipping_long_line = False
-    with io.open(lst_path, "rb") as handle:
-        while True:
-            line = handle.readline(_LST_LINE_BYTES)
-            if not line:
-                return None
-            complete = line.endswith(b"\n")
-            if skipping_long_line:
-                # The tail of a line longer than the buffer: never a table row.
-                skipping_long_line = not complete
-                continue
-            skipping_long_line = not complete
-            stripped = line.strip()
-            if not in_summary:
-                in_summary = stripped == b"Include File Summary"
-                continue
-            if stripped.startswith(b"COMPILATION TIME"):
-                return None
-            match = _INCLUDE_ROW_RE.match(line)
-            if match:
-                filename = os.fsdecode(match.group(1))
-                if re.split(r"[\\/]", filename)[-1].lower() == "initsys.mod":
-                    return filename
 
 
 # -- helpers: work directory -------------------------------------------------
