@@ -1,0 +1,63 @@
+"""solvers.py: the one table of solvers, and the parsers logparse.SolverLogParser picks from it."""
+
+import collections
+
+import pytest
+
+from times_doctor import logparse, solvers
+from times_doctor.cplex_log import CplexLogParser
+from times_doctor.gurobi_log import GurobiLogParser
+from times_doctor.solverlog import SolverLog
+
+
+def test_the_table_in_order():
+    assert solvers.NAMES == ("cplex", "gurobi")
+    assert solvers.CHOICES == ("cplex", "gurobi", "both")
+    assert solvers.DEFAULT == "cplex"
+    cplex, gurobi = solvers.get("cplex"), solvers.get("gurobi")
+    assert (cplex.label, cplex.option_file, cplex.threads_keyword, cplex.display_lines,
+            cplex.def_file, cplex.parser) == (
+        "CPLEX", "cplex.opt", "threads", ("simdisplay 2", "bardisplay 2"), "optcplex.def",
+        CplexLogParser)
+    assert (gurobi.label, gurobi.option_file, gurobi.threads_keyword, gurobi.display_lines,
+            gurobi.def_file, gurobi.parser) == (
+        "GUROBI", "gurobi.opt", "Threads", (), "optgurobi.def", GurobiLogParser)
+
+
+def test_every_row_is_consistent():
+    for name, solver in solvers.SOLVER_TABLE.items():
+        assert solver.name == name == solver.parser.solver
+        assert issubclass(solver.parser, SolverLog)
+        assert isinstance(solver.builtin_profiles, collections.OrderedDict)
+        assert solver.option_file == name + ".opt" and solver.def_file == "opt%s.def" % name
+
+
+@pytest.mark.parametrize("name", ["both", "CPLEX", "xpress", "", None, ["cplex"]])
+def test_get_and_check_refuse_what_is_not_in_the_table(name):
+    with pytest.raises(ValueError) as caught:
+        solvers.get(name)
+    assert str(caught.value) == "unknown solver %r: expected one of cplex, gurobi" % (name,)
+    with pytest.raises(ValueError):
+        solvers.check(name)
+
+
+def test_check_returns_the_name():
+    assert solvers.check("gurobi") == "gurobi"
+
+
+@pytest.mark.parametrize("name, parser_class", [
+    ("cplex", CplexLogParser), ("Gurobi", GurobiLogParser), ("GUROBI", GurobiLogParser)])
+def test_solver_log_parser_is_the_factory_of_the_table(name, parser_class):
+    parser = logparse.SolverLogParser(name, tolerance=1e-6, mip_gap_target=1e-3, history_size=9)
+    assert type(parser) is parser_class
+    assert (parser.tolerance, parser.mip_gap_target, parser.history_size) == (1e-6, 1e-3, 9)
+    assert type(logparse.SolverLogParser()) is CplexLogParser
+
+
+def test_the_base_class_has_no_grammar():
+    with pytest.raises(NotImplementedError):
+        SolverLog().feed("Iteration:     1   Dual objective     =             1.0")
+    parser = SolverLog()
+    parser.feed("--- Executing CPLEX: elapsed 0:00:00.010")  # GAMS's own lines: base class
+    parser.feed("--- LP status (1): optimal.")
+    assert parser.snapshot() == logparse.LogProgress("done", None, 1.0, "optimal", None)
