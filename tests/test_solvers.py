@@ -1,6 +1,7 @@
 """solvers.py: the one table of solvers, and the parsers logparse.SolverLogParser picks from it."""
 
 import collections
+import os
 
 import pytest
 
@@ -61,3 +62,30 @@ def test_the_base_class_has_no_grammar():
     parser.feed("--- Executing CPLEX: elapsed 0:00:00.010")  # GAMS's own lines: base class
     parser.feed("--- LP status (1): optimal.")
     assert parser.snapshot() == logparse.LogProgress("done", None, 1.0, "optimal", None)
+
+
+# -- the modules that read the table ---------------------------------------------------
+
+
+def test_the_cli_offers_the_table_and_both():
+    from times_doctor.cli import build_parser
+    parser = build_parser()
+    assert parser.parse_args(["scan", "d"]).solver == "cplex"
+    for name in solvers.CHOICES:
+        assert parser.parse_args(["scan", "d", "--solver", name]).solver == name
+        assert parser.parse_args(["check", "--solver", name]).solver == name
+    with pytest.raises(SystemExit):
+        parser.parse_args(["scan", "d", "--solver", "xpress"])
+
+
+@pytest.mark.parametrize("name", solvers.NAMES)
+def test_profiles_and_optdef_read_the_table(name):
+    from times_doctor import optdef, profiles
+    row = solvers.get(name)
+    assert profiles.option_file_name(name) == row.option_file
+    assert profiles.threads_keyword(name) == row.threads_keyword
+    assert profiles.known_profile_names(name) == list(row.builtin_profiles)
+    assert optdef.def_file_path("/gams", name.upper()) == os.path.join("/gams", row.def_file)
+    profile = profiles.resolve_profiles(name, ["dual"])[0]
+    assert profiles.render_option_file(profile, 3).splitlines() == (
+        row.builtin_profiles["dual"] + ["%s 3" % row.threads_keyword] + list(row.display_lines))

@@ -17,13 +17,12 @@ hours with the default algorithm).  The checks here ask GAMS itself:
   restart file, includes; CPUs, memory, workers, output folder, disk,
   process control.
 
-Each check yields ``CheckItem`` rows; ``check`` renders them as a checklist
-or a JSON document (``times-doctor/check``, schema version 1, see README),
+Each check yields ``CheckItem`` rows (``checklist``: the row type and its
+renderings); ``check`` prints them as a checklist or a JSON document (``times-doctor/check``, schema version 1, see README),
 and ``preflight()`` turns the first four sections' errors into one
 ``PreflightError`` before a scan creates anything.
 """
 
-import collections
 import datetime
 import io
 import json
@@ -31,41 +30,15 @@ import os
 import shutil
 import sys
 
-from times_doctor import ansi, gamsinfo, optdef, procgroup, profiles, rundir
-from times_doctor.errors import (EXIT_OK, EXIT_RUN_FAILED, GamsNotFoundError, ParseError,
-                                 RunDirError, UsageError, os_reason)
-
-OK = "ok"
-WARNING = "warning"
-ERROR = "error"
-_RANK = {OK: 0, WARNING: 1, ERROR: 2}
-
-SYMBOLS = {OK: "\u2713", WARNING: "\u26a0", ERROR: "\u2717"}
-ASCII_SYMBOLS = {OK: "ok", WARNING: "!!", ERROR: "XX"}
-# The live table's colours: completed green, waiting-for-you yellow, failed red.
-STYLES = {OK: "bold green", WARNING: "bold yellow", ERROR: "bold red"}
-
-SECTIONS = collections.OrderedDict([
-    ("gams", "GAMS"), ("licence", "Licence"), ("solvers", "Solvers"),
-    ("profiles", "Profiles"), ("run_dir", "Run directory"), ("machine", "Machine")])
-
-SCHEMA = "times-doctor/check"
-SCHEMA_VERSION = 1
+from times_doctor import ansi, gamsinfo, optdef, procgroup, profiles, rundir, solvers
+from times_doctor.checklist import (ERROR, OK, SYMBOLS, WARNING, CheckItem, document,
+                                    exit_code, render_lines, worst_status)
+from times_doctor.errors import GamsNotFoundError, ParseError, RunDirError, UsageError, os_reason
 
 # A time-limited licence this close to its end gets a warning.
 LICENCE_WARNING_DAYS = 14
 # Less free space than this under the output folder gets a warning.
 LOW_DISK_BYTES = 1024 ** 3
-
-_SOLVER_LABELS = {"cplex": "CPLEX", "gurobi": "GUROBI"}
-
-CheckItem = collections.namedtuple("CheckItem", "section name status text fix data")
-CheckItem.__doc__ = """One line of the checklist.
-
-section: a key of SECTIONS; name: a stable id ("licence", "solver:cplex",
-"profile:dual", "machine:disk"); status: OK, WARNING or ERROR; text: what
-was found; fix: what to do (None for OK); data: facts for --json (a dict).
-"""
 
 
 class PreflightError(UsageError):
@@ -141,51 +114,6 @@ def run_check(config, today=None, cpu_count=None):
     workers = choose_max_workers(config.parallel, max_workers, len(chosen), threads, cpu_count)
     items.extend(_machine_items(out_dir, threads, workers, cpu_count))
     return items
-
-
-def exit_code(items):
-    """0 when nothing is an error (warnings alone pass), else 1."""
-    return EXIT_RUN_FAILED if any(item.status == ERROR for item in items) else EXIT_OK
-
-
-def render_lines(items, color=False, unicode_ok=True):
-    """The checklist as text lines: a heading per section, one line per item, fixes below."""
-    symbols = SYMBOLS if unicode_ok else ASCII_SYMBOLS
-    lines = []
-    for section, title in SECTIONS.items():
-        chosen = [item for item in items if item.section == section]
-        if not chosen:
-            continue
-        lines.append(ansi.style(title, "bold", color))
-        for item in chosen:
-            mark = ansi.style(symbols[item.status], STYLES[item.status], color)
-            lines.append("  %s %s" % (mark, item.text))
-            for detail in item.data.get("findings_text", ()):
-                lines.append("      %s" % detail)
-            if item.fix:
-                lines.append("      fix: %s" % item.fix)
-    counts = collections.Counter(item.status for item in items)
-    lines.append("")
-    lines.append("%d %s, %d %s, %d %s" % (counts[OK], symbols[OK], counts[WARNING],
-                                          symbols[WARNING], counts[ERROR], symbols[ERROR]))
-    return lines
-
-
-def document(items, now=None):
-    """The JSON document (``times-doctor/check``, schema version 1; see README)."""
-    now = now or datetime.datetime.utcnow()
-    counts = collections.Counter(item.status for item in items)
-    return collections.OrderedDict([
-        ("schema", SCHEMA), ("schema_version", SCHEMA_VERSION),
-        ("generated_at", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
-        ("exit_code", exit_code(items)),
-        ("summary", collections.OrderedDict((status, counts[status])
-                                            for status in (OK, WARNING, ERROR))),
-        ("items", [collections.OrderedDict([
-            ("section", item.section), ("name", item.name), ("status", item.status),
-            ("text", item.text), ("fix", item.fix),
-            ("data", dict((key, value) for key, value in item.data.items()
-                          if key != "findings_text"))]) for item in items])])
 
 
 def run_check_command(config, as_json=False, stdout=None, environ=None):
@@ -301,7 +229,7 @@ def _licence_item(banner, gams_args, today):
 
 
 def _solver_item(gams, solver, gams_args):
-    label = _SOLVER_LABELS.get(solver, solver.upper())
+    label = solvers.get(solver).label
     name = "solver:%s" % solver
     try:
         probe = gamsinfo.run_probe(gams, solver, gams_args)
@@ -347,7 +275,7 @@ def _profile_items(chosen, system_dir, threads, allow_unknown, everything):
             names = [each.name for each in chosen if each.solver == profile.solver]
             items.append(CheckItem(
                 "profiles", "profiles:%s" % profile.solver, WARNING,
-                "%s options not checked (%s): %s" % (_SOLVER_LABELS[profile.solver],
+                "%s options not checked (%s): %s" % (solvers.get(profile.solver).label,
                                                       ", ".join(names), defs),
                 None, {"solver": profile.solver, "def_file": path, "profiles": names}))
     for profile in chosen:
@@ -362,17 +290,15 @@ def _profile_items(chosen, system_dir, threads, allow_unknown, everything):
                 "def_file": path, "findings": []}
         threads_line = "%s %d" % (profiles.threads_keyword(profile.solver), threads)
         findings = optdef.check_option_lines(profile.lines, defs,
-                                             _SOLVER_LABELS[profile.solver], threads_line)
+                                             solvers.get(profile.solver).label, threads_line)
         data["findings"] = [{"line": finding.line, "severity": _demoted(finding.severity,
                                                                         allow_unknown),
                              "option": finding.name, "message": finding.message}
                             for finding in findings]
         data["findings_text"] = ["%s:%d: %s" % (where, finding.line, finding.message)
                                  for finding in findings]
-        worst = OK
-        for finding in data["findings"]:
-            status = ERROR if finding["severity"] == optdef.ERROR else WARNING
-            worst = status if _RANK[status] > _RANK[worst] else worst
+        worst = worst_status(ERROR if finding["severity"] == optdef.ERROR else WARNING
+                             for finding in data["findings"])
         if worst == OK and not everything:
             continue
         count = len(profile.lines)

@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 
-from times_doctor import __version__
+from times_doctor import __version__, solvers
 from times_doctor.errors import (EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, TimesDoctorError,
                                  UsageError)
 
@@ -97,7 +97,7 @@ def _add_scan_options(scan):
                       "(default: detected from the newest .lst, else the .run/.gms file)")
     scan.add_argument("--times-src", metavar="DIR", help="TIMES source folder "
                       "(default: detected from the newest .lst)")
-    scan.add_argument("--solver", choices=("cplex", "gurobi", "both"), default="cplex")
+    scan.add_argument("--solver", choices=solvers.CHOICES, default=solvers.DEFAULT)
     scan.add_argument("--profiles", metavar="NAME[,NAME...]", action="append",
                       help="profiles to run (repeatable; default dual,sift,bar_nox)")
     scan.add_argument("--opt-dir", metavar="DIR", help="extra profiles: DIR/<solver>/<name>.opt "

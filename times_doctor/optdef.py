@@ -39,6 +39,7 @@ import re
 
 from typing import Dict, List, Optional  # noqa: F401  (used in type comments)
 
+from times_doctor import solvers
 from times_doctor.errors import ParseError, os_reason
 
 OptionDef = collections.namedtuple("OptionDef", "name kind lower upper values")
@@ -117,8 +118,12 @@ def read_def_file(path):
 
 def def_file_path(system_dir, solver):
     # type: (str, str) -> str
-    """``<system dir>/opt<solver>.def``."""
-    return os.path.join(system_dir, "opt%s.def" % solver.lower())
+    """The solver's def file in the GAMS system directory (``optcplex.def``); any case.
+
+    Raises:
+        ValueError: *solver* is not in the solver table.
+    """
+    return os.path.join(system_dir, solvers.get(solver.lower()).def_file)
 
 
 def parse_def_text(text, path=""):

@@ -29,6 +29,7 @@ import re
 
 from typing import Dict, Iterable, List, Optional  # noqa: F401  (used in type comments)
 
+from times_doctor import solvers
 from times_doctor.errors import ProfileError, os_reason, show_value
 
 Profile = collections.namedtuple("Profile", "name solver base_name source lines")
@@ -40,29 +41,7 @@ solver: "cplex" or "gurobi"; base_name: the profile name without solver
 the option lines, without line endings.
 """
 
-SOLVERS = ("cplex", "gurobi")
-SOLVER_CHOICES = SOLVERS + ("both",)
 BUILTIN_SOURCE = "builtin"
-
-# Order matters: it is the order of known_profile_names() and of error messages.
-BUILTIN_PROFILES = {
-    "cplex": collections.OrderedDict([
-        ("dual", ["lpmethod 2"]),
-        ("primal", ["lpmethod 1"]),
-        ("sift", ["lpmethod 5"]),
-        # Crossover is on by default (solutiontype 0: a basic solution).
-        ("bar", ["lpmethod 4"]),
-        ("bar_nox", ["lpmethod 4", "solutiontype 2"]),
-        ("concurrent", ["lpmethod 6"]),
-    ]),
-    "gurobi": collections.OrderedDict([
-        ("dual", ["Method 1"]),
-        ("primal", ["Method 0"]),
-        ("bar", ["Method 2"]),
-        ("bar_nox", ["Method 2", "Crossover 0"]),
-        ("concurrent", ["Method 3"]),
-    ]),
-}
 
 DEFAULT_PROFILE_NAMES = ("dual", "sift", "bar_nox")
 
@@ -74,12 +53,6 @@ MAX_PROFILE_NAME_LENGTH = 64
 _PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _WINDOWS_RESERVED_RE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
 
-_OPTION_FILE_NAMES = {"cplex": "cplex.opt", "gurobi": "gurobi.opt"}
-_THREADS_KEYWORD = {"cplex": "threads", "gurobi": "Threads"}
-# CPLEX prints an iteration line only every so often unless asked; level 2
-# gives the log parser something to show while a long LP runs.
-_CPLEX_DISPLAY_LINES = ("simdisplay 2", "bardisplay 2")
-
 # Bytes that never occur in a text option file (tab, LF, VT, FF, CR and the
 # DOS end-of-file mark 0x1A are allowed).
 _BINARY_BYTES_RE = re.compile(b"[\x00-\x08\x0e-\x19\x1b-\x1f]")
@@ -89,26 +62,25 @@ _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 def known_profile_names(solver):
     # type: (str) -> List[str]
     """Built-in profile names for *solver* ("cplex", "gurobi" or "both"), in display order."""
-    if solver == "both":
-        names = list(BUILTIN_PROFILES["cplex"])
-        names.extend(name for name in BUILTIN_PROFILES["gurobi"] if name not in names)
+    if solver == solvers.BOTH:
+        names = []  # type: List[str]
+        for each in solvers.NAMES:
+            names.extend(name for name in solvers.get(each).builtin_profiles
+                         if name not in names)
         return names
-    _check_solver(solver)
-    return list(BUILTIN_PROFILES[solver])
+    return list(solvers.get(solver).builtin_profiles)
 
 
 def option_file_name(solver):
     # type: (str) -> str
     """The option file GAMS makes *solver* read with ``optfile=1``."""
-    _check_solver(solver)
-    return _OPTION_FILE_NAMES[solver]
+    return solvers.get(solver).option_file
 
 
 def threads_keyword(solver):
     # type: (str) -> str
     """The option name render_option_file() writes the thread count under."""
-    _check_solver(solver)
-    return _THREADS_KEYWORD[solver]
+    return solvers.get(solver).threads_keyword
 
 
 def check_profile_name(name, origin=None):
@@ -205,31 +177,32 @@ def resolve_profiles(solver, names, opt_dir=None):
     Raises:
         ProfileError: one line naming the problem and the fix.
     """
-    if solver not in SOLVER_CHOICES:
-        raise ProfileError("--solver must be cplex, gurobi or both, got %s: e.g. --solver cplex"
-                           % show_value(solver))
-    solvers = SOLVERS if solver == "both" else (solver,)
-    catalog = _builtin_catalog(solvers)
+    if solver not in solvers.CHOICES:
+        raise ProfileError("--solver must be %s or %s, got %s: e.g. --solver %s"
+                           % (", ".join(solvers.NAMES), solvers.BOTH, show_value(solver),
+                              solvers.DEFAULT))
+    chosen_solvers = solvers.NAMES if solver == solvers.BOTH else (solver,)
+    catalog = _builtin_catalog(chosen_solvers)
     extra = {}  # type: Dict[str, List[str]]
     if opt_dir is not None:
-        extra = _load_opt_dir(opt_dir, solvers, catalog)
+        extra = _load_opt_dir(opt_dir, chosen_solvers, catalog)
     requested = _split_names(names)
     if requested:
-        wanted = [_parse_requested(item, solver, solvers, catalog, opt_dir)
+        wanted = [_parse_requested(item, solver, chosen_solvers, catalog, opt_dir)
                   for item in requested]
     else:
-        wanted = _default_names(solvers, catalog, extra)
+        wanted = _default_names(chosen_solvers, catalog, extra)
     chosen = []  # type: List[Profile]
     seen = set()
     for qualifier, key in wanted:
-        for each in solvers:
+        for each in chosen_solvers:
             if qualifier not in (None, each) or key not in catalog[each]:
                 continue
             base_name, source, lines = catalog[each][key]
             if (each, key) in seen:
                 continue
             seen.add((each, key))
-            display = "%s:%s" % (each, base_name) if solver == "both" else base_name
+            display = "%s:%s" % (each, base_name) if solver == solvers.BOTH else base_name
             chosen.append(Profile(display, each, base_name, source, list(lines)))
     return chosen
 
@@ -245,7 +218,8 @@ def render_option_file(profile, threads):
     """
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
         raise ValueError("threads must be an int >= 0, got %r" % (threads,))
-    threads_line = "%s %d" % (_THREADS_KEYWORD[profile.solver], threads)
+    solver = solvers.get(profile.solver)
+    threads_line = "%s %d" % (solver.threads_keyword, threads)
     lines = []
     found_threads = False
     for line in profile.lines:
@@ -256,11 +230,10 @@ def render_option_file(profile, threads):
             lines.append(line)
     if not found_threads:
         lines.append(threads_line)
-    if profile.solver == "cplex":
-        for display_line in _CPLEX_DISPLAY_LINES:
-            key = display_line.split()[0]
-            if not any(_option_key_matches(line, key) for line in profile.lines):
-                lines.append(display_line)
+    for display_line in solver.display_lines:
+        key = display_line.split()[0]
+        if not any(_option_key_matches(line, key) for line in profile.lines):
+            lines.append(display_line)
     return "\n".join(lines) + "\n"
 
 
@@ -270,11 +243,6 @@ def render_option_file(profile, threads):
 def _open_binary(path):
     """Open *path* for reading bytes (a seam: tests make it raise PermissionError)."""
     return io.open(path, "rb")
-
-
-def _check_solver(solver):
-    if solver not in SOLVERS:
-        raise ValueError("solver must be one of %s, got %r" % (", ".join(SOLVERS), solver))
 
 
 def _option_key_matches(line, key):
@@ -288,13 +256,13 @@ def _option_key_matches(line, key):
     return rest == "" or rest[0] in " \t="
 
 
-def _builtin_catalog(solvers):
+def _builtin_catalog(chosen_solvers):
     """{solver: OrderedDict(lower name -> (base_name, source, lines))} of the built-ins."""
     catalog = {}
-    for solver in solvers:
+    for solver in chosen_solvers:
         catalog[solver] = collections.OrderedDict(
             (name, (name, BUILTIN_SOURCE, list(lines)))
-            for name, lines in BUILTIN_PROFILES[solver].items())
+            for name, lines in solvers.get(solver).builtin_profiles.items())
     return catalog
 
 
@@ -313,25 +281,26 @@ def _split_names(names):
     return result
 
 
-def _parse_requested(item, solver, solvers, catalog, opt_dir):
+def _parse_requested(item, solver, chosen_solvers, catalog, opt_dir):
     """Return (qualifier or None, lower name) for one ``--profiles`` item, or raise."""
     qualifier = None
     name = item
     if ":" in item:
         qualifier, name = [part.strip() for part in item.split(":", 1)]
         qualifier = qualifier.lower()
-        if qualifier not in SOLVERS:
-            raise ProfileError("unknown solver %s in profile %s: write cplex:NAME or "
-                               "gurobi:NAME" % (_quote(qualifier), _quote(item)))
-        if qualifier not in solvers:
+        if qualifier not in solvers.NAMES:
+            raise ProfileError("unknown solver %s in profile %s: write %s"
+                               % (_quote(qualifier), _quote(item),
+                                  " or ".join("%s:NAME" % each for each in solvers.NAMES)))
+        if qualifier not in chosen_solvers:
             raise ProfileError("profile %s is for %s but --solver is %s: use --solver %s or "
                                "--solver both" % (_quote(item), qualifier, solver, qualifier))
     key = name.lower()
-    candidates = [qualifier] if qualifier else list(solvers)
+    candidates = [qualifier] if qualifier else list(chosen_solvers)
     if any(key in catalog[each] for each in candidates):
         return qualifier, key
-    for other in SOLVERS:
-        if other not in solvers and _other_solver_has(other, key, opt_dir):
+    for other in solvers.NAMES:
+        if other not in chosen_solvers and _other_solver_has(other, key, opt_dir):
             raise ProfileError("profile %s is a %s profile but --solver is %s: use --solver %s "
                                "or --solver both" % (_quote(name), other, solver, other))
     known = []  # type: List[str]
@@ -347,7 +316,7 @@ def _parse_requested(item, solver, solvers, catalog, opt_dir):
 
 def _other_solver_has(solver, key, opt_dir):
     """Whether *solver* (not chosen) would know profile *key*: for a better message."""
-    if key in BUILTIN_PROFILES[solver]:
+    if key in solvers.get(solver).builtin_profiles:
         return True
     if opt_dir is None:
         return False
@@ -357,16 +326,16 @@ def _other_solver_has(solver, key, opt_dir):
         return False  # only a hint for an error message that is raised anyway
 
 
-def _default_names(solvers, catalog, extra):
+def _default_names(chosen_solvers, catalog, extra):
     """The default set plus every opt-dir profile, as (None, lower name) pairs."""
     keys = list(DEFAULT_PROFILE_NAMES)
-    for solver in solvers:
+    for solver in chosen_solvers:
         keys.extend(key for key in extra.get(solver, []) if key not in keys)
-    return [(None, key) for key in keys if any(key in catalog[each] for each in solvers)]
+    return [(None, key) for key in keys if any(key in catalog[each] for each in chosen_solvers)]
 
 
-def _load_opt_dir(opt_dir, solvers, catalog):
-    """Add ``--opt-dir`` profiles of *solvers* to *catalog*; return {solver: [lower names]}.
+def _load_opt_dir(opt_dir, chosen_solvers, catalog):
+    """Add ``--opt-dir`` profiles of *chosen_solvers* to *catalog*; return {solver: [lower names]}.
 
     Raises ProfileError for a missing, unreadable or empty folder, unsafe
     file names, two files defining one profile, and unusable file contents.
@@ -381,7 +350,7 @@ def _load_opt_dir(opt_dir, solvers, catalog):
         raise ProfileError("--opt-dir %s is not a directory: give a folder of .opt files %s"
                            % (shown, layout))
     files = collections.OrderedDict()  # solver -> OrderedDict(key -> path)
-    for solver in solvers:
+    for solver in chosen_solvers:
         try:
             found = _opt_files_for(opt_dir, solver)
         except OSError as error:
@@ -403,11 +372,11 @@ def _load_opt_dir(opt_dir, solvers, catalog):
             by_key[key] = path
         files[solver] = by_key
     if not any(files.values()):
-        places = ["%s/NAME.opt" % os.path.join(shown, each) for each in solvers]
-        if "cplex" in solvers:
+        places = ["%s/NAME.opt" % os.path.join(shown, each) for each in chosen_solvers]
+        if "cplex" in chosen_solvers:
             places.append("%s (CPLEX)" % os.path.join(shown, "NAME.opt"))
         raise ProfileError("--opt-dir %s has no .opt files for %s: add %s"
-                           % (shown, " or ".join(solvers), " or ".join(places)))
+                           % (shown, " or ".join(chosen_solvers), " or ".join(places)))
     added = {}
     for solver, by_key in files.items():
         for key, path in by_key.items():

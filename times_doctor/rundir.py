@@ -38,11 +38,12 @@ import time
 
 from typing import Callable, List, Optional  # noqa: F401  (used in type comments)
 
+from times_doctor import solvers
 from times_doctor.errors import GamsNotFoundError, RunDirError, os_reason, show_value
 from times_doctor.gams_source import include_names, replace_solver_values
 from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.lst import initsys_from_lst
-from times_doctor.profiles import SOLVERS, check_profile_name
+from times_doctor.profiles import check_profile_name
 
 RESTART_FILE_NAME = "_times.g00"
 
@@ -205,14 +206,14 @@ def rewrite_solver_options(text, solver):
     end-of-line and in-line comments), quoted strings, echo/put/embedded-code
     blocks and all other text stay byte-identical, line endings included.
     """
-    _check_solver(solver)
+    solvers.check(solver)
     return replace_solver_values(text, solver)
 
 
 def plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name):
     # type: (str, str, str, str, str) -> WorkDirPlan
     """Paths of one profile's work directory; validates names, touches nothing."""
-    _check_solver(solver)
+    solvers.check(solver)
     check_profile_name(profile_name)
     driver_name = os.path.basename(driver_path)
     _check_plain_name(option_file_name, "option file name")
@@ -333,7 +334,7 @@ def gams_command(gams_path, driver_copy_name, run_dir, times_src, solver, profil
     option file there (``optfile=1``), and finds ``$include``/``$batinclude``
     files through ``idir1``/``idir2``.
     """
-    _check_solver(solver)
+    solvers.check(solver)
     check_profile_name(profile_name)
     _check_plain_name(driver_copy_name, "driver copy name")
     log_name = log_name or "%s_run_log.txt" % profile_name
@@ -477,11 +478,6 @@ def _make_sibling(path, clock):
 
 
 # -- helpers: misc -----------------------------------------------------------
-
-
-def _check_solver(solver):
-    if solver not in SOLVERS:
-        raise ValueError("solver must be one of %s, got %r" % (", ".join(SOLVERS), solver))
 
 
 def _check_plain_name(name, what):
