@@ -19,7 +19,7 @@ and otherwise ignored):
   into NAME in the working directory at execution time.
 
 Its comment handling is deliberately independent of times_doctor's own
-option lexer (times_doctor/rundir.py): the stand-in checks that lexer's
+option lexer (times_doctor/gams_source.py): the stand-in checks that lexer's
 output, so it must not share its mistakes.
 """
 
