@@ -184,6 +184,97 @@ def test_listeners_run_outside_the_lock():
                     (RunStatus.STARTING, RunStatus.STARTING)]
 
 
+# -- the record: fields, one pausable clock, listeners ---------------------------
+
+
+def test_update_writes_record_fields_without_notifying():
+    registry, _ = make_registry("a")
+    seen = []
+    registry.add_listener(seen.append)
+    registry.update("a", phase="barrier", progress=0.25, iteration=12, details="d",
+                    result="optimal")
+    snap = registry.get("a")
+    assert (snap.phase, snap.progress, snap.iteration, snap.details, snap.result) == (
+        "barrier", 0.25, 12, "d", "optimal")
+    assert seen == []  # views poll snapshots; only state changes notify
+    with pytest.raises(TypeError):
+        registry.update("a", status=RunStatus.RUNNING)  # statuses only via set_status
+    with pytest.raises(UnknownJobError):
+        registry.update("nope", phase="x")
+
+
+def test_record_defaults_before_the_runner_writes():
+    registry, _ = make_registry("a")
+    snap = registry.get("a")
+    assert (snap.result, snap.phase, snap.progress, snap.iteration, snap.details,
+            snap.elapsed_seconds, snap.pid) == ("", "", None, None, "", None, None)
+
+
+def test_clock_runs_from_starting_holds_while_paused_and_stops_when_final():
+    clock = FakeClock()
+    registry = JobRegistry(monotonic=clock.monotonic)
+    registry.register("a")
+    registry.try_start("a")
+    clock.sleep(2)
+    registry.set_status("a", RunStatus.RUNNING)
+    clock.sleep(3)
+    assert registry.elapsed("a") == 5
+    registry.set_status("a", RunStatus.PAUSED)
+    clock.sleep(100)
+    assert registry.get("a").elapsed_seconds == 5
+    registry.set_status("a", RunStatus.RUNNING)
+    clock.sleep(1)
+    assert registry.set_status("a", RunStatus.COMPLETED).elapsed_seconds == 6
+    clock.sleep(50)
+    assert registry.elapsed("a") == 6
+
+
+def test_cancel_from_waiting_never_starts_the_clock():
+    registry, _ = make_registry("a")
+    registry.cancel("a")
+    assert registry.get("a").elapsed_seconds is None
+
+
+def test_status_only_listener_hears_status_changes_only():
+    registry, _ = make_registry("a", "b")
+    every, status_only = [], []
+    registry.add_listener(lambda snap: every.append((snap.name, snap.status)))
+    registry.add_listener(lambda snap: status_only.append((snap.name, snap.status)),
+                          status_only=True)
+    registry.try_start("a")
+    registry.attach_process("a", 4242)
+    registry.set_status("a", RunStatus.RUNNING)
+    registry.request_action("a", ACTION_PAUSE)
+    registry.cancel("a")     # active: a request, not a status change
+    registry.cancel("b")     # waiting: cancelled at once
+    assert status_only == [("a", RunStatus.STARTING), ("a", RunStatus.RUNNING),
+                           ("b", RunStatus.CANCELLED)]
+    assert len(every) == 6
+
+
+def test_failing_listener_neither_undoes_the_change_nor_reaches_the_writer():
+    # The state file not writable: the worker must still end its run the way
+    # the registry says, or the CSV (from the worker's result) and the
+    # registry (and so the table and the next state file) would disagree.
+    registry, _ = make_registry("a")
+    later = []
+    failure = OSError(28, "No space left on device")
+
+    def failing(snap):
+        raise failure
+
+    registry.add_listener(failing)
+    registry.add_listener(later.append)
+    registry.try_start("a")
+    registry.set_status("a", RunStatus.RUNNING)
+    snap = registry.set_status("a", RunStatus.COMPLETED, returncode=0)
+    assert snap.status == registry.get("a").status == RunStatus.COMPLETED
+    assert [s.status for s in later] == [RunStatus.STARTING, RunStatus.RUNNING,
+                                         RunStatus.COMPLETED]
+    assert registry.take_listener_errors() == [failure] * 3
+    assert registry.take_listener_errors() == []
+
+
 def test_request_action_from_running_wakes_worker_without_cancel():
     registry, events = make_registry("a")
     registry.try_start("a")

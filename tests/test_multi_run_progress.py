@@ -1,5 +1,8 @@
 """MultiRunProgressMonitor with a fake stream and a fake clock.
 
+The monitor reads a JobRegistry of its own here; set_status() goes through
+the registry's checked transitions, so a run starts (STARTING) before it runs.
+
 refresh_seconds is an hour in most tests, so the refresh thread never fires
 and each test drives redraws itself with refresh().
 """
@@ -129,6 +132,7 @@ def test_live_redraw_moves_up_over_the_previous_table():
     monitor, stream, clock = make()
     monitor.start()
     stream.take()
+    monitor.set_status("a", RunStatus.STARTING)
     monitor.set_status("a", RunStatus.RUNNING)
     assert stream.take() == ""  # updates never write: only the refresh does
     monitor.refresh()
@@ -146,6 +150,7 @@ def test_live_redraw_moves_up_over_the_previous_table():
 def test_live_redraws_only_when_the_text_changes():
     monitor, stream, clock = make()
     monitor.start()
+    monitor.set_status("a", RunStatus.STARTING)
     monitor.set_status("a", RunStatus.RUNNING)
     monitor.refresh()
     stream.take()
@@ -228,6 +233,7 @@ def test_start_is_idempotent_and_stopped_stays_stopped():
     monitor.stop()
     stream.take()
     monitor.start()
+    monitor.set_status("a", RunStatus.STARTING)
     monitor.set_status("a", RunStatus.RUNNING)
     monitor.refresh()
     assert stream.take() == ""
@@ -250,6 +256,7 @@ def test_pause_display_clears_stops_drawing_and_redraws_from_scratch():
     stream.take()
     with monitor.pause_display():
         assert stream.take() == "\r\x1b[2K" + "\x1b[1A\x1b[2K" * 3 + SHOW
+        monitor.set_status("a", RunStatus.STARTING)
         monitor.set_status("a", RunStatus.RUNNING)  # still recorded
         clock.advance(5)
         monitor.refresh()
@@ -304,6 +311,7 @@ def test_live_table_taller_than_the_terminal_is_cropped(monkeypatch):
     monkeypatch.setenv("LINES", "8")
     names = ["run%d" % i for i in range(10)]
     monitor, stream, _ = make(names=names)
+    monitor.set_status("run7", RunStatus.STARTING)
     monitor.set_status("run7", RunStatus.RUNNING)
     monitor.start()
     lines = stream.take()[len(HIDE):].split("\n")
@@ -324,6 +332,7 @@ def test_live_colour_codes_only_when_enabled():
 def test_refresh_thread_redraws_by_itself():
     monitor, stream, _ = make(refresh_seconds=0.01)
     with monitor:
+        monitor.set_status("a", RunStatus.STARTING)
         monitor.set_status("a", RunStatus.RUNNING)
         deadline = time.monotonic() + 10
         while "a    Running" not in stream.getvalue():
@@ -395,6 +404,7 @@ def test_plain_mode_no_lines_before_start_or_after_stop():
 def test_plain_heartbeat_at_most_every_heartbeat_seconds():
     monitor, stream, clock = make(tty=False)
     monitor.start()
+    monitor.set_status("a", RunStatus.STARTING)
     monitor.set_status("a", RunStatus.RUNNING)
     stream.take()
     clock.advance(29.9)
@@ -519,6 +529,7 @@ def test_all_completed_counts_cancelled_as_final():
     monitor.set_status("a", RunStatus.CANCELLED)
     monitor.set_status("b", RunStatus.FAILED)
     assert not monitor.all_completed()
+    monitor.set_status("c", RunStatus.STARTING)
     monitor.set_status("c", RunStatus.RUNNING)
     assert not monitor.all_completed()
     monitor.set_status("c", RunStatus.COMPLETED)
@@ -528,6 +539,7 @@ def test_all_completed_counts_cancelled_as_final():
 def test_summary_counts_in_summary_order_with_starting_as_running():
     monitor, _, _ = make(names=("a", "b", "c", "d"))
     monitor.set_status("a", RunStatus.STARTING)
+    monitor.set_status("b", RunStatus.STARTING)
     monitor.set_status("b", RunStatus.RUNNING)
     monitor.set_status("c", RunStatus.CANCELLED)
     counts = monitor.summary_counts()

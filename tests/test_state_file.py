@@ -137,3 +137,53 @@ def test_listener_writes_coalesce_and_the_last_state_wins(tmp_path, monkeypatch)
     assert 1 <= len(writes) < len(names)
     statuses = set(job["status"] for job in read_state(path)["jobs"])
     assert statuses == set(["cancelled"])
+
+
+def test_record_fields_reach_the_state_file(tmp_path):
+    registry = JobRegistry()
+    registry.register("dual")
+    path = str(tmp_path / "scan_state.json")
+    writer = StateFileWriter(path, registry, {}, {})
+    registry.try_start("dual")
+    registry.update("dual", phase="barrier", progress=0.5, iteration=9, details="it 9")
+    writer.write()
+    job = read_state(path)["jobs"][0]
+    assert (job["phase"], job["progress"], job["iteration"], job["details"], job["result"]) == (
+        "barrier", 0.5, 9, "it 9", "")
+    assert job["elapsed_seconds"] >= 0
+
+
+def test_unwritable_state_file_in_a_worker_leaves_csv_and_registry_agreeing(
+        tmp_path, fake_gams_path, monkeypatch):
+    # Every state-file write from a worker thread fails (disk full, say); the
+    # main thread's writes succeed.  The run still ends as the registry says,
+    # the CSV says the same, and the user is told.
+    import io
+    import threading
+    from scan_helpers import read_report
+    from times_doctor import state_file
+    from times_doctor.scan import Scan, ScanConfig, plan_scan
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
+    config = ScanConfig(
+        run_dir=str(run_dir), gams_path=fake_gams_path, driver=None, times_src=None,
+        solver="cplex", profiles=["dual"], opt_dir=None, threads="1", parallel=False,
+        max_workers=None, timeout_seconds="0", grace_seconds="1", gams_args=[], out=None,
+        yes=True, no_color=True, debug=False, allow_unknown_options=False, no_preflight=True)
+    real_write = state_file.write_atomic
+
+    def write_atomic(path, text, *args, **kwargs):
+        if threading.current_thread().name.startswith("td-worker"):
+            raise OSError(28, "No space left on device")
+        return real_write(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(state_file, "write_atomic", write_atomic)
+    stdout = io.StringIO()
+    scan = Scan(plan_scan(config), stdin=io.StringIO(), stdout=stdout)
+    assert scan.run() == 0
+    _, rows = read_report(str(run_dir))
+    assert [(row["profile"], row["status"]) for row in rows] == [("dual", "completed")]
+    assert scan.registry.get("dual").status == RunStatus.COMPLETED
+    assert read_state(scan.state_path)["jobs"][0]["status"] == RunStatus.COMPLETED
+    assert "No space left on device" in stdout.getvalue()

@@ -48,7 +48,8 @@ from times_doctor.logtail import LogTail, tail_lines
 from times_doctor.lst import parse_lst
 from times_doctor.state_file import iso_time, read_state
 from times_doctor.states import (
-    ACTIVE_STATES, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS, SUMMARY_ORDER, RunStatus)
+    ACTIVE_STATES, ALWAYS_COUNTED, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS,
+    SUMMARY_ORDER, count_states)
 
 API_SCHEMA = "times-doctor/dashboard"
 API_SCHEMA_VERSION = 1
@@ -95,9 +96,6 @@ _CSS_COLOURS = {
     "bold yellow": ("#9a5b00", True),
     "bold cyan": ("#006064", True),
 }
-
-# The outcomes every summary shows even at zero (as render.render_summary does).
-_ALWAYS_COUNTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED)
 
 ScanEntry = collections.namedtuple("ScanEntry", "scan_id out_dir out_root state_path document")
 
@@ -386,12 +384,8 @@ def summary_counts(statuses):
     Starting counts as running; waiting, running, paused and interrupted only
     when non-zero; unknown states appended when non-zero.
     """
-    counts = collections.OrderedDict((state, 0) for state in SUMMARY_ORDER)
-    for status in statuses:
-        key = RunStatus.RUNNING if status == RunStatus.STARTING else str(status)
-        counts[key] = counts.get(key, 0) + 1
-    return [{"state": state, "count": n} for state, n in counts.items()
-            if n or state in _ALWAYS_COUNTED]
+    return [{"state": state, "count": n} for state, n in count_states(statuses).items()
+            if n or state in ALWAYS_COUNTED]
 
 
 def elapsed_seconds(job, now):

@@ -20,11 +20,25 @@ from times_doctor.errors import InvalidTransition, TimesDoctorError
 from times_doctor.states import (ACTIVE_STATES, CANCELLABLE_STATES, FINAL_STATES,
                                  RunStatus, can_transition)
 
-# What a listener receives: a frozen copy of one job.
+# The fields of a run's record that its writer (the runner) sets with
+# JobRegistry.update(), and their values before it does.  Every view (the
+# terminal table, the state file, `status`, the dashboard) reads them from
+# the record, so adding a per-run field is one line here: it reaches the
+# snapshot, update() and the state file's jobs without further change.
+RECORD_FIELDS = collections.OrderedDict([
+    ("result", ""),       # one word from the listing: "optimal", "infeasible", ...
+    ("phase", ""),        # the solver's phase as logparse names it
+    ("progress", None),   # 0..1, or None when the phase has no measure
+    ("iteration", None),  # int, or None
+    ("details", ""),      # one line: what the log says now, or why the run ended
+])
+
+# What a listener receives: a frozen copy of one run's record.
+# elapsed_seconds: the run's pausable clock as of the copy (None before it started).
 JobSnapshot = collections.namedtuple(
     "JobSnapshot",
     "name status pid pgid sid os_start_time work_dir started_at ended_at returncode "
-    "cancel_requested pending_action index")
+    "cancel_requested pending_action index elapsed_seconds " + " ".join(RECORD_FIELDS))
 
 # Actions a worker performs on request (besides cancel, which has its event).
 ACTION_PAUSE = "pause"
@@ -32,14 +46,49 @@ ACTION_RESUME = "resume"
 ACTION_INTERRUPT = "interrupt"
 
 
+class RunClock(object):
+    """A run's elapsed time: runs while STARTING or RUNNING, holds while paused or final.
+
+    The one clock of a run: the timeout, the CSV's runtime and every view's
+    Time column read it.  Not thread-safe by itself: the registry drives it
+    under its lock.
+    """
+
+    def __init__(self, monotonic):
+        self._monotonic = monotonic
+        self._banked = None      # seconds of earlier stretches; None: never ran
+        self._running_since = None
+
+    def run(self):
+        if self._running_since is None:
+            self._running_since = self._monotonic()
+            if self._banked is None:
+                self._banked = 0.0
+
+    def hold(self):
+        if self._running_since is not None:
+            self._banked += self._monotonic() - self._running_since
+            self._running_since = None
+
+    def elapsed(self):
+        """Seconds run so far, or None if the run never started."""
+        if self._running_since is None:
+            return self._banked
+        return self._banked + max(0.0, self._monotonic() - self._running_since)
+
+
+# States in which a run's clock runs.
+_CLOCK_RUNNING_STATES = (RunStatus.STARTING, RunStatus.RUNNING)
+
+
 class JobHandle(object):
-    """Everything known about one job; only the registry touches it.
+    """Everything known about one run (its record); only the registry touches it.
 
     Attributes are read and written under the registry's lock; the outside
     world sees JobSnapshot copies.
     """
 
-    def __init__(self, name, index, work_dir=None):
+    def __init__(self, name, index, work_dir=None, monotonic=time.monotonic):
         self.name = name
         self.index = index
         self.work_dir = work_dir
@@ -48,7 +97,6 @@ class JobHandle(object):
         self.cancel_requested = False
         self.grace_seconds = None
         self.grace_deadline = None  # monotonic; moved earlier by a second request
-        self.popen = None
         self.group = None  # procgroup.GroupRef
         self.pid = None
         self.pgid = None
@@ -58,12 +106,16 @@ class JobHandle(object):
         self.ended_at = None
         self.returncode = None
         self.pending_action = None
+        self.clock = RunClock(monotonic)
+        self.fields = dict(RECORD_FIELDS)
 
     def snapshot(self):
-        return JobSnapshot(self.name, self.status, self.pid, self.pgid, self.sid,
-                           self.os_start_time, self.work_dir, self.started_at,
-                           self.ended_at, self.returncode, self.cancel_requested,
-                           self.pending_action, self.index)
+        return JobSnapshot(
+            name=self.name, status=self.status, pid=self.pid, pgid=self.pgid, sid=self.sid,
+            os_start_time=self.os_start_time, work_dir=self.work_dir,
+            started_at=self.started_at, ended_at=self.ended_at, returncode=self.returncode,
+            cancel_requested=self.cancel_requested, pending_action=self.pending_action,
+            index=self.index, elapsed_seconds=self.clock.elapsed(), **self.fields)
 
 
 class UnknownJobError(TimesDoctorError):
@@ -76,13 +128,23 @@ class UnknownJobError(TimesDoctorError):
 
 
 class JobRegistry(object):
-    """Thread-safe registry of the runs of one scan."""
+    """Thread-safe registry of the runs of one scan: one record per run.
+
+    Listeners are called after every state change (status, process, cancel
+    or action request), outside the lock; a listener that raises does not
+    undo the change, stop the other listeners or reach the caller (a worker
+    must finish its run the same way whether or not the state file could be
+    written).  Its error is kept for the owner: take_listener_errors().
+    Field updates (update(): phase, progress, ...) notify nobody: the views
+    poll snapshots at their own pace.
+    """
 
     def __init__(self, default_grace_seconds=10.0, wall_clock=time.time,
                  monotonic=time.monotonic):
         self._lock = threading.Lock()
         self._jobs = collections.OrderedDict()
-        self._listeners = []
+        self._listeners = []  # (callable, status_only)
+        self._listener_errors = []
         self._changed = threading.Condition(self._lock)
         self.default_grace_seconds = default_grace_seconds
         self._wall_clock = wall_clock
@@ -95,24 +157,33 @@ class JobRegistry(object):
         with self._lock:
             if name in self._jobs:
                 raise ValueError("run %r registered twice" % name)
-            handle = JobHandle(name, len(self._jobs), work_dir)
+            handle = JobHandle(name, len(self._jobs), work_dir, self._monotonic)
             self._jobs[name] = handle
             return handle.cancel_event
 
-    def add_listener(self, listener):
-        """Call ``listener(snapshot)`` after every change, outside the lock."""
+    def add_listener(self, listener, status_only=False):
+        """Call ``listener(snapshot)`` after every change, outside the lock.
+
+        With *status_only*, only after changes of the run's status (the
+        terminal's plain lines: one per status change).
+        """
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners.append((listener, status_only))
+
+    def take_listener_errors(self):
+        """The exceptions listeners raised since the last call, oldest first."""
+        with self._lock:
+            errors, self._listener_errors = self._listener_errors, []
+            return errors
 
     # -- state changes (each notifies after releasing the lock) -------------
 
-    def attach_popen(self, name, popen, group=None):
-        """Record the process of a run that has just started."""
+    def attach_process(self, name, pid, group=None):
+        """Record the process (and its procgroup.GroupRef) of a run that has just started."""
         with self._lock:
             handle = self._get(name)
-            handle.popen = popen
             handle.group = group
-            handle.pid = popen.pid
+            handle.pid = pid
             if group is not None:
                 handle.pgid = group.pgid
                 handle.sid = group.sid
@@ -120,25 +191,43 @@ class JobRegistry(object):
             snap = handle.snapshot()
         self._notify(snap)
 
+    def update(self, name, **fields):
+        """Set fields of a run's record (RECORD_FIELDS: phase, progress, result, ...).
+
+        Notifies nobody: the views read snapshots when they draw.
+
+        Raises:
+            TypeError: a field that is not in RECORD_FIELDS.
+        """
+        unknown = sorted(set(fields) - set(RECORD_FIELDS))
+        if unknown:
+            raise TypeError("update() got unknown field(s): %s" % ", ".join(unknown))
+        with self._lock:
+            self._get(name).fields.update(fields)
+
     def set_status(self, name, status, returncode=None):
         """Move a run to *status*; raises InvalidTransition for illegal moves."""
         with self._lock:
             handle = self._get(name)
-            if not can_transition(handle.status, status):
-                raise InvalidTransition(name, handle.status, status)
-            self._apply_status(handle, status, returncode)
+            self._transition_locked(handle, status, returncode)
             snap = handle.snapshot()
-        self._notify(snap)
+        self._notify(snap, status_changed=True)
         return snap
 
-    def _apply_status(self, handle, status, returncode):
+    def _transition_locked(self, handle, status, returncode=None):
+        """The one place a run's status changes: checked, clocked, stamped."""
+        if not can_transition(handle.status, status):
+            raise InvalidTransition(handle.name, handle.status, status)
         now = self._wall_clock()
         if status == RunStatus.STARTING and handle.started_at is None:
             handle.started_at = now
+        if status in _CLOCK_RUNNING_STATES:
+            handle.clock.run()
+        else:
+            handle.clock.hold()
         if status in FINAL_STATES:
             handle.ended_at = now
             handle.returncode = returncode
-            handle.popen = None  # the worker has reaped it; drop the reference
         handle.status = status
         self._changed.notify_all()
 
@@ -152,9 +241,9 @@ class JobRegistry(object):
             handle = self._get(name)
             if handle.status != RunStatus.WAITING or handle.cancel_requested:
                 return False
-            self._apply_status(handle, RunStatus.STARTING, None)
+            self._transition_locked(handle, RunStatus.STARTING)
             snap = handle.snapshot()
-        self._notify(snap)
+        self._notify(snap, status_changed=True)
         return True
 
     def fail_waiting(self, name):
@@ -167,9 +256,9 @@ class JobRegistry(object):
             handle = self._get(name)
             if handle.status != RunStatus.WAITING:
                 return False
-            self._apply_status(handle, RunStatus.FAILED, None)
+            self._transition_locked(handle, RunStatus.FAILED)
             snap = handle.snapshot()
-        self._notify(snap)
+        self._notify(snap, status_changed=True)
         return True
 
     def cancel(self, name, grace_seconds=None):
@@ -184,9 +273,9 @@ class JobRegistry(object):
         """
         with self._lock:
             handle = self._get(name)
-            counted, snap = self._cancel_locked(handle, grace_seconds)
+            counted, snap, was_waiting = self._cancel_locked(handle, grace_seconds)
         if snap is not None:
-            self._notify(snap)
+            self._notify(snap, status_changed=was_waiting)
         return counted
 
     def cancel_all(self, grace_seconds=None):
@@ -195,31 +284,33 @@ class JobRegistry(object):
         Returns:
             The names of the runs the request applied to.
         """
-        names, snaps = [], []
+        names, changes = [], []
         with self._lock:
             for handle in self._jobs.values():
-                counted, snap = self._cancel_locked(handle, grace_seconds)
+                counted, snap, was_waiting = self._cancel_locked(handle, grace_seconds)
                 if counted:
                     names.append(handle.name)
                 if snap is not None:
-                    snaps.append(snap)
-        for snap in snaps:
-            self._notify(snap)
+                    changes.append((snap, was_waiting))
+        for snap, was_waiting in changes:
+            self._notify(snap, status_changed=was_waiting)
         return names
 
     def _cancel_locked(self, handle, grace_seconds):
+        """(counted, snapshot or None, whether the status changed: a waiting run ends here)."""
         if handle.status not in CANCELLABLE_STATES:
-            return False, None
+            return False, None, False
         grace = self.default_grace_seconds if grace_seconds is None else grace_seconds
         deadline = self._monotonic() + max(0.0, grace)
         if handle.grace_deadline is None or deadline < handle.grace_deadline:
             handle.grace_deadline = deadline
             handle.grace_seconds = grace
         handle.cancel_requested = True
-        if handle.status == RunStatus.WAITING:
-            self._apply_status(handle, RunStatus.CANCELLED, None)
+        was_waiting = handle.status == RunStatus.WAITING
+        if was_waiting:
+            self._transition_locked(handle, RunStatus.CANCELLED)
         handle.cancel_event.set()
-        return True, handle.snapshot()
+        return True, handle.snapshot(), was_waiting
 
     def request_action(self, name, action):
         """Ask a run's worker to pause, resume or interrupt it.
@@ -261,6 +352,11 @@ class JobRegistry(object):
         with self._lock:
             return self._get(name).grace_deadline
 
+    def elapsed(self, name):
+        """The run's clock in seconds (None before it started)."""
+        with self._lock:
+            return self._get(name).clock.elapsed()
+
     def group_of(self, name):
         with self._lock:
             return self._get(name).group
@@ -276,11 +372,6 @@ class JobRegistry(object):
     def snapshot(self):
         with self._lock:
             return [handle.snapshot() for handle in self._jobs.values()]
-
-    def get_running_jobs(self):
-        """Snapshots of the runs that have (or are about to have) a process."""
-        with self._lock:
-            return [h.snapshot() for h in self._jobs.values() if h.status in ACTIVE_STATES]
 
     def all_final(self):
         with self._lock:
@@ -303,11 +394,16 @@ class JobRegistry(object):
         except KeyError:
             raise UnknownJobError(name, list(self._jobs))
 
-    def _notify(self, snap):
+    def _notify(self, snap, status_changed=False):
         with self._lock:
-            listeners = list(self._listeners)
+            listeners = [listener for listener, status_only in self._listeners
+                         if status_changed or not status_only]
         for listener in listeners:
-            listener(snap)
+            try:
+                listener(snap)
+            except Exception as exc:  # kept for the owner: see the class docstring
+                with self._lock:
+                    self._listener_errors.append(exc)
 
 
 def create_process_group_kwargs():

@@ -6,32 +6,33 @@ draws new ones; ``MultiRunProgressMonitor`` owns the lifecycle (start/stop,
 idempotent), the locks, the refresh thread and restoring the terminal in
 ``finally``.  What the table looks like is render.py's business.
 
+The runs' state is not kept here: every draw reads snapshots of the scan's
+JobRegistry (one record per run, written by the runner), and the registry
+calls the monitor after a status change for the plain line.
+
 Two locks, always taken in this order: ``_write_lock`` (the stream, the live
-region, the lifecycle flags), then ``_lock`` (run state).  ``_lock`` is only
-ever held to copy or change run state, never while writing, so a runner
-thread calling update() is not held up by a slow terminal.
+region, the lifecycle flags), then ``_lock`` (the plain lines not yet
+written).  ``_lock`` is never held while writing, so a runner thread whose
+status change queues a line is not held up by a slow terminal.
 """
 
-import collections
 import contextlib
 import sys
 import threading
 import time
 
 from times_doctor import ansi
+from times_doctor.job_control import JobRegistry
 from times_doctor.render import (RunRow, heartbeat_line, plain_status_line, render_summary,
                                  render_table)
-from times_doctor.states import (ACTIVE_STATES, ALL_STATES, FINAL_STATES, SUMMARY_ORDER,
-                                 RunStatus)
+from times_doctor.states import (ACTIVE_STATES, ALL_STATES, FINAL_STATES, RunStatus,
+                                 count_states)
 
 __all__ = ["RunStatus", "MultiRunProgressMonitor", "LiveRegion"]
 
 # Fields update() accepts: RunRow's, less the name (the key) and the elapsed
-# time (the monitor's own clock keeps it).
+# time (the record's clock keeps it).
 UPDATABLE_FIELDS = ("status", "result", "phase", "progress", "iteration", "details", "pid")
-
-# Runs in these states have the clock running.
-_CLOCK_RUNNING_STATES = (RunStatus.STARTING, RunStatus.RUNNING)
 
 
 class MultiRunProgressMonitor(object):
@@ -56,7 +57,7 @@ class MultiRunProgressMonitor(object):
     """
 
     def __init__(self, names, stream=None, live=None, color=None, clock=time.monotonic,
-                 refresh_seconds=0.5, heartbeat_seconds=30.0, width=None):
+                 refresh_seconds=0.5, heartbeat_seconds=30.0, width=None, registry=None):
         self._stream = stream if stream is not None else sys.stdout
         self._live = ansi.live_capable(self._stream) if live is None else bool(live)
         self._color = ansi.color_enabled(self._stream) if color is None else bool(color)
@@ -66,12 +67,15 @@ class MultiRunProgressMonitor(object):
         self._width = width
         self._ellipsis = "\u2026" if ansi.encoding_can_print(self._stream, "\u2026") else "..."
 
-        self._lock = threading.Lock()
-        self._runs = collections.OrderedDict()
-        for name in names:
-            if name in self._runs:
-                raise ValueError("duplicate run name %r" % (name,))
-            self._runs[name] = _RunState(name)
+        if registry is None:
+            # A table of its own (tests, the demo): a registry just for it,
+            # on the same clock.  register() refuses a duplicate name.
+            registry = JobRegistry(monotonic=clock)
+            for name in names:
+                registry.register(name)
+        self._registry = registry
+        self._names = frozenset(registry.names())
+        self._lock = threading.Lock()  # _pending only
         self._pending = []  # plain lines not yet written, oldest first (under _lock)
 
         # RLock: pause_display() and message() call helpers that take it again.
@@ -87,6 +91,7 @@ class MultiRunProgressMonitor(object):
         # file).  Output stops after it rather than failing the runs that
         # report progress; the owner should tell the user on stderr.
         self.write_error = None
+        registry.add_listener(self._status_changed, status_only=True)
 
     @property
     def live(self):
@@ -159,44 +164,37 @@ class MultiRunProgressMonitor(object):
     # -- run state -----------------------------------------------------------
 
     def update(self, name, **fields):
-        """Change fields of run *name* (any of UPDATABLE_FIELDS); thread-safe.
+        """Write fields of run *name* (any of UPDATABLE_FIELDS) into its registry record.
 
-        A new ``status`` goes through the same clock logic as set_status()
-        and, in plain mode, prints one line.
+        A convenience for a table without a runner (tests, the demo): the
+        fields go to the registry first, then a ``status`` goes through the
+        registry's checked transition (a status equal to the current one
+        changes nothing), so a plain line shows the new fields.
 
         Raises:
             KeyError: *name* is not a run of this monitor.
             TypeError: a field that is not in UPDATABLE_FIELDS.
             ValueError: a status that is not a states.RunStatus value.
+            InvalidTransition: a status the run cannot move to.
         """
         unknown = sorted(set(fields) - set(UPDATABLE_FIELDS))
         if unknown:
             raise TypeError("update() got unknown field(s): %s" % ", ".join(unknown))
-        status = fields.get("status")
+        if name not in self._names:
+            raise KeyError(name)
+        status = fields.pop("status", None)
         if status is not None and status not in ALL_STATES:
             raise ValueError("unknown run status %r" % (status,))
-        with self._lock:
-            run = self._runs[name]
-            now = self._clock()
-            changed_status = status is not None and status != run.status
-            for key, value in fields.items():
-                if key != "status":
-                    setattr(run, key, value)
-            if changed_status:
-                run.set_status(status, now)
-                # The lifecycle flags belong to _write_lock, but taking it here
-                # would invert the lock order; a plain read is enough, as a
-                # line queued at the very edge of start/stop is harmless.
-                if not self._live and self._started and not self._stopped:
-                    self._pending.append(plain_status_line(
-                        run.row(now), _wall_clock_text(), self._color))
-        if changed_status and not self._live:
-            with self._write_lock:
-                if self._started and not self._stopped:
-                    self._flush_plain()
+        pid = fields.pop("pid", None)
+        if pid is not None:
+            self._registry.attach_process(name, pid)
+        if fields:
+            self._registry.update(name, **fields)
+        if status is not None and status != self._registry.get(name).status:
+            self._registry.set_status(name, status)
 
     def set_status(self, name, status):
-        """Move run *name* to *status*: RUNNING/STARTING start its clock, PAUSED and final states stop it."""
+        """Move run *name* to *status* (see update())."""
         self.update(name, status=status)
 
     def set_pid(self, name, pid):
@@ -204,24 +202,31 @@ class MultiRunProgressMonitor(object):
 
     def rows(self):
         """A snapshot of every run as RunRow, elapsed time as of now."""
-        with self._lock:
-            now = self._clock()
-            return [run.row(now) for run in self._runs.values()]
+        return [row_of(snap) for snap in self._registry.snapshot()]
 
     def summary_counts(self):
-        """OrderedDict state -> number of runs, in states.SUMMARY_ORDER.
-
-        STARTING is counted as running: SUMMARY_ORDER has no starting slot
-        and the counts must add up to the number of runs.
-        """
-        with self._lock:
-            statuses = [run.status for run in self._runs.values()]
-        return _count(statuses)
+        """OrderedDict state -> number of runs, in states.SUMMARY_ORDER (states.count_states)."""
+        return count_states(snap.status for snap in self._registry.snapshot())
 
     def all_completed(self):
         """True when every run is in a final state (CANCELLED counts)."""
+        return self._registry.all_final()
+
+    def _status_changed(self, snap):
+        """Registry listener (after its lock is released): one plain line per status change."""
+        if self._live:
+            return
         with self._lock:
-            return all(run.status in FINAL_STATES for run in self._runs.values())
+            # The lifecycle flags belong to _write_lock, but taking it here
+            # would invert the lock order; a plain read is enough, as a
+            # line queued at the very edge of start/stop is harmless.
+            if not (self._started and not self._stopped):
+                return
+            self._pending.append(plain_status_line(row_of(snap), _wall_clock_text(),
+                                                   self._color))
+        with self._write_lock:
+            if self._started and not self._stopped:
+                self._flush_plain()
 
     # -- output --------------------------------------------------------------
 
@@ -297,10 +302,8 @@ class MultiRunProgressMonitor(object):
             self._write(self._region.draw(lines))
 
     def _compose(self):
-        with self._lock:
-            now = self._clock()
-            rows = [run.row(now) for run in self._runs.values()]
-        counts = _count([row.status for row in rows])
+        rows = self.rows()
+        counts = count_states(row.status for row in rows)
         # One column short of the terminal: a line that fills the last column
         # wraps at once on some terminals (Windows consoles), which would add
         # a row the cursor-up count does not know about.
@@ -339,7 +342,7 @@ class MultiRunProgressMonitor(object):
         if all(row.status in FINAL_STATES for row in rows):
             return
         self._last_heartbeat = now
-        line = heartbeat_line(rows, _count([row.status for row in rows]),
+        line = heartbeat_line(rows, count_states(row.status for row in rows),
                               _wall_clock_text(), self._color)
         self._write(ansi.printable(self._stream, line) + "\n")
 
@@ -388,51 +391,10 @@ class LiveRegion(object):
         self.lines = None
 
 
-class _RunState(object):
-    """One run's fields plus its clock; only touched under the monitor's _lock."""
-
-    def __init__(self, name):
-        self.name = name
-        self.status = RunStatus.WAITING
-        self.result = ""
-        self.phase = ""
-        self.progress = None
-        self.iteration = None
-        self.details = ""
-        self.pid = None
-        self._accumulated = None  # seconds run before the current stretch; None: never ran
-        self._started_at = None   # clock value when the current stretch began
-
-    def set_status(self, status, now):
-        if status in _CLOCK_RUNNING_STATES:
-            if self._started_at is None:
-                self._started_at = now
-                if self._accumulated is None:
-                    self._accumulated = 0.0
-        elif self._started_at is not None:
-            # PAUSED, a final state (or WAITING again): bank the stretch.
-            self._accumulated += now - self._started_at
-            self._started_at = None
-        self.status = status
-
-    def elapsed(self, now):
-        if self._accumulated is None:
-            return None
-        if self._started_at is None:
-            return self._accumulated
-        return self._accumulated + max(0.0, now - self._started_at)
-
-    def row(self, now):
-        return RunRow(self.name, self.status, self.result, self.phase, self.progress,
-                      self.iteration, self.elapsed(now), self.details, self.pid)
-
-
-def _count(statuses):
-    counts = collections.OrderedDict((state, 0) for state in SUMMARY_ORDER)
-    for status in statuses:
-        key = RunStatus.RUNNING if status == RunStatus.STARTING else status
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+def row_of(snap):
+    """The table row of one registry record (a job_control.JobSnapshot)."""
+    return RunRow(snap.name, snap.status, snap.result, snap.phase, snap.progress,
+                  snap.iteration, snap.elapsed_seconds, snap.details, snap.pid)
 
 
 def _rows_worth_showing(rows, keep):

@@ -10,7 +10,8 @@ import math
 from collections import namedtuple
 
 from times_doctor import ansi
-from times_doctor.states import COLOURS, FINAL_STATES, LABELS, SUMMARY_ORDER, RunStatus
+from times_doctor.states import (ALWAYS_COUNTED, COLOURS, FINAL_STATES, LABELS, SUMMARY_ORDER,
+                                 RunStatus)
 
 RunRow = namedtuple("RunRow", "name status result phase progress iteration elapsed_seconds details pid")
 
@@ -31,9 +32,6 @@ BAR_CELLS = 10
 _RIGHT_ALIGNED = ("Iteration", "Time", "PID")
 # Columns whose content is cut with an ellipsis when the table is shrunk.
 _SHRINKABLE = ("Details", "Run")
-# The states shown in a summary even when their count is zero: the outcomes a
-# user scans for at the end.
-_ALWAYS_COUNTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED)
 
 
 def render_table(rows, width, color=False, ellipsis="\u2026"):
@@ -87,7 +85,7 @@ def render_summary(counts, color=False):
     order = list(SUMMARY_ORDER) + [s for s in counts if s not in SUMMARY_ORDER]
     for state in order:
         n = counts.get(state, 0)
-        if n == 0 and state not in _ALWAYS_COUNTED:
+        if n == 0 and state not in ALWAYS_COUNTED:
             continue
         text = "%d %s" % (n, state)
         if n and state in COLOURS:

@@ -36,31 +36,7 @@ LICENCE_RC = 7
 POLL_SECONDS = 0.5
 
 
-class _Clock(object):
-    """A run's elapsed time that stops while the run is paused."""
-
-    def __init__(self, monotonic):
-        self._monotonic = monotonic
-        self._start = monotonic()
-        self._paused_since = None
-        self._paused_total = 0.0
-
-    def pause(self):
-        if self._paused_since is None:
-            self._paused_since = self._monotonic()
-
-    def resume(self):
-        if self._paused_since is not None:
-            self._paused_total += self._monotonic() - self._paused_since
-            self._paused_since = None
-
-    def elapsed(self):
-        now = self._paused_since if self._paused_since is not None else self._monotonic()
-        return now - self._start - self._paused_total
-
-
-def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
-                           timeout_seconds=0, grace_seconds=10.0, groups=None,
+def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, grace_seconds=10.0, groups=None,
                            monotonic=time.monotonic, poll_seconds=POLL_SECONDS,
                            log_seconds=None):
     """Run one profile's GAMS job to a final state.
@@ -69,12 +45,13 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
         spec: a RunSpec (command, work dir, log and listing paths).
         cancel_event: the event job_registry.register() returned; set on
             cancel and, with a pending action, on pause/resume/interrupt.
-        job_registry: the scan's JobRegistry; this function moves the run
-            through STARTING, RUNNING (PAUSED) and a final state.
-        monitor: optional MultiRunProgressMonitor for phase/progress.
-        timeout_seconds: 0 for none; paused time does not count.
+        job_registry: the scan's JobRegistry; this function writes the run's
+            record: it moves the run through STARTING, RUNNING (PAUSED) and
+            a final state, and sets phase, progress, result and details.
+        timeout_seconds: 0 for none; paused time does not count (the
+            record's clock holds while paused).
         grace_seconds: SIGTERM-to-SIGKILL wait when ending the group.
-        log_seconds: how often the log is read for the monitor (default
+        log_seconds: how often the log is read for the record (default
             poll_seconds); no faster than something shows the progress.
 
     Returns:
@@ -85,16 +62,14 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
     name = spec.name
     if not job_registry.try_start(name):
         return None  # cancelled while it waited: it never starts
-    clock = _Clock(monotonic)
     popen, message = _start(spec, groups)
     if popen is None:
+        _update(job_registry, name, details=message)
         job_registry.set_status(name, RunStatus.FAILED)
-        _update(monitor, name, details=message)
         return RunResult(name, RunStatus.FAILED, None, 0.0, None, message, [])
 
     ref = groups.attach(popen, spec.env.get(procgroup.JOB_ENV_VAR))
-    job_registry.attach_popen(name, popen, ref)
-    _update(monitor, name, pid=popen.pid)
+    job_registry.attach_process(name, popen.pid, ref)
 
     # A helper thread blocks until the leader exits and then wakes the
     # worker through the same event a cancel uses: exits are seen at once,
@@ -124,27 +99,27 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
                 if action == ACTION_INTERRUPT:
                     if paused:
                         groups.resume(ref)
-                        paused = _set_paused(job_registry, name, clock, False)
+                        paused = _set_paused(job_registry, name, False)
                     # Windows answers False when GAMS has no message window
                     # (not started yet, or not GAMS): the run goes on.
                     if groups.interrupt(ref) is False:
-                        _update(monitor, name, details="interrupt not available for this "
-                                "run (no GAMS message window): it goes on")
+                        _update(job_registry, name, details="interrupt not available for "
+                                "this run (no GAMS message window): it goes on")
                     else:
                         interrupted = True
                 elif action == ACTION_PAUSE and not paused:
                     groups.pause(ref)
-                    paused = _set_paused(job_registry, name, clock, True)
+                    paused = _set_paused(job_registry, name, True)
                 elif action == ACTION_RESUME and paused:
                     groups.resume(ref)
-                    paused = _set_paused(job_registry, name, clock, False)
+                    paused = _set_paused(job_registry, name, False)
             if groups.leader_exit_status(ref, popen) is not None:
                 break
-            if timeout_seconds and clock.elapsed() > timeout_seconds:
+            if timeout_seconds and job_registry.elapsed(name) > timeout_seconds:
                 ended_by = RunStatus.TIMEOUT
                 break
             if monotonic() >= next_log_read:
-                _read_log(tail, parser, monitor, name)
+                _read_log(tail, parser, job_registry, name)
                 next_log_read = monotonic() + log_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
@@ -156,10 +131,9 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
             _terminate_process_group(ref, 0, groups)
             groups.reap(ref, popen)
         groups.close(ref)
-        _read_log(tail, parser, monitor, name, final=True)
+        _read_log(tail, parser, job_registry, name, final=True)
         tail.close()
 
-    runtime = clock.elapsed()
     if job_registry.is_cancel_requested(name):
         # Even if GAMS exited on its own after the request: the user asked.
         ended_by = RunStatus.CANCELLED
@@ -178,15 +152,15 @@ def run_gams_with_progress(spec, cancel_event, job_registry, monitor=None,
     else:
         status = RunStatus.FAILED
     # A paused run goes straight to its final state (states.TRANSITIONS
-    # allows it); its clock stopped at the pause, so runtime is already right.
+    # allows it); its clock held at the pause, so the runtime is right.
     # Result first, status second: the plain-mode line printed on the status
     # change then already carries the result word.
-    _update(monitor, name, result=_result_text(lst),
+    _update(job_registry, name, result=_result_text(lst),
             phase="done" if status == RunStatus.COMPLETED else None,
             progress=1.0 if status == RunStatus.COMPLETED else None,
             details=message)
-    job_registry.set_status(name, status, returncode)
-    return RunResult(name, status, returncode, runtime, lst, message, survivors)
+    final = job_registry.set_status(name, status, returncode)
+    return RunResult(name, status, returncode, final.elapsed_seconds, lst, message, survivors)
 
 
 def licence_message(log_path):
@@ -228,18 +202,13 @@ def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds):
     return _terminate_process_group(ref, grace_seconds, groups)
 
 
-def _set_paused(job_registry, name, clock, paused):
-    if paused:
-        clock.pause()
-        job_registry.set_status(name, RunStatus.PAUSED)
-    else:
-        clock.resume()
-        job_registry.set_status(name, RunStatus.RUNNING)
+def _set_paused(job_registry, name, paused):
+    job_registry.set_status(name, RunStatus.PAUSED if paused else RunStatus.RUNNING)
     return paused
 
 
-def _read_log(tail, parser, monitor, name, final=False):
-    """Feed new log lines to the parser and show its view.
+def _read_log(tail, parser, job_registry, name, final=False):
+    """Feed new log lines to the parser and write its view into the run's record.
 
     The tail reads at most a few MiB per call so a burst can't stall the
     worker; the last read after GAMS has exited loops until it has caught up
@@ -253,7 +222,7 @@ def _read_log(tail, parser, monitor, name, final=False):
             block = tail.read_block(final=final)
         except ParseError as exc:
             # An unreadable log costs the progress display, not the run.
-            _update(monitor, name, details=str(exc))
+            _update(job_registry, name, details=str(exc))
             return
         if block is not None:
             parser.feed_block(block, tail.max_line_bytes)
@@ -262,7 +231,7 @@ def _read_log(tail, parser, monitor, name, final=False):
             break
     if fed:
         snap = parser.snapshot()
-        _update(monitor, name, phase=snap.phase, progress=snap.progress,
+        _update(job_registry, name, phase=snap.phase, progress=snap.progress,
                 iteration=snap.iteration, details=snap.details)
 
 
@@ -284,8 +253,8 @@ def _result_text(lst):
     return (parts[1] if len(parts) == 2 and parts[0].isdigit() else text).lower()
 
 
-def _update(monitor, name, **fields):
-    """Show phase/progress/result; statuses reach the table via the registry."""
+def _update(job_registry, name, **fields):
+    """Write phase/progress/result/details into the run's record; None leaves a field as it is."""
     fields = dict((k, v) for k, v in fields.items() if v is not None)
-    if monitor is not None and fields:
-        monitor.update(name, **fields)
+    if fields:
+        job_registry.update(name, **fields)

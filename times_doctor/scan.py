@@ -206,11 +206,11 @@ class Scan(object):
             control.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
             uid=getattr(os, "getuid", lambda: None)())
         names = list(self.specs)
-        self.monitor = MultiRunProgressMonitor(names, stream=self.stdout, color=self.color)
-        # The registry is the one source of run states: the table and the
-        # state file both follow it (a waiting run cancelled from the menu
-        # never reaches a worker, yet must show as cancelled).
-        self.registry.add_listener(self._show_status)
+        # The registry holds the one record per run: the table and the state
+        # file both read it (a waiting run cancelled from the menu never
+        # reaches a worker, yet must show as cancelled).
+        self.monitor = MultiRunProgressMonitor(names, stream=self.stdout, color=self.color,
+                                               registry=self.registry)
         self.registry.add_listener(self._state_writer)
         self._state_writer.write()
         if self.dashboard is not None:
@@ -322,15 +322,7 @@ class Scan(object):
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
              "driver": plan.driver, "report": self.report_path,
              "platform": procgroup.platform_name()}, job_info,
-            scanner_start_time=_own_start_time(), display_rows=self._display_rows)
-
-    def _display_rows(self):
-        return self.monitor.rows() if self.monitor is not None else []
-
-    def _show_status(self, snap):
-        self.monitor.set_status(snap.name, snap.status)
-        if snap.pid is not None:
-            self.monitor.update(snap.name, pid=snap.pid)
+            scanner_start_time=_own_start_time())
 
     # -- workers -----------------------------------------------------------
 
@@ -345,7 +337,7 @@ class Scan(object):
                 continue
             try:
                 result = run_gams_with_progress(
-                    spec, self._cancel_events[name], self.registry, self.monitor,
+                    spec, self._cancel_events[name], self.registry,
                     timeout_seconds=self.plan.timeout_seconds,
                     grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds())
             except BaseException as exc:  # recorded and re-raised by the main thread
@@ -387,7 +379,7 @@ class Scan(object):
             if spec.solver not in self._licence_failed:
                 return False
         message = "not started: %s licence error" % spec.solver
-        self.monitor.update(spec.name, details=message)
+        self.registry.update(spec.name, details=message)
         if self.registry.fail_waiting(spec.name):
             with self._results_lock:
                 self.results[spec.name] = RunResult(spec.name, RunStatus.FAILED, None, None,
@@ -418,6 +410,18 @@ class Scan(object):
             if now >= self._next_state_write:
                 self._next_state_write = now + STATE_REFRESH_SECONDS
                 self._state_writer.write()
+            self._report_listener_errors()
+
+    def _report_listener_errors(self):
+        """Tell the user what a registry listener (the state file) failed to do.
+
+        The run's change stood (the registry is the truth, and the CSV
+        follows it); the next rewrite of the state file catches up, and if
+        the file stays unwritable that rewrite, here in the main loop, ends
+        the scan with the error.
+        """
+        for exc in self.registry.take_listener_errors():
+            self.monitor.message("warning: could not update %s: %s" % (self.state_path, exc))
 
     def _handle_requests(self):
         """Apply control requests from other processes (cancel, pause, ...)."""

@@ -14,6 +14,7 @@ import time
 
 from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import ParseError
+from times_doctor.job_control import RECORD_FIELDS
 from times_doctor.layout import STATE_FILE_NAME
 
 SCHEMA_NAME = "times-doctor/scan-state"
@@ -35,15 +36,13 @@ class StateFileWriter(object):
     the latest state even when two workers change state at once.
     """
 
-    def __init__(self, path, registry, scan_info, job_info, scanner_start_time=None,
-                 display_rows=None):
+    def __init__(self, path, registry, scan_info, job_info, scanner_start_time=None):
         """Args:
             path: the state file.
-            registry: the scan's JobRegistry.
+            registry: the scan's JobRegistry: each job is its run's record
+                (status, process, phase, progress, result, clock, ...).
             scan_info: dict of scan-level fields (run_dir, out_dir, scan_id, ...).
             job_info: dict name -> dict of static per-job fields (solver, profile, log, lst).
-            display_rows: optional callable returning the live table's RunRows,
-                so readers (status, the dashboard) show what the table shows.
         """
         self.path = path
         self._registry = registry
@@ -55,7 +54,6 @@ class StateFileWriter(object):
         self._exit_code = None
         self._started = time.time()
         self._scanner_start_time = scanner_start_time
-        self._display_rows = display_rows
 
     def __call__(self, _snapshot):
         """A registry listener: a status or pid changed (writes coalesce, see CoalescingWriter)."""
@@ -75,9 +73,6 @@ class StateFileWriter(object):
 
     def _document(self):
         jobs = []
-        shown = {}
-        if self._display_rows is not None:
-            shown = dict((row.name, row) for row in self._display_rows())
         for snap in self._registry.snapshot():
             job = {
                 "name": snap.name,
@@ -92,8 +87,7 @@ class StateFileWriter(object):
                 "returncode": snap.returncode,
                 "cancel_requested": snap.cancel_requested,
             }
-            row = shown.get(snap.name)
-            job.update(_display_fields(row))
+            job.update(record_fields(snap))
             job.update(self._job_info.get(snap.name, {}))
             jobs.append(job)
         document = {
@@ -115,15 +109,12 @@ class StateFileWriter(object):
         return document
 
 
-def _display_fields(row):
-    """The live table's cells of one run (empty when there is no table)."""
-    if row is None:
-        return {"result": "", "phase": "", "progress": None, "iteration": None,
-                "details": "", "elapsed_seconds": None}
-    elapsed = row.elapsed_seconds
-    return {"result": row.result or "", "phase": row.phase or "", "progress": row.progress,
-            "iteration": row.iteration, "details": row.details or "",
-            "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None}
+def record_fields(snap):
+    """The record's fields of one run (job_control.RECORD_FIELDS) and its clock, for JSON."""
+    fields = dict((name, getattr(snap, name)) for name in RECORD_FIELDS)
+    elapsed = snap.elapsed_seconds
+    fields["elapsed_seconds"] = round(elapsed, 3) if elapsed is not None else None
+    return fields
 
 
 def read_state(path):

@@ -6,6 +6,8 @@ vocabulary without import cycles.  States are plain strings because they go
 straight into ``scan_report.csv`` and ``scan_state.json``.
 """
 
+import collections
+
 
 class RunStatus(object):
     """The states a single profile run can be in."""
@@ -88,6 +90,23 @@ SUMMARY_ORDER = (
     RunStatus.WAITING, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.COMPLETED,
     RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED,
 )
+
+# The outcomes every summary shows even at zero (the others only when non-zero).
+ALWAYS_COUNTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED)
+
+
+def count_states(statuses):
+    """OrderedDict state -> number of runs, in SUMMARY_ORDER: every summary's counts.
+
+    STARTING counts as running (SUMMARY_ORDER has no starting slot and the
+    counts must add up to the number of runs); a state outside SUMMARY_ORDER
+    (a newer writer's) is appended rather than lost.
+    """
+    counts = collections.OrderedDict((state, 0) for state in SUMMARY_ORDER)
+    for status in statuses:
+        key = RunStatus.RUNNING if status == RunStatus.STARTING else str(status)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def is_final(status):

@@ -15,7 +15,7 @@ from times_doctor.errors import EXIT_OK, EXIT_USAGE, ParseError, UsageError
 from times_doctor.multi_run_progress import LiveRegion
 from times_doctor.render import RunRow, render_summary, render_table
 from times_doctor.state_file import read_state
-from times_doctor.states import FINAL_STATES, SUMMARY_ORDER, RunStatus
+from times_doctor.states import FINAL_STATES, count_states
 
 WATCH_SECONDS = 0.5
 
@@ -34,12 +34,8 @@ def rows_from_state(document):
 
 
 def counts_from_state(document):
-    counts = dict((state, 0) for state in SUMMARY_ORDER)
-    for job in document.get("jobs", []):
-        status = job.get("status")
-        key = RunStatus.RUNNING if status == RunStatus.STARTING else status
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+    """The summary counts of a state document (states.count_states)."""
+    return count_states(job.get("status") for job in document.get("jobs", []))
 
 
 def status_lines(document, live, width, color=False):
