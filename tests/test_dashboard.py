@@ -22,9 +22,11 @@ import urllib.request
 import pytest
 
 from scan_helpers import cli_env, read_report, session_alive
-from times_doctor import dashboard
+from times_doctor import dashboard, scanfiles
 from times_doctor.dashboard import Dashboard, ScanSource, chart_for, summary_counts
 from times_doctor.errors import ControlError, UsageError
+from times_doctor.job_control import JobRegistry
+from times_doctor.state_file import StateFileWriter, read_state
 from times_doctor.states import RunStatus
 
 TOKEN = "test-token-0123456789"
@@ -126,36 +128,55 @@ def test_page_is_filled_in_and_has_no_outside_resources():
 
 
 def write_scan(base, scan_id="111-222", finished=False, jobs=None, log_lines=5):
-    """A scan's files as a scanner leaves them: state file, run logs, a listing."""
-    out_root = os.path.join(base, "times_doctor_out")
-    runs = os.path.join(out_root, "scan_runs")
+    """A scan's files as a scanner leaves them: run logs, and the state file from the real writer.
+
+    Each run is driven through a JobRegistry to its status, with pid 4242 and
+    a phase, so the document carries every field the scanner writes.
+    """
     jobs = jobs or [("dual", RunStatus.RUNNING), ("sift", RunStatus.COMPLETED)]
-    documents = []
+    registry = JobRegistry()
+    job_info = {}
     for name, status in jobs:
-        work = os.path.join(runs, "cplex", name)
+        work = scanfiles.work_dir(base, "cplex", name)
         os.makedirs(work, exist_ok=True)
         log = os.path.join(work, "%s_run_log.txt" % name)
         with open(log, "w") as handle:
             for i in range(log_lines):
                 handle.write("%s line %d\n" % (name, i))
-        documents.append({
-            "name": name, "solver": "cplex", "profile": name, "status": status,
-            "pid": 4242, "pgid": 4242, "sid": 4242, "os_start_time": 1, "work_dir": work,
-            "log": log, "lst": os.path.join(work, "model.lst"),
-            "started_at": "2030-01-01T00:00:00Z", "ended_at": None, "returncode": None,
-            "cancel_requested": False})
-    document = {
-        "schema": "times-doctor/scan-state", "schema_version": 1,
-        "scanner": {"pid": 1, "host": socket.gethostname(), "uid": os.getuid(),
-                    "started_at": "2030-01-01T00:00:00Z", "os_start_time": None},
-        "finished": finished, "exit_code": 0 if finished else None,
-        "updated_at": "2030-01-01T00:00:00Z", "scan_id": scan_id, "run_dir": base,
-        "out_dir": base, "driver": os.path.join(base, "model.gms"),
-        "report": os.path.join(out_root, "scan_report.csv"), "platform": "linux",
-        "jobs": documents}
-    with open(os.path.join(runs, "scan_state.json"), "w") as handle:
-        json.dump(document, handle)
-    return document
+        registry.register(name, work_dir=work)
+        job_info[name] = {"solver": "cplex", "profile": name, "log": log,
+                          "lst": os.path.join(work, "model.lst")}
+        _drive(registry, name, status)
+    writer = StateFileWriter(
+        scanfiles.state_path(base), registry,
+        {"scan_id": scan_id, "run_dir": base, "out_dir": base,
+         "driver": os.path.join(base, "model.gms"), "report": scanfiles.report_path(base),
+         "platform": "linux"}, job_info)
+    if finished:
+        writer.finish(0)
+    else:
+        writer.write()
+    return read_state(scanfiles.state_path(base))
+
+
+def _drive(registry, name, status):
+    """Move a registered run to *status* the way a worker would."""
+    if status == RunStatus.WAITING:
+        return
+    if status == RunStatus.CANCELLED:
+        registry.cancel(name)
+        return
+    registry.try_start(name)
+    registry.attach_process(name, 4242)
+    if status == RunStatus.STARTING:
+        return
+    registry.set_status(name, RunStatus.RUNNING)
+    registry.update(name, phase="dual simplex", iteration=10)
+    if status == RunStatus.PAUSED:
+        registry.set_status(name, RunStatus.PAUSED)
+    elif status != RunStatus.RUNNING:
+        registry.update(name, result="optimal" if status == RunStatus.COMPLETED else "")
+        registry.set_status(name, status, returncode=0)
 
 
 class Recorder(object):
@@ -314,6 +335,11 @@ def test_list_and_state_documents(served):
     assert extra["live"] is False  # nobody holds the scan lock
     assert extra["runs"]["dual"]["label"] == "Running"
     assert extra["runs"]["dual"]["elapsed_seconds"] is not None
+    # The cells are the scanner's record of each run, as the state file has it.
+    assert (extra["runs"]["dual"]["phase"], extra["runs"]["dual"]["iteration"]) == (
+        "dual simplex", 10)
+    assert extra["runs"]["sift"]["result"] == "optimal"
+    assert extra["runs"]["sift"]["label"] == "Completed"
     status, _, body = call(server, "GET", "/api/scans/111-222")
     assert status == 200 and json.loads(body.decode())["jobs"] == scan["jobs"]
 

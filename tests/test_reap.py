@@ -9,9 +9,13 @@ import time
 
 import pytest
 
-from times_doctor import reap, sessions
+from times_doctor import reap, scanfiles, sessions
 from times_doctor._procgroup_posix import PosixOsApi
 from times_doctor.errors import ControlError
+from times_doctor.job_control import JobRegistry
+from times_doctor.procgroup import GroupRef
+from times_doctor.state_file import StateFileWriter
+from times_doctor.states import RunStatus
 
 from scan_helpers import session_alive
 
@@ -30,14 +34,30 @@ def alive(pid):
 
 
 def write_state(out, jobs, report_rows=None, finished=False):
-    runs = os.path.join(out, "times_doctor_out", "scan_runs")
-    os.makedirs(runs)
-    report = os.path.join(out, "times_doctor_out", "scan_report.csv")
-    doc = {"schema": "times-doctor/scan-state", "schema_version": 1, "finished": finished,
-           "exit_code": None, "scan_id": "999-1", "report": report,
-           "scanner": {"pid": 999999}, "jobs": jobs}
-    with open(os.path.join(runs, "scan_state.json"), "w") as handle:
-        json.dump(doc, handle)
+    """The state file a scanner that died would leave, written by the real writer."""
+    os.makedirs(scanfiles.runs_root(out))
+    registry = JobRegistry()
+    job_info = {}
+    for spec in jobs:
+        name = spec["name"]
+        registry.register(name, work_dir="/w/" + name)
+        job_info[name] = {"solver": "cplex", "lst": ""}
+        if spec["status"] == "waiting":
+            continue
+        registry.try_start(name)
+        if spec["pid"] is not None:
+            registry.attach_process(name, spec["pid"], GroupRef(
+                spec["pid"], pgid=spec["sid"], sid=spec["sid"], start_time=spec["start"]))
+        registry.set_status(name, RunStatus.RUNNING)
+        if spec["status"] != "running":
+            registry.set_status(name, spec["status"], returncode=0)
+    report = scanfiles.report_path(out)
+    writer = StateFileWriter(scanfiles.state_path(out), registry,
+                             {"scan_id": "999-1", "report": report}, job_info)
+    if finished:
+        writer.finish(None)
+    else:
+        writer.write()
     if report_rows is not None:
         with open(report, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=reap.CSV_COLUMNS)
@@ -48,9 +68,8 @@ def write_state(out, jobs, report_rows=None, finished=False):
 
 
 def job(name, pid=None, sid=None, start=None, status="running"):
-    return {"name": name, "solver": "cplex", "status": status, "pid": pid, "sid": sid,
-            "pgid": sid, "os_start_time": start, "work_dir": "/w/" + name, "lst": "",
-            "returncode": None, "ended_at": None, "cancel_requested": False}
+    """What write_state() makes of one run: its process as the scanner recorded it."""
+    return {"name": name, "status": status, "pid": pid, "sid": sid, "start": start}
 
 
 @pytest.fixture

@@ -246,7 +246,7 @@ def _dispatch(args):
                                   no_color=args.no_color)
     if args.command in ("cancel", "interrupt", "pause", "resume"):
         from times_doctor import control
-        from times_doctor.scan import non_negative_float
+        from times_doctor.plan import non_negative_float
         targets = list(args.targets)
         out_dir = _out_dir(targets.pop(0) if targets and not args.out else None, args.out,
                            required=True)
@@ -259,7 +259,7 @@ def _dispatch(args):
             write=_print)
     if args.command == "reap":
         from times_doctor import reap
-        from times_doctor.scan import non_negative_float
+        from times_doctor.plan import non_negative_float
         grace = non_negative_float(args.grace_seconds, "--grace-seconds")
         out_dir = _out_dir(args.run_dir, args.out, required=False)
         if out_dir is not None:
@@ -277,7 +277,7 @@ def _dispatch(args):
 
 
 def _scan_config(args):
-    from times_doctor.scan import ScanConfig
+    from times_doctor.plan import ScanConfig
     return ScanConfig(
         run_dir=args.run_dir, gams_path=args.gams_path, driver=args.driver,
         times_src=args.times_src, solver=args.solver, profiles=args.profiles,

@@ -22,8 +22,8 @@ from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_NO_SCANNER, EXIT_USAGE, ControlError, ParseError
 from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
-from times_doctor.layout import OUT_FOLDER, REQUESTS_FOLDER, RUNS_FOLDER
-from times_doctor.state_file import STATE_FILE_NAME, read_state
+from times_doctor.scanfiles import jobs_of, requests_dir, require_state_file, state_path
+from times_doctor.state_file import read_state
 from times_doctor.states import ACTIVE_STATES, FINAL_STATES, RunStatus
 
 REQUEST_SCHEMA = "times-doctor/control-request"
@@ -46,14 +46,6 @@ TARGET_STATES = {
     ACTION_PAUSE: (RunStatus.PAUSED,) + FINAL_STATES,
     ACTION_RESUME: (RunStatus.RUNNING,) + FINAL_STATES,
 }
-
-
-def requests_dir(out_dir):
-    return os.path.join(os.path.abspath(out_dir), OUT_FOLDER, RUNS_FOLDER, REQUESTS_FOLDER)
-
-
-def state_path(out_dir):
-    return os.path.join(os.path.abspath(out_dir), OUT_FOLDER, RUNS_FOLDER, STATE_FILE_NAME)
 
 
 # -- client side -------------------------------------------------------------------
@@ -129,7 +121,7 @@ def wait_for_runs(out_dir, names, statuses, timeout):
     while True:
         try:
             document = read_state(path)
-            jobs = dict((job.get("name"), job) for job in document.get("jobs", []))
+            jobs = dict((job.get("name"), job) for job in jobs_of(document))
         except ParseError:
             pass  # mid-rename on Windows, or not written yet: look again
         if all(jobs.get(name, {}).get("status") in statuses for name in names):
@@ -144,10 +136,7 @@ def wait_for_runs(out_dir, names, statuses, timeout):
 def _require_live_scanner(out_dir):
     if sessions.scanner_alive(out_dir):
         return
-    path = state_path(out_dir)
-    if not os.path.exists(path):
-        raise ControlError("no scan at %s (no %s): give the scan's RUN_DIR or its --out folder"
-                           % (out_dir, os.path.relpath(path, out_dir)), EXIT_USAGE)
+    path = require_state_file(out_dir, ControlError)
     try:
         document = read_state(path)
     except ParseError:

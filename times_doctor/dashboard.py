@@ -25,7 +25,6 @@ Who may do what:
     listings those name inside the scan's own ``times_doctor_out`` folder.
 """
 
-import calendar
 import collections
 import hmac
 import json
@@ -41,11 +40,10 @@ import time
 from http import server as http_server
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from times_doctor import control, layout, sessions
+from times_doctor import control, scanfiles, sessions
 from times_doctor.errors import ControlError, ParseError, UsageError
 from times_doctor.logparse import SolverLogParser
 from times_doctor.logtail import LogTail, tail_lines
-from times_doctor.lst import parse_lst
 from times_doctor.state_file import iso_time, read_state
 from times_doctor.states import (
     ACTIVE_STATES, ALWAYS_COUNTED, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS,
@@ -206,9 +204,9 @@ class Dashboard(object):
                 return entry
         return None
 
-    def scan_view(self, entry, now=None):
+    def scan_view(self, entry):
         """The state document of *entry* plus its "dashboard" member."""
-        return scan_view(entry, self.progress, now=now)
+        return scan_view(entry, self.progress)
 
 
 def is_loopback_address(address):
@@ -236,18 +234,20 @@ class ScanSource(object):
     """
 
     def __init__(self, out_dirs=None, list_sessions=None):
-        self.out_dirs = None if out_dirs is None else [normalise_out_dir(d) for d in out_dirs]
+        self.out_dirs = (None if out_dirs is None
+                         else [scanfiles.normalise_out_dir(d) for d in out_dirs])
         self._list_sessions = list_sessions or sessions.list_sessions
 
     def scans(self):
         errors = []
         if self.out_dirs is not None:
-            candidates = [(out_dir, control.state_path(out_dir), True) for out_dir in self.out_dirs]
+            candidates = [(out_dir, scanfiles.state_path(out_dir), True)
+                          for out_dir in self.out_dirs]
         else:
             candidates = []
             for session in self._list_sessions():
                 out_dir = os.path.abspath(session["out_dir"])
-                candidates.append((out_dir, control.state_path(out_dir), False))
+                candidates.append((out_dir, scanfiles.state_path(out_dir), False))
         found = []
         seen = set()
         for out_dir, path, named in candidates:
@@ -264,17 +264,9 @@ class ScanSource(object):
             if not isinstance(scan_id, str) or not scan_id or scan_id in seen:
                 continue
             seen.add(scan_id)
-            out_root = os.path.dirname(os.path.dirname(path))
-            found.append(ScanEntry(scan_id, out_dir, out_root, path, document))
+            found.append(ScanEntry(scan_id, out_dir, scanfiles.out_root_of_state(path), path,
+                                   document))
         return found, errors
-
-
-def normalise_out_dir(folder):
-    """The folder holding ``times_doctor_out/`` for a RUN_DIR, --out or times_doctor_out path."""
-    folder = os.path.abspath(folder)
-    if os.path.basename(folder) == layout.OUT_FOLDER:
-        return os.path.dirname(folder)
-    return folder
 
 
 def check_out_dirs(folders):
@@ -289,7 +281,12 @@ def check_out_dirs(folders):
 
 
 class ProgressCache(object):
-    """Per-run log followers: phase, progress and chart history from the run logs.
+    """Per-run log followers: the chart history from the run logs.
+
+    The table's cells (phase, progress, result, time) are the scanner's
+    record of each run, read from the state file; only the solver's history
+    of objectives and infeasibilities, which the record does not keep, is
+    read here.
 
     Each run's log is read incrementally (LogTail: only new bytes), so a
     poll per second costs what the solver wrote in that second.  Followers
@@ -300,7 +297,8 @@ class ProgressCache(object):
         self._lock = threading.Lock()
         self._followers = {}
 
-    def follow(self, scan_id, job, log_path):
+    def history(self, scan_id, job, log_path):
+        """The solver's history so far in one run's log (logparse history points)."""
         key = (scan_id, job.get("name"))
         with self._lock:
             follower = self._followers.get(key)
@@ -324,31 +322,30 @@ class _LogFollower(object):
             self._parser = SolverLogParser(solver)
         except ValueError:
             self._parser = SolverLogParser("cplex")
-        self._error = None
 
     def refresh(self):
-        """(LogProgress, history, error text or None) after reading what is new."""
+        """The history after reading what is new."""
         with self._lock:
             if self.log_path is not None:
                 try:
                     for line in self._tail.read_lines():
                         self._parser.feed(line)
-                    self._error = None
-                except ParseError as exc:
-                    self._error = str(exc)
-            return self._parser.snapshot(), self._parser.history(), self._error
+                except ParseError:
+                    # The chart keeps what it had; why the log cannot be read
+                    # is the run's details, which the scanner's record carries.
+                    pass
+            return self._parser.history()
 
 
-def scan_view(entry, progress, now=None):
+def scan_view(entry, progress):
     """The state document (unchanged) plus a "dashboard" member the page draws from."""
-    now = time.time() if now is None else now
     document = dict(entry.document)
-    jobs = [job for job in document.get("jobs") or [] if isinstance(job, dict)]
+    jobs = scanfiles.jobs_of(document)
     runs = collections.OrderedDict()
     for job in jobs:
         name = job.get("name")
         if isinstance(name, str):
-            runs[name] = run_view(entry, job, progress, now)
+            runs[name] = run_view(entry, job, progress)
     live = not document.get("finished") and sessions.scanner_alive(entry.out_dir)
     document["dashboard"] = {
         "live": bool(live),
@@ -358,22 +355,18 @@ def scan_view(entry, progress, now=None):
     return document
 
 
-def run_view(entry, job, progress, now):
-    """The live columns of one run: from the state file when it has them, else from its log."""
+def run_view(entry, job, progress):
+    """The columns of one run, as the scanner's record has them, and its chart from the log."""
     status = job.get("status")
-    log_path = served_file(entry, job.get("log"))
-    snapshot, history, error = progress.follow(entry.scan_id, job, log_path)
-    result = job.get("result")
-    if result is None:
-        result = listing_result(served_file(entry, job.get("lst"))) if status in FINAL_STATES else ""
+    history = progress.history(entry.scan_id, job, served_file(entry, job.get("log")))
     view = collections.OrderedDict()
     view["label"] = LABELS.get(status, str(status))
-    view["result"] = result or ""
-    view["phase"] = _first(job.get("phase"), snapshot.phase, "")
-    view["progress"] = _first(job.get("progress"), snapshot.progress)
-    view["iteration"] = _first(job.get("iteration"), snapshot.iteration)
-    view["details"] = _first(job.get("details"), error, snapshot.details, "")
-    view["elapsed_seconds"] = _first(job.get("elapsed_seconds"), elapsed_seconds(job, now))
+    view["result"] = job.get("result") or ""
+    view["phase"] = job.get("phase") or ""
+    view["progress"] = job.get("progress")
+    view["iteration"] = job.get("iteration")
+    view["details"] = job.get("details") or ""
+    view["elapsed_seconds"] = job.get("elapsed_seconds")
     view["chart"] = chart_for(history)
     return view
 
@@ -386,15 +379,6 @@ def summary_counts(statuses):
     """
     return [{"state": state, "count": n} for state, n in count_states(statuses).items()
             if n or state in ALWAYS_COUNTED]
-
-
-def elapsed_seconds(job, now):
-    """Seconds from started_at to ended_at (or *now*); None before the start."""
-    started = _parse_iso(job.get("started_at"))
-    if started is None:
-        return None
-    ended = _parse_iso(job.get("ended_at"))
-    return max(0.0, (ended if ended is not None else now) - started)
 
 
 def chart_for(history, max_points=CHART_MAX_POINTS):
@@ -473,21 +457,6 @@ def _downsample(points, max_points):
     return [points[int(round(i * step))] for i in range(max_points)]
 
 
-def listing_result(lst_path):
-    """The model status of a finished run's listing as one word ("optimal"), or ""."""
-    if lst_path is None:
-        return ""
-    try:
-        lst = parse_lst(lst_path)
-    except ParseError:
-        return ""
-    if lst is None or not lst.model_status:
-        return ""
-    parts = lst.model_status.split(None, 1)
-    # "1 Optimal" -> "optimal", as the terminal table shows it.
-    return (parts[1] if len(parts) == 2 and parts[0].isdigit() else lst.model_status).lower()
-
-
 def served_file(entry, path):
     """*path* if it is a file inside the scan's times_doctor_out folder, else None.
 
@@ -559,21 +528,6 @@ def _load_page():
         raise UsageError("dashboard.html is missing from the times_doctor package: reinstall it")
     return data.decode("utf-8")
 
-
-def _first(*values):
-    for value in values:
-        if value is not None:
-            return value
-    return None
-
-
-def _parse_iso(text):
-    if not isinstance(text, str):
-        return None
-    try:
-        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
-    except ValueError:
-        return None
 
 
 # -- HTTP ----------------------------------------------------------------------------
@@ -751,7 +705,7 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         self._send_json(200, {
             "schema": API_SCHEMA, "schema_version": API_SCHEMA_VERSION,
             "generated_at": iso_time(now),
-            "scans": [dashboard.scan_view(entry, now=now) for entry in entries],
+            "scans": [dashboard.scan_view(entry) for entry in entries],
             "errors": errors,
         })
 
@@ -789,10 +743,10 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         return entry
 
     def _job(self, entry, name):
-        for job in entry.document.get("jobs") or []:
-            if isinstance(job, dict) and job.get("name") == name:
-                return job
-        raise _Refused(404, "no such run")
+        job = scanfiles.find_job(entry.document, name)
+        if job is None:
+            raise _Refused(404, "no such run")
+        return job
 
     def _read_json_body(self):
         if self.headers.get("Transfer-Encoding"):

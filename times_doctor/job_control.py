@@ -411,9 +411,9 @@ def create_process_group_kwargs():
     return procgroup.current().popen_kwargs()
 
 
-def _terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
-                             monotonic=time.monotonic, sleep=time.sleep,
-                             kill_wait_seconds=5.0):
+def terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
+                            monotonic=time.monotonic, sleep=time.sleep,
+                            kill_wait_seconds=5.0):
     """End every process of a job: ask, wait up to the grace, force, verify.
 
     Args:
@@ -459,6 +459,10 @@ def _terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
         if not alive or monotonic() >= kill_deadline:
             return alive
         sleep(0.01)
+
+
+# The name the module contract (docs/ARCHITECTURE.md) and its tests use.
+_terminate_process_group = terminate_process_group
 
 
 def _current_deadline(deadline, deadline_fn):

@@ -152,3 +152,81 @@ def platform_name():
     if sys.platform == "darwin":
         return "macos"
     return sys.platform
+
+
+# -- the other per-platform facts: file locks, the session registry's home,
+# -- the OS calls reap needs, the signal wake-up pipe ---------------------------
+#
+# lock_fd(fd) -> bool: an exclusive, non-blocking lock on an open file (False
+#   if another process holds it); the OS drops it when its holder dies.
+# unlock_fd(fd).
+# sessions_root(environ): the per-user folder of the session registry.
+# process_api(): the object reap.py uses (process_table, process_info,
+#   has_marker, kill).
+# SIGNAL_WAKEUP_PIPE: True where signal.set_wakeup_fd() takes a pipe (POSIX),
+#   so the main loop can select() on signals.
+
+SIGNAL_WAKEUP_PIPE = not _mswindows
+
+if _mswindows:
+    import msvcrt
+
+    def lock_fd(fd):
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def unlock_fd(fd):
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+    class _NoLeftovers(object):
+        """Windows: a dead scanner's Job Objects closed with it (KILL_ON_JOB_CLOSE),
+        so its runs' processes are already gone and reap only fixes the files."""
+
+        def process_table(self):
+            return []
+
+        def process_info(self, pid):
+            return None
+
+        def has_marker(self, pid, marker):
+            return False
+
+        def kill(self, pid, sig):
+            raise ProcessLookupError(pid)
+
+    def process_api():
+        """The OS calls reap.py needs (process table, start times, kill)."""
+        return _NoLeftovers()
+
+    def sessions_root(environ):
+        base = environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+        return os.path.join(base, "times-doctor", "sessions")
+else:
+    import fcntl
+
+    def lock_fd(fd):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):
+            return False
+        return True
+
+    def unlock_fd(fd):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def process_api():
+        """The OS calls reap.py needs (process table, start times, kill)."""
+        from times_doctor._procgroup_posix import PosixOsApi
+        return PosixOsApi()
+
+    def sessions_root(environ):
+        runtime = environ.get("XDG_RUNTIME_DIR")
+        if runtime:
+            return os.path.join(runtime, "times-doctor", "sessions")
+        home = environ.get("HOME") or os.path.expanduser("~")
+        return os.path.join(home, ".cache", "times-doctor", "sessions")

@@ -29,10 +29,10 @@ import time
 from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import ControlError, EXIT_USAGE, ParseError
-from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, render_csv, report_row
-from times_doctor.state_file import STATE_FILE_NAME, iso_time, read_state
+from times_doctor.scanfiles import jobs_of, require_state_file, state_path
+from times_doctor.state_file import iso_time, read_state
 from times_doctor.states import FINAL_STATES, RunStatus
 
 
@@ -62,12 +62,10 @@ def reap(out_dir, grace_seconds=DEFAULT_GRACE_SECONDS, os_api=None, lock=None,
         ControlError: the scanner is alive (exit 2), or no state file.
     """
     out_dir = os.path.abspath(out_dir)
-    path = os.path.join(out_dir, OUT_FOLDER, RUNS_FOLDER, STATE_FILE_NAME)
+    path = state_path(out_dir)
     own_lock = lock is None
     if own_lock:
-        if not os.path.exists(path):
-            raise ControlError("no scan at %s (no %s): give the scan's RUN_DIR or its --out folder"
-                               % (out_dir, os.path.relpath(path, out_dir)), EXIT_USAGE)
+        require_state_file(out_dir, ControlError)
         lock = sessions.ScanLock(out_dir)
         if not lock.try_acquire():
             raise ControlError("the scan at %s is alive (pid %s): stop it with "
@@ -78,7 +76,7 @@ def reap(out_dir, grace_seconds=DEFAULT_GRACE_SECONDS, os_api=None, lock=None,
             return None
         document = read_state(path)
         if document.get("finished") and all(job.get("status") in FINAL_STATES
-                                            for job in document.get("jobs", [])):
+                                            for job in jobs_of(document)):
             sessions.forget_sessions_of(out_dir)
             return None
         result = _reap_document(out_dir, path, document, grace_seconds,
@@ -158,7 +156,7 @@ def job_processes(job, scan_id, table, os_api):
 
 def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sleep):
     scan_id = document.get("scan_id", "")
-    jobs = [job for job in document.get("jobs", []) if isinstance(job, dict)]
+    jobs = jobs_of(document)
     unfinished = [job for job in jobs if job.get("status") not in FINAL_STATES]
     untouched = {}
     killed = set()

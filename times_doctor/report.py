@@ -4,7 +4,6 @@ import csv
 import io
 
 from times_doctor.atomic import write_atomic
-from times_doctor.layout import REPORT_NAME
 from times_doctor.lst import gams_rc_meaning, model_status_is_optimal
 from times_doctor.states import RunStatus
 

@@ -41,9 +41,9 @@ from typing import Callable, List, Optional  # noqa: F401  (used in type comment
 from times_doctor import solvers
 from times_doctor.errors import GamsNotFoundError, RunDirError, os_reason, show_value
 from times_doctor.gams_source import include_names, replace_solver_values
-from times_doctor.layout import OUT_FOLDER, RUNS_FOLDER
 from times_doctor.lst import initsys_from_lst
 from times_doctor.profiles import check_profile_name
+from times_doctor.scanfiles import out_root, runs_root, work_dir
 
 RESTART_FILE_NAME = "_times.g00"
 
@@ -220,7 +220,7 @@ def plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name):
     if driver_name.lower() == option_file_name.lower():
         raise RunDirError("driver %s has the same name as the solver option file: rename the "
                           "driver" % show_value(driver_path))
-    path = os.path.join(os.path.abspath(out_dir), OUT_FOLDER, RUNS_FOLDER, solver, profile_name)
+    path = work_dir(out_dir, solver, profile_name)
     return WorkDirPlan(path, os.path.join(path, driver_name), os.path.join(path, option_file_name))
 
 
@@ -311,7 +311,7 @@ def validate_out_dir(out_dir):
         raise RunDirError("--out %s is not writable (%s is not a folder): choose a folder you "
                           "can write to" % (shown, show_value(probe)))
     if probe == path:
-        for sub in (os.path.join(path, OUT_FOLDER), os.path.join(path, OUT_FOLDER, RUNS_FOLDER)):
+        for sub in (out_root(path), runs_root(path)):
             if not os.path.lexists(sub):
                 break
             if not os.path.isdir(sub):

@@ -15,7 +15,7 @@ import time
 
 from times_doctor import gamsinfo, procgroup
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
-                                      _terminate_process_group)
+                                      terminate_process_group)
 from times_doctor.errors import ParseError
 from times_doctor.logparse import SolverLogParser
 from times_doctor.logtail import LogTail
@@ -128,7 +128,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     finally:
         if popen.returncode is None:
             # An unexpected error escaped the loop: never leave the job behind.
-            _terminate_process_group(ref, 0, groups)
+            terminate_process_group(ref, 0, groups)
             groups.reap(ref, popen)
         groups.close(ref)
         _read_log(tail, parser, job_registry, name, final=True)
@@ -193,13 +193,13 @@ def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds):
         # that outlived it) is swept with no grace: GAMS is done with it.
         if not groups.survivors(ref):
             return []
-        return _terminate_process_group(ref, 0.0, groups)
+        return terminate_process_group(ref, 0.0, groups)
     if ended_by == RunStatus.CANCELLED:
         # The request carries its own grace, and a second request (double
         # Ctrl+C, a second signal) can move the deadline earlier mid-wait.
-        return _terminate_process_group(
+        return terminate_process_group(
             ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name))
-    return _terminate_process_group(ref, grace_seconds, groups)
+    return terminate_process_group(ref, grace_seconds, groups)
 
 
 def _set_paused(job_registry, name, paused):

@@ -1,6 +1,6 @@
-"""The scan: validate, set up work dirs, run profiles, watch, report.
+"""The scan: set up work dirs, run profiles, watch, report.
 
-plan_scan() checks every input and creates nothing; Scan.run() does the
+plan.plan_scan() checks every input and creates nothing; Scan.run() does the
 work.  Worker threads each own one GAMS process at a time (runner.py); the
 main thread only waits, reacts to signals and the Ctrl+C menu, and writes
 the report, so all terminal I/O and all decisions happen in one place.
@@ -12,12 +12,15 @@ import sys
 import threading
 import time
 
-from times_doctor import ansi, control, menu, procgroup, profiles, reap, rundir, sessions
+from times_doctor import (ansi, control, menu, procgroup, profiles, reap, rundir, scanfiles,
+                          sessions)
 from times_doctor.atomic import CoalescingWriter
-from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
-                                 UsageError)
+from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError
 from times_doctor.job_control import JobRegistry
-from times_doctor.layout import OUT_FOLDER, REPORT_NAME, RUNS_FOLDER, STATE_FILE_NAME
+# ScanConfig, plan_scan and the validators are plan.py's; imported here as
+# well for callers that know them as scan's (check.py, tests, bench).
+from times_doctor.plan import (ScanConfig, ScanPlan, PlannedRun, choose_max_workers,  # noqa: F401
+                               non_negative_float, plan_scan, positive_int)
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_report
 from times_doctor.runner import LICENCE_RC, RunResult, RunSpec, run_gams_with_progress
@@ -39,105 +42,6 @@ WORKER_WAIT_SECONDS = 0.02
 # (status changes rewrite it at once).
 STATE_REFRESH_SECONDS = 1.0
 
-ScanConfig = collections.namedtuple(
-    "ScanConfig",
-    "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
-    "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug "
-    "allow_unknown_options no_preflight")
-# The two newest fields are optional, so callers that build a config by
-# position (bench, tests) keep working.
-ScanConfig.__new__.__defaults__ = (False, False)
-
-PlannedRun = collections.namedtuple(
-    "PlannedRun", "profile work_dir log_name option_text")
-
-ScanPlan = collections.namedtuple(
-    "ScanPlan", "config run_dir out_dir gams driver times_src restart runs max_workers "
-    "timeout_seconds grace_seconds threads")
-
-
-def positive_int(value, option, allow_zero=False):
-    """Parse an option value that must be a positive integer (or 0 if allowed)."""
-    text = str(value).strip()
-    try:
-        number = int(text)
-    except ValueError:
-        number = None
-    if number is None or number < 0 or (number == 0 and not allow_zero):
-        kind = "a whole number >= 0" if allow_zero else "a positive whole number"
-        raise UsageError("%s must be %s, got %r: e.g. %s %s"
-                         % (option, kind, text, option, "0" if allow_zero else "4"))
-    return number
-
-
-def non_negative_float(value, option):
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        number = -1.0
-    if not number >= 0 or number != number:
-        raise UsageError("%s must be a number of seconds >= 0, got %r: e.g. %s 10"
-                         % (option, text, option))
-    return number
-
-
-def choose_max_workers(parallel, max_workers, run_count, threads, cpu_count=None):
-    """(how many runs at once, why): ``--max-workers``, else the default formula.
-
-    Without ``--parallel`` it is always 1.  The default keeps every run's
-    threads on a CPU of its own (cpus // threads) and caps at 6.
-    """
-    if not parallel:
-        return 1, "one at a time (no --parallel)"
-    if max_workers is not None:
-        return max_workers, "--max-workers %d" % max_workers
-    cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    chosen = max(1, min(run_count, cpus // threads, 6))
-    return chosen, ("max(1, min(%d profiles, %d cpus // %d threads, 6))"
-                    % (run_count, cpus, threads))
-
-
-def plan_scan(config, cpu_count=None):
-    """Validate every input and decide what will run; create nothing.
-
-    Raises:
-        UsageError (or a subclass): one line naming the problem and the fix.
-    """
-    run_dir = os.path.abspath(config.run_dir)
-    if not os.path.exists(run_dir):
-        raise UsageError("RUN_DIR %s does not exist: give the folder that holds the model's "
-                         ".run/.gms file" % config.run_dir)
-    if not os.path.isdir(run_dir):
-        raise UsageError("RUN_DIR %s is not a directory: give the folder that holds the model, "
-                         "and name the file with --driver" % config.run_dir)
-    threads = positive_int(config.threads, "--threads")
-    max_workers = (positive_int(config.max_workers, "--max-workers")
-                   if config.max_workers not in (None, "") else None)
-    timeout_seconds = positive_int(config.timeout_seconds or 0, "--timeout-seconds",
-                                   allow_zero=True)
-    grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")
-    out_dir = os.path.abspath(config.out) if config.out else run_dir
-    rundir.validate_out_dir(out_dir)
-    gams = rundir.resolve_gams(config.gams_path)
-    driver = rundir.find_driver(run_dir, config.driver)
-    times_src = rundir.find_times_src(run_dir, config.times_src)
-    restart = rundir.restart_file(times_src) if times_src else None
-    chosen = profiles.resolve_profiles(config.solver, config.profiles, config.opt_dir)
-    runs_root = os.path.join(out_dir, OUT_FOLDER, RUNS_FOLDER)
-    runs = []
-    for profile in chosen:
-        runs.append(PlannedRun(
-            profile=profile,
-            work_dir=os.path.join(runs_root, profile.solver, profile.base_name),
-            log_name="%s_run_log.txt" % profile.base_name,
-            option_text=profiles.render_option_file(profile, threads)))
-    max_workers = choose_max_workers(config.parallel, max_workers, len(runs), threads,
-                                     cpu_count)[0]
-    return ScanPlan(config, run_dir, out_dir, gams, driver, times_src, restart, runs,
-                    max_workers, timeout_seconds, grace_seconds, threads)
-
-
 class Scan(object):
     """One scan from set-up to exit code."""
 
@@ -150,9 +54,8 @@ class Scan(object):
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
         self.environ = dict(os.environ if environ is None else environ)
-        self.out_root = os.path.join(plan.out_dir, OUT_FOLDER)
-        self.report_path = os.path.join(self.out_root, REPORT_NAME)
-        self.state_path = os.path.join(self.out_root, RUNS_FOLDER, STATE_FILE_NAME)
+        self.report_path = scanfiles.report_path(plan.out_dir)
+        self.state_path = scanfiles.state_path(plan.out_dir)
         self.scan_id = "%d-%d" % (os.getpid(), int(time.time() * 1000))
         self.registry = JobRegistry(default_grace_seconds=plan.grace_seconds)
         self.interactive = _isatty(self.stdin)
@@ -203,7 +106,7 @@ class Scan(object):
         self._session_entry = sessions.register_session(
             self.scan_id, self.plan.out_dir, self.state_path, self.environ)
         self.inbox = control.RequestInbox(
-            control.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
+            scanfiles.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
             uid=getattr(os, "getuid", lambda: None)())
         names = list(self.specs)
         # The registry holds the one record per run: the table and the state

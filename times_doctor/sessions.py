@@ -8,7 +8,8 @@ scan removes its entry when it ends, so an entry whose lock is free belongs
 to a scanner that died (stale).
 
 The platform differences (fcntl.flock / msvcrt.locking, where the registry
-lives) are decided once at import, in the few functions at the bottom.
+lives, the OS calls reap needs) are procgroup.py's: this module never asks
+which OS it runs on.
 """
 
 import json
@@ -16,11 +17,10 @@ import os
 import socket
 import time
 
+from times_doctor import procgroup
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_USAGE, ScanLockedError
-from times_doctor.layout import LOCK_NAME, OUT_FOLDER
-
-_mswindows = (os.name == "nt")
+from times_doctor.scanfiles import lock_path
 
 SESSION_SCHEMA = "times-doctor/session"
 SESSION_SCHEMA_VERSION = 1
@@ -55,7 +55,7 @@ class ScanLock(object):
         if not os.path.isdir(folder):
             os.makedirs(folder)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _lock_fd(fd):
+        if not procgroup.lock_fd(fd):
             os.close(fd)
             return False
         self._fd = fd
@@ -71,17 +71,13 @@ class ScanLock(object):
             return
         fd, self._fd = self._fd, None
         try:
-            _unlock_fd(fd)
+            procgroup.unlock_fd(fd)
         finally:
             os.close(fd)
 
     @property
     def held(self):
         return self._fd is not None
-
-
-def lock_path(out_dir):
-    return os.path.join(os.path.abspath(out_dir), OUT_FOLDER, LOCK_NAME)
 
 
 def scanner_alive(out_dir):
@@ -96,8 +92,8 @@ def scanner_alive(out_dir):
     except (IOError, OSError):
         return False
     try:
-        if _lock_fd(fd):
-            _unlock_fd(fd)
+        if procgroup.lock_fd(fd):
+            procgroup.unlock_fd(fd)
             return False
         return True
     finally:
@@ -126,7 +122,7 @@ def _holder_text(path):
 def sessions_dir(environ=None):
     """The per-user registry folder (not created here)."""
     environ = os.environ if environ is None else environ
-    return _registry_root(environ)
+    return procgroup.sessions_root(environ)
 
 
 def register_session(scan_id, out_dir, state_path, environ=None):
@@ -203,67 +199,6 @@ def _ensure_private_dir(folder):
     return folder
 
 
-# -- platform seam ---------------------------------------------------------------
-
-if _mswindows:
-    import msvcrt
-
-    def _lock_fd(fd):
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock_fd(fd):
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-    class _NoLeftovers(object):
-        """Windows: a dead scanner's Job Objects closed with it (KILL_ON_JOB_CLOSE),
-        so its runs' processes are already gone and reap only fixes the files."""
-
-        def process_table(self):
-            return []
-
-        def process_info(self, pid):
-            return None
-
-        def has_marker(self, pid, marker):
-            return False
-
-        def kill(self, pid, sig):
-            raise ProcessLookupError(pid)
-
-    def process_api():
-        """The OS calls reap.py needs (process table, start times, kill)."""
-        return _NoLeftovers()
-
-    def _registry_root(environ):
-        base = environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
-        return os.path.join(base, "times-doctor", "sessions")
-else:
-    import fcntl
-
-    def _lock_fd(fd):
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (BlockingIOError, PermissionError):
-            return False
-        return True
-
-    def _unlock_fd(fd):
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def process_api():
-        """The OS calls reap.py needs (process table, start times, kill)."""
-        from times_doctor._procgroup_posix import PosixOsApi
-        return PosixOsApi()
-
-    def _registry_root(environ):
-        runtime = environ.get("XDG_RUNTIME_DIR")
-        if runtime:
-            return os.path.join(runtime, "times-doctor", "sessions")
-        home = environ.get("HOME") or os.path.expanduser("~")
-        return os.path.join(home, ".cache", "times-doctor", "sessions")
+def process_api():
+    """The OS calls reap.py needs (process table, start times, kill): procgroup.process_api()."""
+    return procgroup.process_api()

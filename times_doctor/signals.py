@@ -13,6 +13,8 @@ import select
 import signal
 import time
 
+from times_doctor import procgroup
+
 # Exit codes for a scan ended by a signal: 128 + the signal number, the
 # shell convention, fixed here so they are the same on every platform.
 EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
@@ -36,7 +38,7 @@ class SignalCatcher(object):
         for name in CATCHABLE:
             signum = getattr(signal, name)
             self._previous[signum] = signal.signal(signum, self._handler)
-        if os.name != "nt":
+        if procgroup.SIGNAL_WAKEUP_PIPE:
             self._wake_read, self._wake_write = os.pipe()
             os.set_blocking(self._wake_read, False)
             os.set_blocking(self._wake_write, False)

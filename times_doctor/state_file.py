@@ -15,7 +15,6 @@ import time
 from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import ParseError
 from times_doctor.job_control import RECORD_FIELDS
-from times_doctor.layout import STATE_FILE_NAME
 
 SCHEMA_NAME = "times-doctor/scan-state"
 SCHEMA_VERSION = 1

@@ -10,38 +10,20 @@ import os
 import sys
 import time
 
-from times_doctor import ansi, control, sessions
-from times_doctor.errors import EXIT_OK, EXIT_USAGE, ParseError, UsageError
+from times_doctor import ansi, scanfiles, sessions
+from times_doctor.errors import EXIT_OK, ParseError
 from times_doctor.multi_run_progress import LiveRegion
-from times_doctor.render import RunRow, render_summary, render_table
+from times_doctor.render import render_summary, render_table
 from times_doctor.state_file import read_state
-from times_doctor.states import FINAL_STATES, count_states
+from times_doctor.states import FINAL_STATES
 
 WATCH_SECONDS = 0.5
 
 
-def rows_from_state(document):
-    """RunRows for render_table(), one per job of a state document."""
-    rows = []
-    for job in document.get("jobs", []):
-        rows.append(RunRow(
-            name=str(job.get("name", "")), status=job.get("status", ""),
-            result=job.get("result") or "", phase=job.get("phase") or "",
-            progress=job.get("progress"), iteration=job.get("iteration"),
-            elapsed_seconds=job.get("elapsed_seconds"), details=job.get("details") or "",
-            pid=job.get("pid")))
-    return rows
-
-
-def counts_from_state(document):
-    """The summary counts of a state document (states.count_states)."""
-    return count_states(job.get("status") for job in document.get("jobs", []))
-
-
 def status_lines(document, live, width, color=False):
     """The table, the summary and one line on the scanner's state."""
-    lines = render_table(rows_from_state(document), width, color)
-    lines.append(render_summary(counts_from_state(document), color))
+    lines = render_table(scanfiles.rows_of(document), width, color)
+    lines.append(render_summary(scanfiles.counts_of(document), color))
     lines.append(scanner_line(document, live))
     return lines
 
@@ -65,7 +47,7 @@ def show_status(out_dir, as_json=False, watch=False, stream=None, no_color=False
     """Print one scan's status; returns the exit code."""
     stream = stream if stream is not None else sys.stdout
     out_dir = os.path.abspath(out_dir)
-    document = _load(out_dir)
+    document = scanfiles.load_state(out_dir)
     if as_json:
         stream.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
@@ -88,9 +70,9 @@ def list_scans(as_json=False, stream=None, environ=None):
                    "out_dir": entry["out_dir"], "live": entry["live"],
                    "started_at": entry.get("started_at"), "counts": None}
         try:
-            document = read_state(control.state_path(entry["out_dir"]))
+            document = read_state(scanfiles.state_path(entry["out_dir"]))
             if document.get("scan_id") == entry.get("scan_id"):
-                summary["counts"] = dict((k, v) for k, v in counts_from_state(document).items()
+                summary["counts"] = dict((k, v) for k, v in scanfiles.counts_of(document).items()
                                          if v)
         except ParseError:
             pass  # the state file went away; the entry still says where
@@ -114,14 +96,6 @@ def list_scans(as_json=False, stream=None, environ=None):
     return EXIT_OK
 
 
-def _load(out_dir):
-    path = control.state_path(out_dir)
-    if not os.path.exists(path):
-        raise UsageError("no scan at %s (no %s): give the scan's RUN_DIR or its --out folder"
-                         % (out_dir, os.path.relpath(path, out_dir)), EXIT_USAGE)
-    return read_state(path)
-
-
 def _watch(out_dir, document, stream, color):
     live = ansi.live_capable(stream)
     region = LiveRegion()
@@ -137,18 +111,18 @@ def _watch(out_dir, document, stream, color):
                 stream.write(region.draw(lines))
             else:
                 # Plain: a full block only when a status changed (no clocks ticking).
-                key = [(j.get("name"), j.get("status")) for j in document.get("jobs", [])]
+                key = [(j.get("name"), j.get("status")) for j in scanfiles.jobs_of(document)]
                 if key != last:
                     stream.write("\n".join(lines) + "\n\n")
                     last = key
             stream.flush()
             done = document.get("finished") or all(
-                j.get("status") in FINAL_STATES for j in document.get("jobs", []))
+                j.get("status") in FINAL_STATES for j in scanfiles.jobs_of(document))
             if done or not alive:
                 break
             time.sleep(WATCH_SECONDS)
             try:
-                document = _load(out_dir)
+                document = scanfiles.load_state(out_dir)
             except ParseError:
                 pass  # a partial read cannot happen (atomic writes), but a deleted file can
     except KeyboardInterrupt:
