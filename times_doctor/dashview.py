@@ -1,0 +1,357 @@
+"""What the dashboard shows: the scans it serves and each one's view, from the state files.
+
+Split from dashboard.py (the HTTP server and its guards) so the reading of
+scans can be read and tested apart from the serving.  The run cells are the
+scanner's record of each run as the state file has it (scanfiles.rows_of's
+fields); only the solver's history for the chart is read from the run logs,
+incrementally.  Nothing here signals anything or serves anything.
+"""
+
+import collections
+import json
+import os
+import pkgutil
+import threading
+
+from times_doctor import scanfiles, sessions
+from times_doctor.errors import ParseError, UsageError
+from times_doctor.logparse import SolverLogParser
+from times_doctor.logtail import LogTail, tail_lines
+from times_doctor.state_file import read_state
+from times_doctor.states import (
+    ACTIVE_STATES, ALWAYS_COUNTED, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS,
+    SUMMARY_ORDER, count_states)
+
+LOG_TAIL_LINES = 100
+LOG_TAIL_MAX_BYTES = 64 * 1024
+
+# Per poll and run, how much new log the progress parser reads (the rest on
+# later polls): one slow poll must not stall the page.
+LOG_BYTES_PER_POLL = 1024 * 1024
+CHART_MAX_POINTS = 150
+POLL_MILLISECONDS = 1000
+
+# Colour of each ansi style name (states.COLOURS) on a white page.
+_CSS_COLOURS = {
+    "dim": ("#777777", False),
+    "yellow": ("#a66f00", False),
+    "green": ("#2e7d32", False),
+    "cyan": ("#00838f", False),
+    "red": ("#c62828", False),
+    "bold": ("#222222", True),
+    "bold green": ("#1b5e20", True),
+    "bold red": ("#b71c1c", True),
+    "bold yellow": ("#9a5b00", True),
+    "bold cyan": ("#006064", True),
+}
+
+ScanEntry = collections.namedtuple("ScanEntry", "scan_id out_dir out_root state_path document")
+
+
+# -- which scans ---------------------------------------------------------------
+
+
+class ScanSource(object):
+    """The scans to serve: named output folders, or every scan in the session registry.
+
+    Args:
+        out_dirs: folders holding ``times_doctor_out/`` (a RUN_DIR or a scan's
+            --out); a ``times_doctor_out`` folder itself is accepted too.
+            None: list the session registry on every call.
+        list_sessions: the registry lister (sessions.list_sessions).
+    """
+
+    def __init__(self, out_dirs=None, list_sessions=None):
+        self.out_dirs = (None if out_dirs is None
+                         else [scanfiles.normalise_out_dir(d) for d in out_dirs])
+        self._list_sessions = list_sessions or sessions.list_sessions
+
+    def scans(self):
+        errors = []
+        if self.out_dirs is not None:
+            candidates = [(out_dir, scanfiles.state_path(out_dir), True)
+                          for out_dir in self.out_dirs]
+        else:
+            candidates = []
+            for session in self._list_sessions():
+                out_dir = os.path.abspath(session["out_dir"])
+                candidates.append((out_dir, scanfiles.state_path(out_dir), False))
+        found = []
+        seen = set()
+        for out_dir, path, named in candidates:
+            if not os.path.exists(path):
+                if named:
+                    errors.append({"out_dir": out_dir, "error": "no scan yet at %s" % out_dir})
+                continue
+            try:
+                document = read_state(path)
+            except ParseError as exc:
+                errors.append({"out_dir": out_dir, "error": str(exc)})
+                continue
+            scan_id = document.get("scan_id")
+            if not isinstance(scan_id, str) or not scan_id or scan_id in seen:
+                continue
+            seen.add(scan_id)
+            found.append(ScanEntry(scan_id, out_dir, scanfiles.out_root_of_state(path), path,
+                                   document))
+        return found, errors
+
+
+def check_out_dirs(folders):
+    """Raise UsageError for a named folder that does not exist."""
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise UsageError("%s is not a directory: give a scan's RUN_DIR or its --out folder"
+                             % folder)
+
+
+# -- what the page shows ---------------------------------------------------------
+
+
+class ProgressCache(object):
+    """Per-run log followers: the chart history from the run logs.
+
+    The table's cells (phase, progress, result, time) are the scanner's
+    record of each run, read from the state file; only the solver's history
+    of objectives and infeasibilities, which the record does not keep, is
+    read here.
+
+    Each run's log is read incrementally (LogTail: only new bytes), so a
+    poll per second costs what the solver wrote in that second.  Followers
+    of scans no longer served are dropped.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._followers = {}
+
+    def history(self, scan_id, job, log_path):
+        """The solver's history so far in one run's log (logparse history points)."""
+        key = (scan_id, job.get("name"))
+        with self._lock:
+            follower = self._followers.get(key)
+            if follower is None or follower.log_path != log_path:
+                follower = _LogFollower(log_path, job.get("solver") or "cplex")
+                self._followers[key] = follower
+        return follower.refresh()
+
+    def keep_only(self, scan_ids):
+        with self._lock:
+            for key in [k for k in self._followers if k[0] not in scan_ids]:
+                del self._followers[key]
+
+
+class _LogFollower(object):
+    def __init__(self, log_path, solver):
+        self.log_path = log_path
+        self._lock = threading.Lock()
+        self._tail = LogTail(log_path, max_bytes_per_call=LOG_BYTES_PER_POLL)
+        try:
+            self._parser = SolverLogParser(solver)
+        except ValueError:
+            self._parser = SolverLogParser("cplex")
+
+    def refresh(self):
+        """The history after reading what is new."""
+        with self._lock:
+            if self.log_path is not None:
+                try:
+                    for line in self._tail.read_lines():
+                        self._parser.feed(line)
+                except ParseError:
+                    # The chart keeps what it had; why the log cannot be read
+                    # is the run's details, which the scanner's record carries.
+                    pass
+            return self._parser.history()
+
+
+def scan_view(entry, progress):
+    """The state document (unchanged) plus a "dashboard" member the page draws from."""
+    document = dict(entry.document)
+    jobs = scanfiles.jobs_of(document)
+    runs = collections.OrderedDict()
+    for job in jobs:
+        name = job.get("name")
+        if isinstance(name, str):
+            runs[name] = run_view(entry, job, progress)
+    live = not document.get("finished") and sessions.scanner_alive(entry.out_dir)
+    document["dashboard"] = {
+        "live": bool(live),
+        "summary": summary_counts([job.get("status") for job in jobs]),
+        "runs": runs,
+    }
+    return document
+
+
+def run_view(entry, job, progress):
+    """The columns of one run, as the scanner's record has them, and its chart from the log."""
+    status = job.get("status")
+    history = progress.history(entry.scan_id, job, served_file(entry, job.get("log")))
+    view = collections.OrderedDict()
+    view["label"] = LABELS.get(status, str(status))
+    view["result"] = job.get("result") or ""
+    view["phase"] = job.get("phase") or ""
+    view["progress"] = job.get("progress")
+    view["iteration"] = job.get("iteration")
+    view["details"] = job.get("details") or ""
+    view["elapsed_seconds"] = job.get("elapsed_seconds")
+    view["chart"] = chart_for(history)
+    return view
+
+
+def summary_counts(statuses):
+    """[{"state", "count"}] in SUMMARY_ORDER, as the terminal's summary line shows them.
+
+    Starting counts as running; waiting, running, paused and interrupted only
+    when non-zero; unknown states appended when non-zero.
+    """
+    return [{"state": state, "count": n} for state, n in count_states(statuses).items()
+            if n or state in ALWAYS_COUNTED]
+
+
+def chart_for(history, max_points=CHART_MAX_POINTS):
+    """What to draw for a run's solver history, or None.
+
+    Infeasibilities (barrier, simplex phase I) when at least two points carry
+    a positive one, always on a log scale: they fall by orders of magnitude
+    and converge toward 0.  Otherwise the primal/dual objective (simplex
+    objective, barrier objectives, MIP incumbent and bound), on a log scale
+    only when every value is positive and they span two decades or more.
+
+    Only the latest run of rising iteration numbers is drawn: a new phase
+    restarts the count (the MIP node log after the root LP's simplex
+    iterations, crossover after barrier), and one axis cannot hold both.
+
+    Returns:
+        {"kind": "infeasibility"|"objective", "log": bool,
+         "series": [{"name", "points": [[iteration, value], ...]}]} with at
+        most *max_points* points per series, or None with under two points.
+    """
+    history = _latest_sequence(history)
+    infeasibility = [("primal infeasibility", 3), ("dual infeasibility", 4)]
+    objective = [("primal objective", 1), ("dual objective", 2)]
+    series = _series(history, infeasibility, positive_only=True)
+    if sum(len(points) for _, points in series) >= 2:
+        return _chart("infeasibility", True, series, max_points)
+    series = _series(history, objective, positive_only=False)
+    values = [value for _, points in series for _, value in points]
+    if len(values) < 2:
+        return None
+    low, high = min(values), max(values)
+    log = low > 0 and high / low >= 100.0
+    return _chart("objective", log, series, max_points)
+
+
+def _latest_sequence(history):
+    """The points after the last drop in the iteration number."""
+    start = 0
+    previous = None
+    for index, point in enumerate(history):
+        if point[0] is None:
+            continue
+        if previous is not None and point[0] < previous:
+            start = index
+        previous = point[0]
+    return history[start:]
+
+
+def _series(history, columns, positive_only):
+    found = []
+    for name, index in columns:
+        points = []
+        for point in history:
+            iteration, value = point[0], point[index]
+            if iteration is None or value is None or value != value or abs(value) >= 1e30:
+                continue
+            if positive_only and value <= 0:
+                continue
+            points.append([iteration, value])
+        if points:
+            found.append((name, points))
+    return found
+
+
+def _chart(kind, log, series, max_points):
+    return {"kind": kind, "log": log,
+            "series": [{"name": name, "points": _downsample(points, max_points)}
+                       for name, points in series]}
+
+
+def _downsample(points, max_points):
+    """At most *max_points*, evenly spaced, always keeping the first and the last."""
+    if len(points) <= max_points:
+        return points
+    step = (len(points) - 1) / float(max_points - 1)
+    return [points[int(round(i * step))] for i in range(max_points)]
+
+
+def served_file(entry, path):
+    """*path* if it is a file inside the scan's times_doctor_out folder, else None.
+
+    The state file names its logs and listings; a path that leads anywhere
+    else (edited state file, symlink out of the folder) is never opened.
+    """
+    if not isinstance(path, str) or not path or "\0" in path:
+        return None
+    root = os.path.realpath(entry.out_root)
+    real = os.path.realpath(path)
+    if not real.startswith(root + os.sep):
+        return None
+    if os.path.exists(real) and not os.path.isfile(real):
+        return None
+    return real
+
+
+def log_tail(entry, job):
+    """The last LOG_TAIL_LINES lines of a run's log (at most LOG_TAIL_MAX_BYTES read)."""
+    path = served_file(entry, job.get("log"))
+    if path is None:
+        return {"scan_id": entry.scan_id, "run": job.get("name"), "lines": [],
+                "error": "no log inside the scan's folder"}
+    try:
+        lines = tail_lines(path, LOG_TAIL_LINES, max_bytes=LOG_TAIL_MAX_BYTES)
+        error = None
+    except ParseError as exc:
+        lines, error = [], str(exc)
+    return {"scan_id": entry.scan_id, "run": job.get("name"), "lines": lines, "error": error,
+            "max_lines": LOG_TAIL_LINES, "max_bytes": LOG_TAIL_MAX_BYTES}
+
+
+def page_config():
+    """The constants the page's script needs, from states.py (one vocabulary)."""
+    return {
+        "labels": LABELS,
+        "summary_order": list(SUMMARY_ORDER),
+        "final_states": list(FINAL_STATES),
+        "active_states": list(ACTIVE_STATES),
+        "cancellable_states": list(CANCELLABLE_STATES),
+        "poll_ms": POLL_MILLISECONDS,
+        "log_lines": LOG_TAIL_LINES,
+    }
+
+
+def state_css():
+    """One CSS rule per state: the terminal's colour (states.COLOURS) as a web colour."""
+    rules = []
+    for state in sorted(COLOURS):
+        colour, bold = _CSS_COLOURS.get(COLOURS[state], ("#222222", False))
+        rules.append(".st-%s{color:%s;%s}" % (state, colour, "font-weight:bold;" if bold else ""))
+    return "\n".join(rules)
+
+
+def render_page(template, nonce):
+    """The page with its nonce, state colours and configuration filled in."""
+    config = json.dumps(page_config(), sort_keys=True)
+    # Inside <script>: "<" escaped so no "</script>" can end it early.
+    config = config.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (template.replace("__NONCE__", nonce)
+            .replace("/*STATE_CSS*/", state_css())
+            .replace("__CONFIG__", config))
+
+
+def _load_page():
+    # pkgutil, not open(): works from the zipapp too.
+    data = pkgutil.get_data("times_doctor", "dashboard.html")
+    if data is None:
+        raise UsageError("dashboard.html is missing from the times_doctor package: reinstall it")
+    return data.decode("utf-8")
