@@ -15,7 +15,8 @@ import time
 import pytest
 
 from times_doctor import states
-from times_doctor.multi_run_progress import LiveRegion, MultiRunProgressMonitor, RunStatus
+from times_doctor.live import LiveRegion
+from times_doctor.multi_run_progress import MultiRunProgressMonitor, RunStatus
 
 HOUR = 3600.0
 HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"

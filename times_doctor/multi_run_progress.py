@@ -1,8 +1,8 @@
 """The live table of runs on a terminal, plain lines everywhere else.
 
-Split the way Rich splits live_render.py from live.py: ``LiveRegion`` only
-remembers how many lines it drew and returns the text that erases them and
-draws new ones; ``MultiRunProgressMonitor`` owns the lifecycle (start/stop,
+Split the way Rich splits live_render.py from live.py: ``live.LiveScreen``
+draws the block in place and restores the cursor (shared with `status
+--watch`); ``MultiRunProgressMonitor`` owns the lifecycle (start/stop,
 idempotent), the locks, the refresh thread and restoring the terminal in
 ``finally``.  What the table looks like is render.py's business.
 
@@ -23,12 +23,13 @@ import time
 
 from times_doctor import ansi
 from times_doctor.job_control import JobRegistry
+from times_doctor.live import LiveScreen
 from times_doctor.render import (RunRow, heartbeat_line, plain_status_line, render_summary,
                                  render_table)
 from times_doctor.states import (ACTIVE_STATES, ALL_STATES, FINAL_STATES, RunStatus,
                                  count_states)
 
-__all__ = ["RunStatus", "MultiRunProgressMonitor", "LiveRegion"]
+__all__ = ["RunStatus", "MultiRunProgressMonitor"]
 
 # Fields update() accepts: RunRow's, less the name (the key) and the elapsed
 # time (the record's clock keeps it).
@@ -80,7 +81,7 @@ class MultiRunProgressMonitor(object):
 
         # RLock: pause_display() and message() call helpers that take it again.
         self._write_lock = threading.RLock()
-        self._region = LiveRegion()
+        self._screen = LiveScreen(self._write)
         self._started = False
         self._stopped = False
         self._display_paused = 0
@@ -115,7 +116,7 @@ class MultiRunProgressMonitor(object):
             self._started = True
             self._last_heartbeat = self._clock()
             if self._live:
-                self._write(ansi.hide_cursor())
+                self._screen.start()
                 self._redraw()
         self._thread = threading.Thread(target=self._refresh_loop,
                                         name="times-doctor-monitor")
@@ -144,8 +145,7 @@ class MultiRunProgressMonitor(object):
                     self._flush_plain()
             finally:
                 if self._live:
-                    self._write("\n" + ansi.show_cursor())
-                    self._region.forget()
+                    self._screen.stop()
 
     close = stop
 
@@ -235,7 +235,7 @@ class MultiRunProgressMonitor(object):
         with self._write_lock:
             text = ansi.printable(self._stream, text)
             if self._live and self._is_drawing():
-                self._write(self._region.clear() + text + "\n")
+                self._screen.write_above(text)
                 self._redraw()
                 return
             if not self._live and self._is_drawing():
@@ -254,7 +254,7 @@ class MultiRunProgressMonitor(object):
         with self._write_lock:
             self._display_paused += 1
             if self._display_paused == 1 and self._live and self._started and not self._stopped:
-                self._write(self._region.clear() + ansi.show_cursor())
+                self._screen.suspend()
         try:
             yield self
         finally:
@@ -262,7 +262,7 @@ class MultiRunProgressMonitor(object):
                 self._display_paused -= 1
                 if self._is_drawing():
                     if self._live:
-                        self._write(ansi.hide_cursor())
+                        self._screen.start()
                         self._redraw()
                     else:
                         self._flush_plain()
@@ -297,9 +297,7 @@ class MultiRunProgressMonitor(object):
         a field changed, a running clock ticked over a second, the terminal
         was resized.
         """
-        lines = self._compose()
-        if lines != self._region.lines:
-            self._write(self._region.draw(lines))
+        self._screen.draw(self._compose())
 
     def _compose(self):
         rows = self.rows()
@@ -357,38 +355,6 @@ class MultiRunProgressMonitor(object):
             # ValueError: the stream was closed.  The runs must go on (and be
             # reported in the CSV) even if nobody can watch them.
             self.write_error = exc
-
-
-class LiveRegion(object):
-    """The lines of the live table on screen, and the escapes to replace them.
-
-    Modelled on Rich's LiveRender: it writes nothing itself, only remembers
-    the height of the last draw so the next one can move back over it.  The
-    cursor is left at the end of the last line (no trailing newline), so the
-    lines to erase are the cursor's line and the height-1 above it.
-    """
-
-    def __init__(self):
-        self.height = 0
-        self.lines = None  # what is on screen; None when nothing is
-
-    def draw(self, lines):
-        """Text that erases the previous lines and draws *lines* in their place."""
-        text = ansi.clear_lines(self.height) + "\n".join(lines)
-        self.height = len(lines)
-        self.lines = list(lines)
-        return text
-
-    def clear(self):
-        """Text that erases the drawn lines, leaving the cursor where the first one began."""
-        text = ansi.clear_lines(self.height)
-        self.forget()
-        return text
-
-    def forget(self):
-        """Nothing of ours is on screen any more (the final table was left behind)."""
-        self.height = 0
-        self.lines = None
 
 
 def row_of(snap):

@@ -12,7 +12,7 @@ import time
 
 from times_doctor import ansi, scanfiles, sessions
 from times_doctor.errors import EXIT_OK, ParseError
-from times_doctor.multi_run_progress import LiveRegion
+from times_doctor.live import LiveScreen
 from times_doctor.render import render_summary, render_table
 from times_doctor.state_file import read_state
 from times_doctor.states import FINAL_STATES
@@ -98,24 +98,24 @@ def list_scans(as_json=False, stream=None, environ=None):
 
 def _watch(out_dir, document, stream, color):
     live = ansi.live_capable(stream)
-    region = LiveRegion()
+    screen = LiveScreen(_writer(stream))
     last = None
     try:
         if live:
-            stream.write(ansi.hide_cursor())
+            screen.start()
         while True:
             alive = sessions.scanner_alive(out_dir)
             width = ansi.terminal_width(stream) - 1
             lines = status_lines(document, alive, width, color if live else False)
             if live:
-                stream.write(region.draw(lines))
+                screen.draw(lines)
             else:
                 # Plain: a full block only when a status changed (no clocks ticking).
                 key = [(j.get("name"), j.get("status")) for j in scanfiles.jobs_of(document)]
                 if key != last:
                     stream.write("\n".join(lines) + "\n\n")
+                    stream.flush()
                     last = key
-            stream.flush()
             done = document.get("finished") or all(
                 j.get("status") in FINAL_STATES for j in scanfiles.jobs_of(document))
             if done or not alive:
@@ -128,7 +128,12 @@ def _watch(out_dir, document, stream, color):
     except KeyboardInterrupt:
         pass  # Ctrl+C ends the watch, not the scan
     finally:
-        if live:
-            stream.write("\n" + ansi.show_cursor())
-            stream.flush()
+        screen.stop()  # the cursor comes back whatever ended the watch
     return EXIT_OK
+
+
+def _writer(stream):
+    def write(text):
+        stream.write(text)
+        stream.flush()
+    return write
