@@ -2,7 +2,11 @@
 
 
 class FakeClock(object):
-    """A monotonic clock that moves only when sleep() is called."""
+    """A monotonic clock that moves only when the test (or a fake sleep) moves it.
+
+    Pass ``clock.monotonic`` or the clock itself (calling it reads it) where code
+    takes a time source, and ``clock.sleep`` where it takes a sleeper.
+    """
 
     def __init__(self, start=100.0):
         self.now = start
@@ -10,5 +14,9 @@ class FakeClock(object):
     def monotonic(self):
         return self.now
 
-    def sleep(self, seconds):
+    __call__ = monotonic
+
+    def advance(self, seconds):
         self.now += seconds
+
+    sleep = advance  # the code under test "sleeps" by moving the clock on

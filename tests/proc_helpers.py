@@ -1,6 +1,7 @@
 """Process inspection for tests (Linux /proc) and a deadline-based wait."""
 
 import os
+import subprocess  # noqa: F401 (type comment)
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional
 
@@ -114,19 +115,37 @@ def format_tree(tree):
     return "\n".join(lines)
 
 
-def wait_until(predicate, timeout, interval=0.02):
-    # type: (Callable[[], object], float, float) -> object
+def wait_until(predicate, timeout, interval=0.02, message=None, process=None):
+    # type: (Callable[[], object], float, float, object, Optional[subprocess.Popen]) -> object
     """Poll *predicate* until it returns something truthy or *timeout* seconds pass.
 
-    Returns the last value of *predicate* (falsy on timeout), so callers can
-    write ``assert wait_until(lambda: ..., 5), "why"``.
+    Returns the last value of *predicate*. Without *message* a timeout returns
+    that falsy value, so callers can write ``assert wait_until(lambda: ..., 5), "why"``;
+    with *message* (a string, or a callable for text that is costly to build) a
+    timeout raises AssertionError naming it. *process*, when given, is the program
+    the condition waits on: if it exits first the wait fails at once with its exit
+    code and output instead of running out the clock.
     """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
+        if process is not None and process.poll() is not None:
+            raise AssertionError("the process exited (%s) while waiting for %s: %r"
+                                 % (process.returncode, _describe(message),
+                                    process.communicate()))
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return value
+            if message is None:
+                return value
+            raise AssertionError("timed out after %ss waiting for %s"
+                                 % (timeout, _describe(message)))
         time.sleep(min(interval, remaining))
+
+
+def _describe(message):
+    # type: (object) -> str
+    if message is None:
+        return "a condition"
+    return str(message() if callable(message) else message)

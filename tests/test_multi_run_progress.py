@@ -10,10 +10,11 @@ and each test drives redraws itself with refresh().
 import io
 import re
 import threading
-import time
 
 import pytest
 
+from fakes import FakeClock
+from proc_helpers import wait_until
 from times_doctor import states
 from times_doctor.live import LiveRegion
 from times_doctor.multi_run_progress import MultiRunProgressMonitor, RunStatus
@@ -46,17 +47,6 @@ class FakeStream(io.StringIO):
         return value
 
 
-class FakeClock(object):
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-
 class BrokenStream(FakeStream):
     def write(self, text):
         raise BrokenPipeError(32, "Broken pipe")
@@ -70,7 +60,7 @@ def _no_environment_overrides(monkeypatch):
 
 def make(tty=True, names=("a", "b"), **kw):
     stream = FakeStream(tty)
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     kw.setdefault("refresh_seconds", HOUR)
     kw.setdefault("width", 80)
     kw.setdefault("color", False)
@@ -335,10 +325,7 @@ def test_refresh_thread_redraws_by_itself():
     with monitor:
         monitor.set_status("a", RunStatus.STARTING)
         monitor.set_status("a", RunStatus.RUNNING)
-        deadline = time.monotonic() + 10
-        while "a    Running" not in stream.getvalue():
-            assert time.monotonic() < deadline, "no redraw within 10 s"
-            time.sleep(0.01)
+        wait_until(lambda: "a    Running" in stream.getvalue(), 10, message="a redraw")
 
 
 def test_live_region_remembers_height():
