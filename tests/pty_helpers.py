@@ -17,6 +17,8 @@ import sys
 import termios
 import time
 
+from proc_helpers import wait_until
+
 CTRL_C = b"\x03"
 
 
@@ -73,12 +75,10 @@ class PtyProcess(object):
 
     def wait_until(self, predicate, timeout=60, message="condition"):
         """Keep draining the terminal until predicate() is true."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s; output tail:\n%s" % (
-                    message, self.output[-3000:].decode("utf-8", "replace")))
-            self.read_available(0.1)
+        # Reading the terminal for 0.1 s is the wait between polls; it returns None.
+        return wait_until(lambda: predicate() or self.read_available(0.1), timeout, interval=0,
+                          message=lambda: "%s; output tail:\n%s" % (
+                              message, self.output[-3000:].decode("utf-8", "replace")))
 
     def send(self, data):
         os.write(self.fd, data)

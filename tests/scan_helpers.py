@@ -16,6 +16,37 @@ CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "
                "matrix_min", "matrix_max", "dir", "lst"]
 
 
+MARKET_SPLIT_PROFILES = "dual,primal,sift,bar_nox"
+
+
+def market_split_args(run_dir, gams_path, out, profiles=MARKET_SPLIT_PROFILES, grace_seconds=3,
+                      extra=()):
+    """CLI arguments for a parallel scan of the market-split model, the e2e tests' workload.
+
+    One thread per run and solvelink=0, so that each run is a real process tree
+    (gams -> sh -> sh -> solver) that the cancel, pause and reap paths must end.
+    """
+    return (["scan", run_dir, "--gams-path", gams_path, "--profiles", profiles,
+             "--threads", "1", "--parallel", "--max-workers", "4", "--gams-arg", "solvelink=0",
+             "--grace-seconds", str(grace_seconds), "--out", out, "--yes"] + list(extra))
+
+
+# What `times-doctor scan RUN_DIR --gams-path GAMS --profiles dual --yes` gives
+# the scan, except colour off: tests name only the fields they care about.
+SCAN_CONFIG_DEFAULTS = dict(
+    driver=None, times_src=None, solver="cplex", profiles=["dual"], opt_dir=None, threads="1",
+    parallel=False, max_workers=None, timeout_seconds="0", grace_seconds="10", gams_args=[],
+    out=None, yes=True, no_color=True, debug=False, allow_unknown_options=False,
+    no_preflight=False)
+
+
+def scan_config(run_dir, gams_path, **fields):
+    """A ScanConfig by keyword, with SCAN_CONFIG_DEFAULTS for the fields not given."""
+    from times_doctor.scan import ScanConfig
+    values = dict(SCAN_CONFIG_DEFAULTS, **fields)
+    return ScanConfig(run_dir=run_dir, gams_path=gams_path, **values)
+
+
 def cli_env(extra=None, pythonpath=REPO_ROOT):
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath

@@ -9,16 +9,16 @@ import time
 
 import pytest
 
-from scan_helpers import cli_env, read_report, session_alive
+from proc_helpers import wait_until
 from pty_helpers import CTRL_C, PtyProcess, python_argv
+from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args, read_report,
+                          session_alive)
+from times_doctor.scan import DOUBLE_INTERRUPT_SECONDS
 
 pytestmark = [
     pytest.mark.gams,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty + /proc session check"),
 ]
-
-FOUR = "dual,primal,sift,bar_nox"
-
 
 def state_path(out):
     return os.path.join(out, "times_doctor_out", "scan_runs", "scan_state.json")
@@ -42,17 +42,23 @@ def all_running(out, names):
     return all(jobs.get(name, {}).get("status") == "running" for name in names)
 
 
-def market_split_args(run_dir, gams_path, out, profiles=FOUR, grace="3"):
-    return ["scan", run_dir, "--gams-path", gams_path, "--profiles", profiles, "--threads", "1",
-            "--parallel", "--max-workers", "4", "--gams-arg", "solvelink=0",
-            "--grace-seconds", grace, "--out", out, "--yes"]
-
-
 def assert_no_process_left(out):
     sids = [job["sid"] for job in jobs_by_name(out).values() if job["sid"]]
     assert sids, "no session ids recorded"
     for sid in sids:
         assert session_alive(sid) == [], "session %d still has processes" % sid
+
+
+def wait_out_double_interrupt(proc, first_sent):
+    """Drain the terminal until a Ctrl+C sent now cannot pair with the one sent at *first_sent*.
+
+    The scan treats two Ctrl+C within DOUBLE_INTERRUPT_SECONDS as "abort now";
+    the scan saw the first one no earlier than *first_sent* (time.monotonic()),
+    hence the margin.
+    """
+    remaining = first_sent + DOUBLE_INTERRUPT_SECONDS + 0.5 - time.monotonic()
+    if remaining > 0:
+        proc.read_available(remaining)
 
 
 def spawn(args):
@@ -77,6 +83,7 @@ def test_menu_cancel_two_by_name_and_number_then_abort(market_split):
                         message="solver processes started")
         mark = len(proc.output)
         proc.send(CTRL_C)
+        first_sent = time.monotonic()
         proc.expect(br"Cancel Menu", since=mark)
         proc.expect(br"4\) Resume \(continue\)", since=mark)
         proc.send(b"1\n")
@@ -85,6 +92,8 @@ def test_menu_cancel_two_by_name_and_number_then_abort(market_split):
         proc.expect(br"3\) sift", since=mark)
         proc.send(b"dual, 3\n")
         proc.expect(br"Cancelling: dual, sift", since=mark)
+        # The menu has closed once the table is drawn again.
+        proc.expect(br"Run\s+.*Status", since=len(proc.output), timeout=10)
         proc.wait_until(lambda: jobs_by_name(out)["dual"]["status"] == "cancelled"
                         and jobs_by_name(out)["sift"]["status"] == "cancelled",
                         timeout=20, message="dual and sift cancelled")
@@ -93,7 +102,7 @@ def test_menu_cancel_two_by_name_and_number_then_abort(market_split):
         assert session_alive(jobs["sift"]["sid"]) == []
         assert jobs["primal"]["status"] == "running" and jobs["bar_nox"]["status"] == "running"
         assert len(session_alive(jobs["primal"]["sid"])) >= 3
-        time.sleep(1.5)  # not a double Ctrl+C
+        wait_out_double_interrupt(proc, first_sent)  # the next Ctrl+C is a single one
         mark = len(proc.output)
         proc.send(CTRL_C)
         proc.expect(br"Cancel Menu", since=mark)
@@ -119,13 +128,14 @@ def test_menu_resume_then_cancel_all(market_split):
         proc.wait_until(lambda: all_running(out, ["dual", "primal"]), message="running")
         mark = len(proc.output)
         proc.send(CTRL_C)
+        first_sent = time.monotonic()
         proc.expect(br"Cancel Menu", since=mark)
         proc.send(b"4\n")
         after_menu = len(proc.output)
         # The table comes back, and nothing was cancelled.
         proc.expect(br"Run\s+.*Status", since=after_menu, timeout=10)
         assert not any(job["cancel_requested"] for job in jobs_by_name(out).values())
-        time.sleep(1.5)
+        wait_out_double_interrupt(proc, first_sent)
         mark = len(proc.output)
         proc.send(CTRL_C)
         proc.expect(br"Cancel Menu", since=mark)
@@ -142,11 +152,15 @@ def test_menu_resume_then_cancel_all(market_split):
 def test_double_ctrl_c_aborts_at_once(market_split):
     run_dir, gams_path, out = market_split
     proc = spawn(market_split_args(run_dir, gams_path, out, profiles="dual,primal",
-                                   grace="30"))
+                                   grace_seconds=30))
     try:
         proc.wait_until(lambda: all_running(out, ["dual", "primal"]), message="running")
+        mark = len(proc.output)
         proc.send(CTRL_C)
-        time.sleep(0.2)
+        # Send the second once the first was seen: two bytes at once could be one
+        # pending SIGINT. Now the second falls inside DOUBLE_INTERRUPT_SECONDS or
+        # into the open menu, and either way means "abort without grace".
+        proc.expect(br"Cancel Menu", since=mark)
         proc.send(CTRL_C)
         started = time.monotonic()
         assert proc.wait(timeout=60) == 130
@@ -167,10 +181,8 @@ def test_signal_without_terminal_cancels_and_writes_report(market_split, signame
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=cli_env())
     try:
-        deadline = time.monotonic() + 60
-        while not all_running(out, ["dual", "primal"]):
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.05)
+        wait_until(lambda: all_running(out, ["dual", "primal"]), 60,
+                   message="dual and primal running", process=proc)
         proc.send_signal(getattr(signal, signame))
         stdout, stderr = proc.communicate(timeout=60)
     finally:

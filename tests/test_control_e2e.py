@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from scan_helpers import cli_env, read_report, read_state, run_cli, session_alive
+from proc_helpers import wait_until
+from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args,
+                          read_report, read_state, run_cli, session_alive)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="/proc session and state checks")
-
-FOUR = "dual,primal,sift,bar_nox"
 
 
 @pytest.fixture
@@ -34,12 +34,6 @@ def start_scan(args, env):
                             stderr=subprocess.PIPE, env=env)
 
 
-def market_split_args(run_dir, gams, out, profiles=FOUR, extra=()):
-    return ["scan", run_dir, "--gams-path", gams, "--profiles", profiles, "--threads", "1",
-            "--parallel", "--max-workers", "4", "--gams-arg", "solvelink=0",
-            "--grace-seconds", "5", "--out", out, "--yes"] + list(extra)
-
-
 def jobs(out):
     try:
         return dict((j["name"], j) for j in read_state(out)["jobs"])
@@ -47,14 +41,15 @@ def jobs(out):
         return {}
 
 
-def wait_for(predicate, proc=None, timeout=60, message="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError("scanner exited (%s) waiting for %s: %r"
-                                 % (proc.returncode, message, proc.communicate()))
-        assert time.monotonic() < deadline, "timed out waiting for %s" % message
-        time.sleep(0.05)
+def paused_copy(state):
+    """*state* when it shows primal paused, else None."""
+    return state if state.get("primal", {}).get("status") == "paused" else None
+
+
+def moved_on_copy(state, before):
+    """*state* once sift's clock has run 1.5 s past its value in *before*, else None."""
+    elapsed = state.get("sift", {}).get("elapsed_seconds") or 0
+    return state if elapsed > before["sift"]["elapsed_seconds"] + 1.5 else None
 
 
 def all_started(out, names):
@@ -78,10 +73,10 @@ def td(args, env, timeout=180):
 def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, gams_path,
                                                                      tmp_path, env):
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
-    scan = start_scan(market_split_args(run_dir, gams_path, out), env)
+    scan = start_scan(market_split_args(run_dir, gams_path, out, grace_seconds=5), env)
     try:
         names = FOUR.split(",")
-        wait_for(lambda: all_started(out, names), scan, message="4 running runs")
+        wait_until(lambda: all_started(out, names), 60, message="4 running runs", process=scan)
 
         code, text, err = td(["status", out], env)
         assert code == 0, err
@@ -98,7 +93,8 @@ def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, g
         with open(os.path.join(requests, "req-garbage.json"), "w") as handle:
             handle.write('{"schema": "times-doctor/control-req')
         response_path = os.path.join(requests, "resp-garbage.json")
-        wait_for(lambda: os.path.exists(response_path), scan, 10, "garbage answered")
+        wait_until(lambda: os.path.exists(response_path), 10, message="garbage answered",
+                   process=scan)
         with open(response_path) as handle:
             assert "not valid JSON" in json.load(handle)["error"]
         code, text, err = td(["cancel", out, "nope"], env)
@@ -120,10 +116,12 @@ def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, g
         assert code == 0 and "primal: paused" in text, (text, err)
         sid = state["primal"]["sid"]
         assert set(proc_states(sid)) == set(["T"]), proc_states(sid)
-        time.sleep(1.2)  # the state file's clocks are refreshed every second
-        before = jobs(out)
-        time.sleep(2.5)
-        after = jobs(out)
+        # The state file is rewritten every second: wait for a copy that shows
+        # the pause, then for the other runs' clocks to move on by a second.
+        before = wait_until(lambda: paused_copy(jobs(out)), 10,
+                            message="primal paused in the state file", process=scan)
+        after = wait_until(lambda: moved_on_copy(jobs(out), before), 10,
+                           message="sift's clock moving on", process=scan)
         assert after["primal"]["status"] == "paused"
         assert after["primal"]["elapsed_seconds"] == before["primal"]["elapsed_seconds"]
         assert after["sift"]["elapsed_seconds"] > before["sift"]["elapsed_seconds"] + 1
@@ -131,13 +129,14 @@ def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, g
         code, text, err = td(["resume", out, "primal"], env)
         assert code == 0 and "primal: running" in text, (text, err)
         assert "T" not in proc_states(sid)
-        wait_for(lambda: jobs(out)["primal"]["elapsed_seconds"]
-                 > after["primal"]["elapsed_seconds"] + 0.5, scan, 10, "clock running again")
+        wait_until(lambda: jobs(out)["primal"]["elapsed_seconds"]
+                   > after["primal"]["elapsed_seconds"] + 0.5, 10,
+                   message="clock running again", process=scan)
 
         # interrupt: CPLEX stops, GAMS writes its listing with the best point
         # (once CPLEX has one: the MIP details show "inc").
-        wait_for(lambda: "inc " in (jobs(out)["sift"].get("details") or ""), scan, 120,
-                 "an incumbent for sift")
+        wait_until(lambda: "inc " in (jobs(out)["sift"].get("details") or ""), 120,
+                   message="an incumbent for sift", process=scan)
         code, text, err = td(["interrupt", out, "sift"], env)
         assert code == 0 and "sift: interrupted" in text, (text, err)
 
@@ -177,10 +176,11 @@ def test_status_cancel_pause_resume_interrupt_from_other_processes(copy_model, g
 def test_sigkilled_scanner_is_reaped_and_a_new_scan_reaps_first(copy_model, gams_path,
                                                                 tmp_path, env):
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
-    scan = start_scan(market_split_args(run_dir, gams_path, out, "dual,primal,sift",
+    scan = start_scan(market_split_args(run_dir, gams_path, out, "dual,primal,sift", 5,
                                         ["--max-workers", "2"]), env)
     try:
-        wait_for(lambda: all_started(out, ["dual", "primal"]), scan, message="2 running")
+        wait_until(lambda: all_started(out, ["dual", "primal"]), 60, message="2 running",
+                   process=scan)
     finally:
         scan.send_signal(signal.SIGKILL)
         scan.communicate()
@@ -207,15 +207,15 @@ def test_sigkilled_scanner_is_reaped_and_a_new_scan_reaps_first(copy_model, gams
     assert "No times-doctor scans" in text
 
     # Kill a second scanner, then start a third: it reaps first and says so.
-    scan = start_scan(market_split_args(run_dir, gams_path, out, "dual"), env)
+    scan = start_scan(market_split_args(run_dir, gams_path, out, "dual", 5), env)
     try:
-        wait_for(lambda: all_started(out, ["dual"]), scan, message="running")
+        wait_until(lambda: all_started(out, ["dual"]), 60, message="running", process=scan)
     finally:
         scan.send_signal(signal.SIGKILL)
         scan.communicate()
     orphan_sid = jobs(out)["dual"]["sid"]
     assert session_alive(orphan_sid)
-    code, text, err = td(market_split_args(run_dir, gams_path, out, "dual",
+    code, text, err = td(market_split_args(run_dir, gams_path, out, "dual", 5,
                                            ["--timeout-seconds", "1"]), env)
     assert code == 1, (text, err)  # the new run times out
     assert text.count("reaped the dead scan") == 1, text
@@ -231,7 +231,8 @@ def test_second_scan_on_the_same_folder_is_refused(tmp_path, fake_gams_path, env
             "--threads", "1", "--yes", "--grace-seconds", "1"]
     first = start_scan(args, env)
     try:
-        wait_for(lambda: jobs(out).get("dual", {}).get("status") == "running", first)
+        wait_until(lambda: jobs(out).get("dual", {}).get("status") == "running", 60,
+                   message="dual running", process=first)
         code, text, err = td(args, env, timeout=60)
         assert code == 2, (text, err)
         assert err.count("\n") == 1 and "another scan (pid %d) is running" % first.pid in err
