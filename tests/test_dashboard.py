@@ -15,13 +15,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from scan_helpers import cli_env, read_report, session_alive
+from proc_helpers import wait_until
+from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args,
+                          read_report, session_alive)
 from times_doctor import dashboard, scanfiles
 from times_doctor.dashboard import Dashboard, ScanSource, chart_for, summary_counts
 from times_doctor.errors import ControlError, UsageError
@@ -562,7 +563,7 @@ def test_named_folder_without_a_scan_is_reported(tmp_path):
 
 # -- against real scans (real GAMS, market-split MIP runs) ------------------------------
 
-FOUR = "dual,primal,sift,bar_nox"
+POLL_SECONDS = 0.2  # between two waits' polls: each one is an HTTP request or a /proc scan
 URL_LINE = re.compile(r"Dashboard: (http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+))")
 
 
@@ -592,7 +593,8 @@ class Process(object):
 
     def wait_for_url(self, timeout=60):
         match = wait_until(lambda: URL_LINE.search("".join(self.out)), timeout,
-                           lambda: "a dashboard URL in the output:\n" + self.text())
+                           interval=POLL_SECONDS,
+                           message=lambda: "a dashboard URL in the output:\n" + self.text())
         return Client(int(match.group(2)), match.group(3))
 
     def wait(self, timeout):
@@ -652,23 +654,11 @@ class Client(object):
         return dict((job["name"], job) for job in self.get("/api/scans/" + scan_id)["jobs"])
 
 
-def wait_until(condition, timeout, message):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %ss waiting for %s"
-                                 % (timeout, message() if callable(message) else message))
-        time.sleep(0.2)
-
-
 def wait_status(client, scan_id, names, statuses, timeout=60):
     def reached():
         jobs = client.jobs(scan_id)
         return all(jobs[name]["status"] in statuses for name in names) and jobs
-    return wait_until(reached, timeout, lambda: "%s in %s: %r" % (
+    return wait_until(reached, timeout, interval=POLL_SECONDS, message=lambda: "%s in %s: %r" % (
         names, statuses, dict((n, j["status"]) for n, j in client.jobs(scan_id).items())))
 
 
@@ -685,12 +675,6 @@ def process_states(sid):
     return found
 
 
-def scan_args(run_dir, gams_path, out, profiles=FOUR, extra=()):
-    return (["scan", run_dir, "--gams-path", gams_path, "--profiles", profiles, "--threads", "1",
-             "--parallel", "--max-workers", "4", "--gams-arg", "solvelink=0",
-             "--grace-seconds", "3", "--out", out, "--yes"] + list(extra))
-
-
 @pytest.fixture
 def isolated_env(tmp_path):
     """CLI environment with a private session registry."""
@@ -703,13 +687,13 @@ def isolated_env(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc process states")
 def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env):
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
-    scan = Process(scan_args(run_dir, gams_path, out, extra=["--dashboard"]), isolated_env)
+    scan = Process(market_split_args(run_dir, gams_path, out, extra=["--dashboard"]), isolated_env)
     try:
         client = scan.wait_for_url()
         assert "warning" not in scan.text()
         # list
         listing = wait_until(lambda: client.get("/api/scans")["scans"] and client.get("/api/scans"),
-                             60, "the scan in the listing")
+                             60, interval=POLL_SECONDS, message="the scan in the listing")
         [document] = listing["scans"]
         scan_id = document["scan_id"]
         assert document["schema"] == "times-doctor/scan-state" and document["schema_version"] == 1
@@ -721,12 +705,12 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
         assert state["dashboard"]["summary"][0] == {"state": "running", "count": 4}
         # the log tail, bounded
         tail = wait_until(lambda: client.get("/api/scans/%s/runs/dual/log" % scan_id)["lines"],
-                          60, "log lines of dual")
+                          60, interval=POLL_SECONDS, message="log lines of dual")
         assert 0 < len(tail) <= 100
         # the solver history becomes a chart
         wait_until(lambda: any(run["chart"] for run in
                                client.get("/api/scans/" + scan_id)["dashboard"]["runs"].values()),
-                   60, "a chart")
+                   60, interval=POLL_SECONDS, message="a chart")
 
         # cancel one by name: it ends, the others go on
         response = client.act(scan_id, "cancel", ["sift"])
@@ -740,16 +724,19 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
         wait_status(client, scan_id, ["primal"], ["paused"], timeout=30)
         sid = jobs["primal"]["sid"]
         wait_until(lambda: process_states(sid) and all(s == "T" for s in process_states(sid)),
-                   10, lambda: "stopped processes: %r" % process_states(sid))
+                   10, interval=POLL_SECONDS,
+                   message=lambda: "stopped processes: %r" % process_states(sid))
         assert client.act(scan_id, "resume", ["primal"])["applied"] == ["primal"]
         wait_status(client, scan_id, ["primal"], ["running"], timeout=30)
-        wait_until(lambda: "T" not in process_states(sid), 10, "resumed processes")
+        wait_until(lambda: "T" not in process_states(sid), 10, interval=POLL_SECONDS,
+                   message="resumed processes")
 
         # interrupt: the solver stops and GAMS reports the best point.  Wait
         # until CPLEX has an incumbent (the MIP details show "inc"), or on a
         # loaded machine there may be no point to keep yet.
         wait_until(lambda: "inc " in (client.jobs(scan_id)["dual"].get("details") or ""), 120,
-                   lambda: "an incumbent: %r" % client.jobs(scan_id)["dual"].get("details"))
+                   interval=POLL_SECONDS, message=lambda: "an incumbent: %r"
+                   % client.jobs(scan_id)["dual"].get("details"))
         assert client.act(scan_id, "interrupt", ["dual"])["applied"] == ["dual"]
         wait_status(client, scan_id, ["dual"], ["interrupted"], timeout=60)
 
@@ -774,13 +761,13 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
 def test_dashboard_command_serves_the_registry_and_named_scans(copy_model, gams_path, tmp_path,
                                                                isolated_env):
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
-    scan = Process(scan_args(run_dir, gams_path, out, profiles="dual,primal"), isolated_env)
+    scan = Process(market_split_args(run_dir, gams_path, out, profiles="dual,primal"), isolated_env)
     every = named = None
     try:
         every = Process(["dashboard"], isolated_env)
         every_client = every.wait_for_url()
         scans = wait_until(lambda: every_client.get("/api/scans")["scans"], 60,
-                           "the scan in the registry listing")
+                           interval=POLL_SECONDS, message="the scan in the registry listing")
         scan_id = scans[0]["scan_id"]
         assert [s["out_dir"] for s in scans] == [out]
 
@@ -837,7 +824,8 @@ def test_dashboard_command_refuses_a_missing_folder_and_a_bad_port(tmp_path):
 def test_dashboard_command_warns_on_another_bind(tmp_path, isolated_env):
     process = Process(["dashboard", "--bind", "0.0.0.0"], isolated_env)
     try:
-        wait_until(lambda: "Press Ctrl+C" in process.text(), 60, lambda: process.text())
+        wait_until(lambda: "Press Ctrl+C" in process.text(), 60, interval=POLL_SECONDS,
+                   message=process.text)
         assert "warning: the dashboard listens on 0.0.0.0" in "".join(process.err)
         process.proc.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
