@@ -12,7 +12,7 @@ import pytest
 from times_doctor import procgroup
 from times_doctor.job_control import _terminate_process_group, create_process_group_kwargs
 
-from proc_helpers import is_alive
+from proc_helpers import is_alive, wait_until
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
 
@@ -99,10 +99,7 @@ def test_setsid_grandchild_is_found_by_marker_and_killed():
         escaped = escaped[0]
         assert escaped in procgroup.current().survivors(ref)
         assert _terminate_process_group(ref, 0.2, procgroup.current()) == []
-        deadline = time.monotonic() + 5
-        while is_alive(escaped) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not is_alive(escaped)
+        assert wait_until(lambda: not is_alive(escaped), 5)
     finally:
         cleanup(popen, ref)
 
@@ -122,12 +119,9 @@ def test_leader_exit_is_seen_without_reaping():
                              **create_process_group_kwargs())
     groups = procgroup.current()
     ref = groups.attach(popen, None)
-    deadline = time.monotonic() + 10
-    status = None
-    while status is None and time.monotonic() < deadline:
-        status = groups.leader_exit_status(ref, popen)
-        time.sleep(0.01)
-    assert status == 3
+    # A one-item list, so that an exit status of 0 would still end the wait.
+    assert wait_until(lambda: [status for status in [groups.leader_exit_status(ref, popen)]
+                               if status is not None], 10) == [3]
     # Not reaped: the pid still exists (as a zombie), so the group id is ours.
     if sys.platform.startswith("linux"):
         assert os.path.exists("/proc/%d" % popen.pid)

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,6 +16,7 @@ from times_doctor.procgroup import GroupRef
 from times_doctor.state_file import StateFileWriter
 from times_doctor.states import RunStatus
 
+from proc_helpers import wait_until
 from scan_helpers import session_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
@@ -79,11 +79,10 @@ def sleeper():
     def start(new_session=True, argv=None):
         proc = subprocess.Popen(argv or ["sleep", "600"], start_new_session=new_session)
         procs.append(proc)
-        deadline = time.monotonic() + 5
-        while API.process_info(proc.pid) is None or (
-                argv is None and open("/proc/%d/cmdline" % proc.pid, "rb").read()[:5] != b"sleep"):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        # Until exec has happened: the record must name sleep, not the forked Python.
+        assert wait_until(lambda: API.process_info(proc.pid) is not None and (
+            argv is not None or open("/proc/%d/cmdline" % proc.pid, "rb").read()[:5] == b"sleep"),
+            5), "sleep never started"
         return proc
     yield start
     for proc in procs:
@@ -133,10 +132,7 @@ def test_live_leader_whose_record_matches_loses_its_whole_session(tmp_path, slee
                            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                            "subprocess.Popen(['sleep', '600'])\n"
                            "time.sleep(600)\n"])
-    deadline = time.monotonic() + 10
-    while len(session_alive(leader.pid)) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: len(session_alive(leader.pid)) >= 2, 10), "the child never started"
     out = str(tmp_path)
     report = write_state(out, [job("dual", leader.pid, leader.pid, start_time(leader.pid)),
                                job("primal", status="completed"),
@@ -170,10 +166,7 @@ def test_dead_leader_leftovers_in_its_session_are_found(tmp_path, sleeper):
     write_state(out, [job("dual", leader.pid, leader.pid, start_time(leftovers[0]) - 1)])
     result = reap.reap(out, grace_seconds=0.5)
     assert result.killed == leftovers
-    deadline = time.monotonic() + 5
-    while session_alive(leader.pid):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: session_alive(leader.pid) == [], 5), session_alive(leader.pid)
 
 
 def test_dead_leader_rule_spares_processes_older_than_the_record(tmp_path, sleeper):

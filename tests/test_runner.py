@@ -3,23 +3,16 @@
 import os
 import sys
 import threading
-import time
 
 import pytest
 
+from proc_helpers import wait_until
 from times_doctor import procgroup
 from times_doctor.job_control import ACTION_PAUSE, JobRegistry
 from times_doctor.runner import RunSpec, run_gams_with_progress
 from times_doctor.states import RunStatus
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake GAMS is a POSIX shell wrapper")
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
 
 
 def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path):
@@ -37,9 +30,9 @@ def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path)
     worker = threading.Thread(target=lambda: result.setdefault(
         "run", run_gams_with_progress(spec, event, registry)))
     worker.start()
-    wait_for(lambda: registry.get("dual").status == RunStatus.RUNNING)
+    wait_until(lambda: registry.get("dual").status == RunStatus.RUNNING, 20, message="running")
     assert registry.request_action("dual", ACTION_PAUSE)
-    wait_for(lambda: registry.get("dual").status == RunStatus.PAUSED)
+    wait_until(lambda: registry.get("dual").status == RunStatus.PAUSED, 20, message="paused")
     registry.cancel("dual")
     worker.join(30)
     assert result["run"].status == RunStatus.CANCELLED

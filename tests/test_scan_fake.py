@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from proc_helpers import is_alive
+from proc_helpers import is_alive, wait_until
 from scan_helpers import cli_env, read_report, read_state, session_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -37,17 +37,17 @@ def start_scan(run_dir, gams, extra):
 
 
 def wait_for_state(out, predicate, proc, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
+    """The first state document whose jobs (by name) satisfy *predicate*."""
+    seen = [None]
+
+    def matching():
         try:
-            state = read_state(out)
-        except (IOError, ValueError):
-            state = None
-        if state is not None and predicate(dict((j["name"], j) for j in state["jobs"])):
-            return state
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "state never matched: %r" % (state,)
-        time.sleep(0.05)
+            seen[0] = read_state(out)
+        except (IOError, ValueError):  # not written yet
+            return None
+        return seen[0] if predicate(dict((j["name"], j) for j in seen[0]["jobs"])) else None
+    return wait_until(matching, timeout, interval=0.05, process=proc,
+                      message=lambda: "a matching state, the last one: %r" % (seen[0],))
 
 
 def log_pids(work_dir, pattern):
@@ -85,11 +85,8 @@ def test_setsid_grandchild_is_killed_with_its_run(tmp_path, fake_gams_path):
     proc = start_scan(run_dir, fake_gams_path, ["--profiles", "dual", "--grace-seconds", "1"])
     state = wait_for_state(run_dir, lambda jobs: jobs["dual"]["status"] == "running", proc)
     work_dir = state["jobs"][0]["work_dir"]
-    deadline = time.monotonic() + 20
-    while not log_pids(work_dir, r"setsid grandchild pid (\d+)"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    escaped = log_pids(work_dir, r"setsid grandchild pid (\d+)")[0]
+    escaped = wait_until(lambda: log_pids(work_dir, r"setsid grandchild pid (\d+)"), 20,
+                         message="the setsid grandchild's pid in the log")[0]
     assert os.getsid(escaped) != state["jobs"][0]["sid"]
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
@@ -130,13 +127,10 @@ def test_second_signal_skips_the_grace(tmp_path, fake_gams_path):
     state = wait_for_state(run_dir, lambda jobs: jobs["dual"]["status"] == "running", proc)
     # The fake has run its directives (SIGTERM ignored) once it logs this.
     log = os.path.join(state["jobs"][0]["work_dir"], "dual_run_log.txt")
-    deadline = time.monotonic() + 20
-    while not (os.path.exists(log) and "Starting execution" in open(log).read()):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: os.path.exists(log) and "Starting execution" in open(log).read(), 20,
+               message="the fake's directives run")
     proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    assert proc.poll() is None  # still inside the 60 s grace
+    assert not wait_until(lambda: proc.poll() is not None, 0.5)  # still inside the 60 s grace
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
