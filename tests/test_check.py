@@ -13,10 +13,9 @@ import os
 import pytest
 
 from times_doctor import check, gamsinfo, procgroup
-from times_doctor.scan import ScanConfig
 
 from gams_select import STANDIN_GAMS, solver_report
-from scan_helpers import cli_env, run_cli, tree_digest
+from scan_helpers import cli_env, run_cli, scan_config, tree_digest
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 EXPIRED = cli_env({"TD_STANDIN_LICENCE": "expired"})
@@ -285,8 +284,7 @@ def test_process_control_missing_is_an_error(monkeypatch):
 
 def test_check_command_in_process_plain_ascii(fake_gams_path):
     stream = io.StringIO()
-    config = ScanConfig(None, fake_gams_path, None, None, "cplex", ["dual"], None, "1", False,
-                        None, "0", "10", [], None, True, True, False)
+    config = scan_config(None, fake_gams_path)
     assert check.run_check_command(config, stdout=stream) == 0
     assert "\x1b" not in stream.getvalue()
 

@@ -5,7 +5,8 @@ import signal
 
 import pytest
 
-from times_doctor.scan import Scan, ScanConfig, plan_scan
+from scan_helpers import scan_config
+from times_doctor.scan import Scan, plan_scan
 
 
 @pytest.fixture
@@ -13,8 +14,7 @@ def scan(tmp_path, fake_gams_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
-    config = ScanConfig(str(run_dir), fake_gams_path, None, None, "cplex", ["dual"], None, "1",
-                        False, None, "0", "1", [], None, True, True, False)
+    config = scan_config(str(run_dir), fake_gams_path, grace_seconds="1")
     return Scan(plan_scan(config), stdin=io.StringIO(), stdout=io.StringIO())
 
 
