@@ -185,35 +185,6 @@ def test_cancel_all_of_stubborn_jobs_takes_one_grace_not_n():
             cleanup(popen, ref)
 
 
-class RecordingOsApi(object):
-    def __init__(self):
-        self.calls = []
-
-    def kill(self, pid, sig):
-        self.calls.append(("kill", pid, sig))
-
-    def killpg(self, pgid, sig):
-        self.calls.append(("killpg", pgid, sig))
-
-
-def test_interrupt_from_running_signals_gams_only():
-    """GAMS forwards the interrupt to its solver; a group SIGINT would send it twice."""
-    from times_doctor._procgroup_posix import PosixProcessGroups
-    api = RecordingOsApi()
-    ref = procgroup.GroupRef(4321, pgid=4321, sid=4321)
-    PosixProcessGroups(api).interrupt(ref)
-    assert api.calls == [("kill", 4321, signal.SIGINT)]
-
-
-def test_interrupt_after_reaping_sends_nothing():
-    from times_doctor._procgroup_posix import PosixProcessGroups
-    api = RecordingOsApi()
-    ref = procgroup.GroupRef(4321, pgid=4321, sid=4321)
-    ref.leader_reaped = True
-    PosixProcessGroups(api).interrupt(ref)
-    assert api.calls == []
-
-
 def test_process_table_reads_are_shared_but_never_older_than_the_request():
     """16 threads asking at once share one or two reads, each begun after its caller asked."""
     from times_doctor._procgroup_posix import _SharedTableReads
