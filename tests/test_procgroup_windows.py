@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from times_doctor import _procgroup_windows as win
+from times_doctor import _procgroup_windows as win, _winapi, _windows_ctypes as w32
 from times_doctor.job_control import _terminate_process_group
 from times_doctor.procgroup import GroupRef
 
@@ -116,7 +116,7 @@ class FakeWinApi(object):
 
     def process_tree(self, pid):
         links = [(p.pid, p.ppid) for p in self.processes.values()]
-        return win.tree_pids(pid, links, lambda q: self.processes[q].created,
+        return _winapi.tree_pids(pid, links, lambda q: self.processes[q].created,
                              lambda q: self.processes[q].alive)
 
     def send_ctrl_break(self, pid):
@@ -619,7 +619,7 @@ def test_resume_from_paused_tries_every_process_before_raising():
 
 def test_tree_pids_lists_children_before_parents_and_root_last():
     links = [(1, 0), (10, 1), (11, 10), (12, 10), (13, 11), (20, 1)]
-    order = win.tree_pids(10, links, lambda pid: pid, lambda pid: True)
+    order = _winapi.tree_pids(10, links, lambda pid: pid, lambda pid: True)
     assert order == [13, 11, 12, 10]
 
 
@@ -628,18 +628,18 @@ def test_tree_pids_skips_a_child_older_than_its_parent():
     # belongs to our (newer) root, so 30 is not its child.
     created = {10: 500, 11: 600, 30: 100}
     links = [(10, 1), (11, 10), (30, 10)]
-    assert win.tree_pids(10, links, created.get, lambda pid: True) == [11, 10]
+    assert _winapi.tree_pids(10, links, created.get, lambda pid: True) == [11, 10]
 
 
 def test_tree_pids_walks_through_dead_processes_without_listing_them():
     links = [(10, 1), (11, 10), (12, 11)]
     alive = {10: False, 11: False, 12: True}
-    assert win.tree_pids(10, links, lambda pid: None, alive.get) == [12]
+    assert _winapi.tree_pids(10, links, lambda pid: None, alive.get) == [12]
 
 
 def test_tree_pids_survives_cycles_and_self_parents():
     links = [(0, 0), (10, 11), (11, 10)]
-    assert win.tree_pids(10, links, lambda pid: None, lambda pid: True) == [11, 10]
+    assert _winapi.tree_pids(10, links, lambda pid: None, lambda pid: True) == [11, 10]
 
 
 # -- WinApi's ctypes code against fake DLLs --------------------------------
@@ -648,7 +648,7 @@ class FakeDll(object):
     """Only the functions SIGNATURES declares exist, as Python callables."""
 
     def __init__(self, name, **functions):
-        declared = win.SIGNATURES[name]
+        declared = w32.SIGNATURES[name]
         for function_name in functions:
             assert function_name in declared, function_name
         for function_name in declared:
@@ -671,7 +671,7 @@ class LastError(object):
 
 
 def make_api(last_error=None, **dlls):
-    return win.WinApi(load_dll=lambda name: dlls[name], last_error=last_error or LastError())
+    return _winapi.WinApi(load_dll=lambda name: dlls[name], last_error=last_error or LastError())
 
 
 def test_winapi_job_pids_grows_the_buffer_on_error_more_data():
@@ -690,7 +690,7 @@ def test_winapi_job_pids_grows_the_buffer_on_error_more_data():
         for index, pid in enumerate(in_job[:capacity]):
             listing.ProcessIdList[index] = pid
         if capacity < len(in_job):
-            last_error.value = win.ERROR_MORE_DATA
+            last_error.value = w32.ERROR_MORE_DATA
             return 0
         return 1
 
@@ -714,7 +714,7 @@ def test_winapi_set_kill_on_close_passes_the_extended_limit_structure():
     api = make_api(kernel32=FakeDll("kernel32", SetInformationJobObject=set_information))
     api.set_kill_on_close(JOB)
     assert seen == {"job": JOB, "info_class": 9, "flags": 0x2000,
-                    "size": ctypes.sizeof(win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)}
+                    "size": ctypes.sizeof(w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)}
 
 
 def test_winapi_creation_time_joins_the_filetime_halves_and_closes_the_handle():
@@ -734,10 +734,10 @@ def test_winapi_open_returns_none_for_a_gone_pid_and_raises_otherwise():
     last_error = LastError()
     kernel32 = FakeDll("kernel32", OpenProcess=lambda access, inherit, pid: None)
     api = make_api(last_error, kernel32=kernel32)
-    last_error.value = win.ERROR_INVALID_PARAMETER
+    last_error.value = w32.ERROR_INVALID_PARAMETER
     assert api.open_and_terminate(LEADER) is False
     assert api.process_creation_time(LEADER) is None
-    last_error.value = win.ERROR_ACCESS_DENIED
+    last_error.value = w32.ERROR_ACCESS_DENIED
     with pytest.raises(OSError):
         api.open_and_terminate(LEADER)
     assert api.is_alive(LEADER) is True  # exists, but not ours to look at
@@ -751,9 +751,9 @@ def test_winapi_parent_links_walks_the_snapshot_and_closes_it():
 
     def fill(entry_ref):
         entry = entry_ref._obj
-        assert entry.dwSize == ctypes.sizeof(win.PROCESSENTRY32W)
+        assert entry.dwSize == ctypes.sizeof(w32.PROCESSENTRY32W)
         if len(cursor) == len(table):
-            last_error.value = win.ERROR_NO_MORE_FILES
+            last_error.value = w32.ERROR_NO_MORE_FILES
             return 0
         entry.th32ProcessID, entry.th32ParentProcessID = table[len(cursor)]
         cursor.append(1)
@@ -771,7 +771,7 @@ def test_winapi_send_copydata_builds_the_message_gams_expects():
     seen = {}
 
     def send(hwnd, message, wparam, lparam, flags, timeout, result):
-        data = win.COPYDATASTRUCT.from_address(lparam)
+        data = w32.COPYDATASTRUCT.from_address(lparam)
         seen.update(hwnd=hwnd, message=message, wparam=wparam, flags=flags,
                     timeout=timeout, tag=data.dwData,
                     payload=ctypes.string_at(data.lpData, data.cbData))
@@ -790,7 +790,7 @@ def test_winapi_suspend_reports_ntstatus_failures():
                        CloseHandle=lambda handle: 1)
     ntdll = FakeDll("ntdll", NtSuspendProcess=lambda handle: statuses["status"],
                     NtResumeProcess=lambda handle: 0,
-                    RtlNtStatusToDosError=lambda status: win.ERROR_ACCESS_DENIED)
+                    RtlNtStatusToDosError=lambda status: w32.ERROR_ACCESS_DENIED)
     api = make_api(last_error, kernel32=kernel32, ntdll=ntdll)
     assert api.suspend(LEADER) is True and api.resume(LEADER) is True
     statuses["status"] = -1073741790  # STATUS_ACCESS_DENIED
@@ -805,7 +805,7 @@ def test_winapi_taskkill_uses_the_system32_path_and_reports_failure_to_run():
         commands.append((command, kwargs["creationflags"]))
         return 0
 
-    api = win.WinApi(call=call)
+    api = _winapi.WinApi(call=call)
     assert api.run_taskkill(LEADER) == 0
     command, flags = commands[0]
     assert command[0].lower().endswith("taskkill.exe") and "system32" in command[0].lower()
@@ -814,12 +814,12 @@ def test_winapi_taskkill_uses_the_system32_path_and_reports_failure_to_run():
     def missing(command, **kwargs):
         raise OSError("not found")
 
-    assert win.WinApi(call=missing).run_taskkill(LEADER) is None
+    assert _winapi.WinApi(call=missing).run_taskkill(LEADER) is None
 
 
 def test_winapi_send_ctrl_break_is_os_kill_with_ctrl_break_event():
     sent = []
-    win.WinApi(kill=lambda pid, sig: sent.append((pid, sig))).send_ctrl_break(LEADER)
+    _winapi.WinApi(kill=lambda pid, sig: sent.append((pid, sig))).send_ctrl_break(LEADER)
     assert sent == [(LEADER, 1)]
 
 
@@ -833,9 +833,9 @@ def test_declare_sets_restype_and_argtypes_of_every_signature():
             setattr(self, name, function)
             return function
 
-    for dll_name, signatures in win.SIGNATURES.items():
+    for dll_name, signatures in w32.SIGNATURES.items():
         dll = Dll()
-        win.declare(dll, signatures)
+        w32.declare(dll, signatures)
         for function_name, (restype, argtypes) in signatures.items():
             function = getattr(dll, function_name)
             assert function.restype is restype
@@ -847,7 +847,7 @@ def test_declare_sets_restype_and_argtypes_of_every_signature():
 def test_module_imports_and_winapi_constructs_in_a_fresh_interpreter():
     # Off Windows ctypes has no windll/WinDLL: this fails if either is
     # touched at import or construction instead of on first call.
-    code = "import times_doctor._procgroup_windows as w; w.WinApi()"
+    code = "import times_doctor._procgroup_windows, times_doctor._winapi as w; w.WinApi()"
     subprocess.check_call([sys.executable, "-c", code])
 
 
@@ -859,13 +859,13 @@ pointer_64 = pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8,
 
 @pointer_64
 @pytest.mark.parametrize("structure, size", [
-    (win.FILETIME, 8),
-    (win.IO_COUNTERS, 48),
-    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, 64),
-    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, 144),
-    (win.JOBOBJECT_BASIC_PROCESS_ID_LIST, 16),
-    (win.PROCESSENTRY32W, 568),
-    (win.COPYDATASTRUCT, 24),
+    (w32.FILETIME, 8),
+    (w32.IO_COUNTERS, 48),
+    (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, 64),
+    (w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, 144),
+    (w32.JOBOBJECT_BASIC_PROCESS_ID_LIST, 16),
+    (w32.PROCESSENTRY32W, 568),
+    (w32.COPYDATASTRUCT, 24),
 ])
 def test_structure_size_on_64_bit(structure, size):
     assert ctypes.sizeof(structure) == size
@@ -873,16 +873,16 @@ def test_structure_size_on_64_bit(structure, size):
 
 @pointer_64
 @pytest.mark.parametrize("structure, field, offset", [
-    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "LimitFlags", 16),
-    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "MinimumWorkingSetSize", 24),
-    (win.JOBOBJECT_BASIC_LIMIT_INFORMATION, "Affinity", 48),
-    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "IoInfo", 64),
-    (win.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "ProcessMemoryLimit", 112),
-    (win.JOBOBJECT_BASIC_PROCESS_ID_LIST, "ProcessIdList", 8),
-    (win.PROCESSENTRY32W, "th32DefaultHeapID", 16),
-    (win.PROCESSENTRY32W, "th32ParentProcessID", 32),
-    (win.PROCESSENTRY32W, "szExeFile", 44),
-    (win.COPYDATASTRUCT, "lpData", 16),
+    (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "LimitFlags", 16),
+    (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "MinimumWorkingSetSize", 24),
+    (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "Affinity", 48),
+    (w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "IoInfo", 64),
+    (w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, "ProcessMemoryLimit", 112),
+    (w32.JOBOBJECT_BASIC_PROCESS_ID_LIST, "ProcessIdList", 8),
+    (w32.PROCESSENTRY32W, "th32DefaultHeapID", 16),
+    (w32.PROCESSENTRY32W, "th32ParentProcessID", 32),
+    (w32.PROCESSENTRY32W, "szExeFile", 44),
+    (w32.COPYDATASTRUCT, "lpData", 16),
 ])
 def test_structure_field_offset_on_64_bit(structure, field, offset):
     assert getattr(structure, field).offset == offset
@@ -890,5 +890,5 @@ def test_structure_field_offset_on_64_bit(structure, field, offset):
 
 @pointer_64
 def test_process_id_list_grows_by_one_pointer_per_pid():
-    assert ctypes.sizeof(win.process_id_list_type(40)) == 8 + 8 * 40
-    assert win.process_id_list_type(40) is win.process_id_list_type(40)
+    assert ctypes.sizeof(w32.process_id_list_type(40)) == 8 + 8 * 40
+    assert w32.process_id_list_type(40) is w32.process_id_list_type(40)
