@@ -61,6 +61,15 @@ def wait_out_double_interrupt(proc, first_sent):
         proc.read_available(remaining)
 
 
+def open_cancel_menu(proc):
+    """Ctrl+C, then wait for the menu; returns when the Ctrl+C was sent (time.monotonic())."""
+    mark = len(proc.output)
+    proc.send(CTRL_C)
+    sent = time.monotonic()
+    proc.expect(br"Cancel Menu", since=mark)
+    return sent
+
+
 def spawn(args):
     env = cli_env({"TERM": "xterm"})
     return PtyProcess(python_argv(*args), env=env)
@@ -82,9 +91,7 @@ def test_menu_cancel_two_by_name_and_number_then_abort(market_split):
                                     for job in jobs_by_name(out).values()),
                         message="solver processes started")
         mark = len(proc.output)
-        proc.send(CTRL_C)
-        first_sent = time.monotonic()
-        proc.expect(br"Cancel Menu", since=mark)
+        first_sent = open_cancel_menu(proc)
         proc.expect(br"4\) Resume \(continue\)", since=mark)
         proc.send(b"1\n")
         proc.expect(br"Runs to cancel", since=mark)
@@ -103,9 +110,7 @@ def test_menu_cancel_two_by_name_and_number_then_abort(market_split):
         assert jobs["primal"]["status"] == "running" and jobs["bar_nox"]["status"] == "running"
         assert len(session_alive(jobs["primal"]["sid"])) >= 3
         wait_out_double_interrupt(proc, first_sent)  # the next Ctrl+C is a single one
-        mark = len(proc.output)
-        proc.send(CTRL_C)
-        proc.expect(br"Cancel Menu", since=mark)
+        open_cancel_menu(proc)
         proc.send(b"3\n")
         assert proc.wait(timeout=60) == 130
     finally:
@@ -126,19 +131,14 @@ def test_menu_resume_then_cancel_all(market_split):
     proc = spawn(market_split_args(run_dir, gams_path, out, profiles="dual,primal"))
     try:
         proc.wait_until(lambda: all_running(out, ["dual", "primal"]), message="running")
-        mark = len(proc.output)
-        proc.send(CTRL_C)
-        first_sent = time.monotonic()
-        proc.expect(br"Cancel Menu", since=mark)
+        first_sent = open_cancel_menu(proc)
         proc.send(b"4\n")
         after_menu = len(proc.output)
         # The table comes back, and nothing was cancelled.
         proc.expect(br"Run\s+.*Status", since=after_menu, timeout=10)
         assert not any(job["cancel_requested"] for job in jobs_by_name(out).values())
         wait_out_double_interrupt(proc, first_sent)
-        mark = len(proc.output)
-        proc.send(CTRL_C)
-        proc.expect(br"Cancel Menu", since=mark)
+        open_cancel_menu(proc)
         proc.send(b"2\n")
         # Option 2 lets the scan finish its bookkeeping: exit 3, not 130.
         assert proc.wait(timeout=60) == 3
@@ -155,12 +155,10 @@ def test_double_ctrl_c_aborts_at_once(market_split):
                                    grace_seconds=30))
     try:
         proc.wait_until(lambda: all_running(out, ["dual", "primal"]), message="running")
-        mark = len(proc.output)
-        proc.send(CTRL_C)
         # Send the second once the first was seen: two bytes at once could be one
         # pending SIGINT. Now the second falls inside DOUBLE_INTERRUPT_SECONDS or
         # into the open menu, and either way means "abort without grace".
-        proc.expect(br"Cancel Menu", since=mark)
+        open_cancel_menu(proc)
         proc.send(CTRL_C)
         started = time.monotonic()
         assert proc.wait(timeout=60) == 130
