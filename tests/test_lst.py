@@ -21,7 +21,8 @@ def test_dual_simplex_listing():
     assert lst("cplex_dual") == LstResult(
         solver_status="1 Normal Completion", model_status="1 Optimal", objective=-2334.7309,
         lp_status="1 optimal", iterations=3951, solver_time=0.422,
-        matrix_min=1.196e-04, matrix_max=1.999)
+        matrix_min=1.196e-04, matrix_max=1.999, rhs_min=1.756e-02, rhs_max=5000.0,
+        bound_min=10.0, bound_max=10.0, direction="MINIMIZE")
 
 
 def test_two_solves_reports_the_last_one():
@@ -29,13 +30,15 @@ def test_two_solves_reports_the_last_one():
     assert lst("two_solves") == LstResult(
         solver_status="1 Normal Completion", model_status="1 Optimal", objective=161.325,
         lp_status="1 optimal", iterations=2, solver_time=0.0,
-        matrix_min=0.126, matrix_max=1.0)
+        matrix_min=0.126, matrix_max=1.0, rhs_min=275.0, rhs_max=600.0,  # Bound: NA
+        direction="MINIMIZE")
 
 
 def test_mip_listing_keeps_mip_status_as_lp_status():
     result = lst("cplex_mip_knapsack")
     assert result.model_status == "1 Optimal"
     assert result.objective == 17799.9
+    assert result.direction == "MAXIMIZE"
     assert result.lp_status == "101 integer optimal solution"
     assert result.iterations == 257077
     assert result.solver_time == 4.491
@@ -61,7 +64,7 @@ def test_barrier_sifting_and_crossover_listings():
 
 def test_licence_error_has_range_statistics_but_no_solve():
     assert lst("cplex_licence_limit") == LstResult(
-        None, None, None, None, None, None, 2.65e-05, 2.0)
+        None, None, None, None, None, None, 2.65e-05, 2.0, 4.522e-03, 5000.0, 10.0, 10.0)
 
 
 @pytest.mark.parametrize("name", ["compile_error", "exec_error"])

@@ -112,7 +112,8 @@ class GurobiLogParser(SolverLog):
             if match:
                 self._barrier_row(
                     int(match.group(1)), parse_number(match.group(2)), parse_number(match.group(3)),
-                    parse_number(match.group(4)), parse_number(match.group(5)))
+                    parse_number(match.group(4)), parse_number(match.group(5)),
+                    parse_number(match.group(6)))
                 return
         if self._table == "sift":
             match = _GRB_SIFT_ROW.match(line)

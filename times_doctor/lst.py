@@ -15,7 +15,11 @@ from times_doctor.errors import ParseError
 
 LstResult = namedtuple(
     "LstResult",
-    "solver_status model_status objective lp_status iterations solver_time matrix_min matrix_max")
+    "solver_status model_status objective lp_status iterations solver_time matrix_min matrix_max "
+    "rhs_min rhs_max bound_min bound_max direction")
+# The range fields came later (issue 15): callers that build a result by
+# position with the first eight keep working.
+LstResult.__new__.__defaults__ = (None, None, None, None, None)
 LstResult.__doc__ = """What the last solve in a listing reported; None for anything absent.
 
 solver_status: "1 Normal Completion" (code and text as GAMS prints them).
@@ -28,6 +32,10 @@ iterations: int from "ITERATION COUNT, LIMIT".
 solver_time: float seconds from "RESOURCE USAGE, LIMIT".
 matrix_min, matrix_max: floats from the range statistics
     ("Matrix    [min, max] : [ 1.260E-01, 1.000E+00]"); None for "NA".
+rhs_min, rhs_max, bound_min, bound_max: the same for the "RHS" and "Bound"
+    lines of the range statistics.
+direction: "MINIMIZE" or "MAXIMIZE" from the solve summary (which incumbent
+    is the better one).
 """
 
 MAX_LINE_BYTES = 65536
@@ -114,7 +122,7 @@ def parse_lst(path):
     The file is read in bounded lines; values of an earlier solve are dropped
     when the next "S O L V E      S U M M A R Y" starts, so a run with two
     solves reports the second. Range statistics belong to the model
-    generation before a solve, so the last "Matrix" line is kept.
+    generation before a solve, so the last "Matrix", "RHS" and "Bound" lines are kept.
 
     Raises:
         ParseError: the file cannot be opened or read (the message names it).
@@ -186,22 +194,23 @@ def gams_rc_meaning(rc):
 
 
 _SOLVE_SUMMARY = re.compile(r"^\s*S O L V E\s+S U M M A R Y")
+_DIRECTION = re.compile(r"^\s*TYPE\s+\S+\s+DIRECTION\s+(MINIMIZE|MAXIMIZE)\s*$")
 _SOLVER_STATUS = re.compile(r"^\*\*\*\* SOLVER STATUS\s+(\d+\s.*?)\s*$")
 _MODEL_STATUS = re.compile(r"^\*\*\*\* MODEL STATUS\s+(\d+\s.*?)\s*$")
 _OBJECTIVE = re.compile(r"^\*\*\*\* OBJECTIVE VALUE\s+(\S+)")
 _RESOURCE = re.compile(r"^\s*RESOURCE USAGE, LIMIT\s+(\S+)")
 _ITERATIONS = re.compile(r"^\s*ITERATION COUNT, LIMIT\s+(\d+)")
 _SOLVER_LP_STATUS = re.compile(r"^(?:---\s*)?(?:LP|MIP) status\s*\((-?\d+)\)\s*:\s*(.*?)\.?\s*$")
-_MATRIX_RANGE = re.compile(
-    r"^(?:---\s+)?Matrix\s+\[min, max\]\s*:\s*\[\s*([^,\]]+?)\s*,\s*([^\]]+?)\s*\]")
+_RANGE = re.compile(
+    r"^(?:---\s+)?(Matrix|RHS|Bound)\s+\[min, max\]\s*:\s*\[\s*([^,\]]+?)\s*,\s*([^\]]+?)\s*\]")
 
 
 class _LstState(object):
     """The values seen so far; the fields of the solve being read."""
 
     def __init__(self):
-        self.matrix_min = None
-        self.matrix_max = None
+        # "Matrix", "RHS", "Bound" -> (min, max) of the last model generated.
+        self.ranges = {}
         self._reset_solve()
 
     def _reset_solve(self):
@@ -211,6 +220,7 @@ class _LstState(object):
         self.lp_status = None
         self.iterations = None
         self.solver_time = None
+        self.direction = None
 
     def feed(self, line):
         # type: (str) -> None
@@ -225,6 +235,10 @@ class _LstState(object):
             match = _SOLVER_LP_STATUS.match(line)
             if match:
                 self.lp_status = "%s %s" % (match.group(1), match.group(2))
+        elif "DIRECTION" in line:
+            match = _DIRECTION.match(line)
+            if match:
+                self.direction = match.group(1)
         elif "USAGE, LIMIT" in line:
             match = _RESOURCE.match(line)
             if match:
@@ -234,10 +248,10 @@ class _LstState(object):
             if match:
                 self.iterations = int(match.group(1))
         elif "[min, max]" in line:
-            match = _MATRIX_RANGE.match(line)
+            match = _RANGE.match(line)
             if match:
-                self.matrix_min = _to_float(match.group(1))
-                self.matrix_max = _to_float(match.group(2))
+                self.ranges[match.group(1)] = (_to_float(match.group(2)),
+                                               _to_float(match.group(3)))
 
     def _feed_stars(self, line):
         match = _SOLVER_STATUS.match(line)
@@ -254,9 +268,14 @@ class _LstState(object):
 
     def result(self):
         # type: () -> LstResult
+        none = (None, None)
+        matrix = self.ranges.get("Matrix", none)
+        rhs = self.ranges.get("RHS", none)
+        bound = self.ranges.get("Bound", none)
         return LstResult(self.solver_status, self.model_status, self.objective,
                          self.lp_status, self.iterations, self.solver_time,
-                         self.matrix_min, self.matrix_max)
+                         matrix[0], matrix[1], rhs[0], rhs[1], bound[0], bound[1],
+                         self.direction)
 
 
 def _bounded_lines(stream, max_line_bytes):

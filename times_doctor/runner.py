@@ -20,6 +20,7 @@ from times_doctor.errors import ParseError
 from times_doctor.logparse import SolverLogParser
 from times_doctor.logtail import LogTail
 from times_doctor.lst import parse_lst
+from times_doctor.series import SeriesWriter, series_path
 from times_doctor.states import RunStatus
 
 RunSpec = collections.namedtuple(
@@ -84,6 +85,8 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     paused = False
     tail = LogTail(spec.log_path)
     parser = SolverLogParser(spec.solver)
+    # The report's charts (issue 15): one downsampled point per log read.
+    series = SeriesWriter(series_path(spec.work_dir), name, spec.solver)
     next_log_read = monotonic()
     try:
         if job_registry.is_cancel_requested(name):
@@ -119,7 +122,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
                 ended_by = RunStatus.TIMEOUT
                 break
             if monotonic() >= next_log_read:
-                _read_log(tail, parser, job_registry, name)
+                _read_log(tail, parser, job_registry, name, series)
                 next_log_read = monotonic() + log_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
@@ -131,8 +134,9 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
             terminate_process_group(ref, 0, groups)
             groups.reap(ref, popen)
         groups.close(ref)
-        _read_log(tail, parser, job_registry, name, final=True)
+        _read_log(tail, parser, job_registry, name, series, final=True)
         tail.close()
+        series.close()
 
     if job_registry.is_cancel_requested(name):
         # Even if GAMS exited on its own after the request: the user asked.
@@ -207,7 +211,7 @@ def _set_paused(job_registry, name, paused):
     return paused
 
 
-def _read_log(tail, parser, job_registry, name, final=False):
+def _read_log(tail, parser, job_registry, name, series, final=False):
     """Feed new log lines to the parser and write its view into the run's record.
 
     The tail reads at most a few MiB per call so a burst can't stall the
@@ -233,6 +237,20 @@ def _read_log(tail, parser, job_registry, name, final=False):
         snap = parser.snapshot()
         _update(job_registry, name, phase=snap.phase, progress=snap.progress,
                 iteration=snap.iteration, details=snap.details)
+    if fed or final:
+        _record_series(series, parser, job_registry, name, final)
+
+
+def _record_series(series, parser, job_registry, name, final):
+    """One point of the run's progress series (the last one at the run's end).
+
+    A write error stops the series, not the run; it is shown once in Details.
+    """
+    snap = parser.snapshot()
+    metrics = parser.metrics()
+    metrics.update(iteration=snap.iteration, objective=snap.objective)
+    series.add(job_registry.elapsed(name), snap.phase, metrics, final=final)
+    _update(job_registry, name, details=series.take_error())
 
 
 def _read_listing(lst_path):

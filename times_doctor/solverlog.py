@@ -175,6 +175,29 @@ class SolverLog(object):
             points.append(self._last_point)
         return points
 
+    def metrics(self):
+        # type: () -> dict
+        """The numbers of the newest iteration row, by name (series.py records them).
+
+        Keys, present only when the row carried them: primal_obj, dual_obj,
+        primal_inf, dual_inf, compl (GUROBI's barrier complementarity) for an
+        LP row; incumbent, bound, mip_gap (a fraction, the solver's own
+        column) for a MIP node row.  Empty before the first row.
+        """
+        point = self._last_point
+        if point is None:
+            return {}
+        if self._last_kind == "mip":
+            names = (None, "incumbent", "bound", None, None)
+            values = dict(mip_gap=self._last_extra)
+        else:
+            names = (None, "primal_obj", "dual_obj", "primal_inf", "dual_inf")
+            values = dict(compl=self._last_extra)
+        for name, value in zip(names, point):
+            if name is not None:
+                values[name] = value
+        return dict((name, value) for name, value in values.items() if value is not None)
+
     @property
     def solver_seconds(self):
         # type: () -> Optional[float]
@@ -207,6 +230,8 @@ class SolverLog(object):
         self._solver_seconds = None  # type: Optional[float]
         self._history = []       # type: List[HistoryPoint]
         self._last_point = None  # type: Optional[HistoryPoint]
+        self._last_kind = None   # "lp" or "mip": how to read _last_point (metrics())
+        self._last_extra = None  # barrier complementarity (lp) or MIP gap (mip) of it
         self._stride = 1
         self._points_seen = 0
 
@@ -265,9 +290,11 @@ class SolverLog(object):
         self._progress = 1.0
         self._details = text.strip() or status
 
-    def _record(self, point):
-        # type: (HistoryPoint) -> None
+    def _record(self, point, kind="lp", extra=None):
+        # type: (HistoryPoint, str, Optional[float]) -> None
         self._last_point = point
+        self._last_kind = kind
+        self._last_extra = extra
         if self._points_seen % self._stride == 0:
             self._history.append(point)
             if len(self._history) >= self.history_size:
@@ -309,14 +336,14 @@ class SolverLog(object):
         if phase == "barrier" and self._progress is None:
             self._progress = 0.0
 
-    def _barrier_row(self, iteration, primal, dual, primal_inf, dual_inf):
+    def _barrier_row(self, iteration, primal, dual, primal_inf, dual_inf, compl=None):
         phase = self._accept("barrier")
         if phase is None:
             return
         self._set_phase(phase)
         self._iteration = iteration
         self._set_objective(primal)
-        self._record((iteration, primal, dual, primal_inf, dual_inf))
+        self._record((iteration, primal, dual, primal_inf, dual_inf), extra=compl)
         gap = None
         if primal is not None and dual is not None:
             gap = abs(primal - dual) / (1.0 + abs(primal))
@@ -395,7 +422,7 @@ class SolverLog(object):
         # would then be meaningless.
         if gap is not None:
             self._advance(_mip_fraction(gap, self.mip_gap_target))
-        self._record((node, self._objective, bound, None, None))
+        self._record((node, self._objective, bound, None, None), "mip", gap)
         parts = []
         if gap is not None:
             parts.append("gap %s" % _fmt_gap(gap))
