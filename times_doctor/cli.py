@@ -180,6 +180,15 @@ def _add_control_parsers(sub):
         command.add_argument("--wait-seconds", metavar="S",
                              help="how long to wait for the runs to get there (0: do not wait)")
         _add_common(command)
+    report = sub.add_parser("report", help="re-render scan_report.html from a scan's files",
+                            description="Write the HTML report of the scan in RUN_DIR (or "
+                            "--out DIR) again from its state file, its CSV and each run's "
+                            "progress series; for an older scan, say what is missing and "
+                            "render the rest.")
+    report.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    report.add_argument("--html", metavar="FILE", help="where to write the page (default: "
+                        "times_doctor_out/scan_report.html beside the CSV)")
+    _add_common(report)
     reap = sub.add_parser("reap", help="end the runs of a scan whose scanner died",
                           description="Kill every process left by the dead scanner of RUN_DIR "
                           "(or --out DIR) and mark its unfinished runs cancelled; without "
@@ -257,6 +266,10 @@ def _dispatch(args):
             wait_seconds=(non_negative_float(args.wait_seconds, "--wait-seconds")
                           if args.wait_seconds else None),
             write=_print)
+    if args.command == "report":
+        from times_doctor import report_page
+        return report_page.run_report_command(
+            _out_dir(args.run_dir, args.out, required=True), html_path=args.html, write=_print)
     if args.command == "reap":
         from times_doctor import reap
         from times_doctor.plan import non_negative_float

@@ -1,4 +1,4 @@
-"""scan_report.csv and the summary printed at the end of a scan."""
+"""scan_report.csv (and beside it scan_report.html) and the summary printed at the end of a scan."""
 
 import csv
 import io
@@ -14,6 +14,9 @@ CSV_COLUMNS = (
     "matrix_min", "matrix_max", "dir", "lst",
 )
 
+# A row's LstResult (not written to the CSV).
+LST_KEY = "_lst"
+
 
 def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
                work_dir="", lst_path="", meaning=None):
@@ -21,7 +24,8 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
 
     *meaning*, when given, replaces the generic meaning of the return code in
     ``gams_rc_meaning``: GAMS's own reason for a licensing error, or why a
-    run never started.
+    run never started.  The listing's whole ``LstResult`` rides along under
+    ``LST_KEY`` (not a CSV column) for the HTML report and the best-so-far line.
     """
     row = dict((column, "") for column in CSV_COLUMNS)
     row.update(profile=profile.name, solver=profile.solver, status=status,
@@ -34,6 +38,7 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
     if meaning:
         row["gams_rc_meaning"] = meaning
     if lst is not None:
+        row[LST_KEY] = lst
         row.update(model_status=lst.model_status or "", solver_status=lst.solver_status or "",
                    lp_status=lst.lp_status or "",
                    objective=_number(lst.objective), iterations=_number(lst.iterations),
@@ -44,7 +49,8 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
 def render_csv(rows):
     """CSV text for *rows* (dicts), header first, in the order given."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)
@@ -52,8 +58,15 @@ def render_csv(rows):
 
 
 def write_report(path, rows):
-    """Atomically (re)write the report: a reader never sees half a file."""
+    """Atomically (re)write the report and the HTML page beside it.
+
+    A reader never sees half a file; the CSV is written first, so a failure
+    rendering the page never costs the CSV.
+    """
     write_atomic(path, render_csv(rows))
+    # Imported here: report_page uses this module's row helpers.
+    from times_doctor import report_page
+    report_page.write_html_beside(path, rows)
 
 
 def fastest_optimal(rows):
@@ -66,6 +79,28 @@ def fastest_optimal(rows):
             continue
         if best is None or float(row["runtime_seconds"]) < float(best["runtime_seconds"]):
             best = row
+    return best
+
+
+def best_so_far(rows):
+    """The row holding the best objective of those with one, or None.
+
+    For a scan where nothing reached an optimal status: interrupted, timed
+    out or stopped at a limit, some runs still hold an incumbent.  Better
+    means lower unless the listing says MAXIMIZE; ties go to the faster run.
+    """
+    best = None
+    best_key = None
+    for row in rows:
+        objective = _float(row.get("objective"))
+        if objective is None:
+            continue
+        lst = row.get(LST_KEY)
+        sign = -1.0 if lst is not None and lst.direction == "MAXIMIZE" else 1.0
+        runtime = _float(row.get("runtime_seconds"))
+        key = (sign * objective, runtime if runtime is not None else float("inf"))
+        if best_key is None or key < best_key:
+            best, best_key = row, key
     return best
 
 
@@ -83,9 +118,20 @@ def summary_lines(rows):
     best = fastest_optimal(rows)
     if best is None:
         lines.append("No profile reached an optimal model status.")
+        held = best_so_far(rows)
+        if held is not None:
+            lines.append("best so far: %s, %s, objective %s" % (
+                held["profile"], held["status"], held["objective"]))
     else:
         lines.append("Fastest optimal profile: %s (%s s)" % (best["profile"], best["runtime_seconds"]))
     return lines
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _number(value):

@@ -42,6 +42,16 @@ WORKER_WAIT_SECONDS = 0.02
 # (status changes rewrite it at once).
 STATE_REFRESH_SECONDS = 1.0
 
+
+def scan_options(plan):
+    """The options a scan ran with, for the state file and the HTML report's header."""
+    config = plan.config
+    return {"profiles": [run.profile.name for run in plan.runs], "threads": plan.threads,
+            "at once": plan.max_workers, "timeout_seconds": plan.timeout_seconds,
+            "grace_seconds": plan.grace_seconds, "gams_args": list(config.gams_args or []),
+            "opt_dir": config.opt_dir or ""}
+
+
 class Scan(object):
     """One scan from set-up to exit code."""
 
@@ -176,8 +186,10 @@ class Scan(object):
                   % (len(plan.runs), os.path.basename(plan.driver), plan.gams,
                      "parallel, %d at once" % plan.max_workers if plan.max_workers > 1
                      else "one at a time"))
+        # Names padded like the table's first column, so the arrows line up.
+        width = max(len(run.profile.name) for run in plan.runs)
         for run in plan.runs:
-            self._say("  %s  -> %s" % (run.profile.name, run.work_dir))
+            self._say("  %s  -> %s" % (run.profile.name.ljust(width), run.work_dir))
         self.stdout.write("Start? [Y/n] ")
         self.stdout.flush()
         answer = self.stdin.readline()
@@ -224,7 +236,8 @@ class Scan(object):
             self.state_path, self.registry,
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
              "driver": plan.driver, "report": self.report_path,
-             "platform": procgroup.platform_name()}, job_info,
+             "platform": procgroup.platform_name(), "gams": plan.gams,
+             "options": scan_options(plan)}, job_info,
             scanner_start_time=_own_start_time())
 
     # -- workers -----------------------------------------------------------

@@ -5,9 +5,11 @@ control commands, reap, status and the dashboard can never disagree:
 
     OUT/times_doctor_out/scan.lock
     OUT/times_doctor_out/scan_report.csv
+    OUT/times_doctor_out/scan_report.html
     OUT/times_doctor_out/scan_runs/scan_state.json
     OUT/times_doctor_out/scan_runs/requests/
     OUT/times_doctor_out/scan_runs/<solver>/<profile>/
+    OUT/times_doctor_out/scan_runs/<solver>/<profile>/progress_series.jsonl (series.py)
 
 OUT is a RUN_DIR or a scan's --out folder; normalise_out_dir() also takes
 the times_doctor_out folder itself.  The state document's format (schema,
@@ -25,6 +27,7 @@ from times_doctor.states import count_states
 OUT_FOLDER = "times_doctor_out"
 RUNS_FOLDER = "scan_runs"
 REPORT_NAME = "scan_report.csv"
+HTML_REPORT_NAME = "scan_report.html"
 STATE_FILE_NAME = "scan_state.json"
 LOCK_NAME = "scan.lock"
 REQUESTS_FOLDER = "requests"
@@ -52,6 +55,10 @@ def runs_root(out_dir):
 
 def report_path(out_dir):
     return os.path.join(out_root(out_dir), REPORT_NAME)
+
+
+def html_report_path(out_dir):
+    return os.path.join(out_root(out_dir), HTML_REPORT_NAME)
 
 
 def lock_path(out_dir):

@@ -1,0 +1,170 @@
+"""Gather a scan's files for scan_report.html, write it, and ``times-doctor report``.
+
+The page is rendered from what is on disk (the state file, the CSV rows,
+each run's progress series and listing), the same way during a scan (every
+time the CSV is rewritten) and afterwards (``times-doctor report``), so the
+two can never disagree.  What is missing (a scan made before series files
+existed, a run that never wrote a listing) becomes a note on the page, and
+the rest is still drawn.
+"""
+
+import csv
+import os
+import time
+
+from times_doctor import report_html, scanfiles
+from times_doctor.atomic import write_atomic
+from times_doctor.errors import EXIT_OK, ParseError, UsageError
+from times_doctor.lst import parse_lst
+from times_doctor.report import LST_KEY, best_so_far, fastest_optimal
+from times_doctor.series import read_series, series_path
+from times_doctor.state_file import iso_time, read_state
+
+
+def write_html_beside(csv_path, rows):
+    """Render the page for the scan whose CSV is *csv_path* and write it atomically."""
+    out_dir = os.path.dirname(os.path.dirname(os.path.abspath(csv_path)))
+    page = report_html.render(load_report(out_dir, rows))
+    write_atomic(scanfiles.html_report_path(out_dir), page)
+
+
+def run_report_command(out_dir, html_path=None, write=print):
+    """``times-doctor report``: re-render the page from the files a scan left.
+
+    Returns the exit code.  Raises UsageError when the folder holds neither
+    a report nor a state file.
+    """
+    csv_path = scanfiles.report_path(out_dir)
+    state_path = scanfiles.state_path(out_dir)
+    if not os.path.exists(csv_path) and not os.path.exists(state_path):
+        raise UsageError("no scan in %s: neither %s nor %s exists; give the folder a scan "
+                         "wrote (its RUN_DIR, or its --out folder)" % (
+                             out_dir, os.path.relpath(csv_path, out_dir),
+                             os.path.relpath(state_path, out_dir)))
+    report = load_report(out_dir)
+    target = (os.path.abspath(html_path) if html_path
+              else scanfiles.html_report_path(out_dir))
+    if not os.path.isdir(os.path.dirname(target)):
+        raise UsageError("cannot write %s: its folder does not exist" % target)
+    write_atomic(target, report_html.render(report))
+    for note in report["notes"]:
+        write("note: %s" % note)
+    write("Report: %s" % target)
+    return EXIT_OK
+
+
+def load_report(out_dir, rows=None, now=None):
+    """The dict report_html.render() takes, from the files of the scan in *out_dir*.
+
+    *rows*: the scan's own rows (with their LstResults); None reads the CSV.
+    """
+    notes = []
+    state = _load_state(out_dir, notes)
+    if rows is None:
+        rows = _load_csv(scanfiles.report_path(out_dir), notes)
+    rows = [dict(row) for row in rows]
+    jobs = _jobs(state)
+    _add_unfinished(rows, jobs)
+    series = {}
+    no_series = []
+    for row in rows:
+        name = row.get("profile", "")
+        _attach_listing(row, notes)
+        work_dir = row.get("dir") or jobs.get(name, {}).get("work_dir") or ""
+        series[name] = _load_series(work_dir, name, notes) if work_dir else None
+        if series[name] is None:
+            no_series.append(name)
+    if no_series:
+        notes.append("no progress series (%s) for %s: a scan made before this feature, or a "
+                     "run that never started; its phases and convergence are not shown"
+                     % (os.path.basename(series_path("")), ", ".join(no_series)))
+    best = fastest_optimal([row for row in rows if row.get("runtime_seconds")])
+    kind = "fastest optimal"
+    if best is None:
+        best, kind = best_so_far(rows), "best so far"
+    return {
+        "scan": _scan_info(state, notes),
+        "rows": rows,
+        "series": series,
+        "notes": notes,
+        "generated_at": iso_time(time.time() if now is None else now),
+        "best_name": best["profile"] if best is not None else None,
+        "best_kind": kind,
+    }
+
+
+# -- pieces ----------------------------------------------------------------
+
+def _load_state(out_dir, notes):
+    path = scanfiles.state_path(out_dir)
+    if not os.path.exists(path):
+        notes.append("no state file (%s): the model, GAMS, host and options are unknown"
+                     % path)
+        return {}
+    try:
+        return read_state(path)
+    except ParseError as exc:
+        notes.append("state file not used: %s" % exc)
+        return {}
+
+
+def _load_csv(path, notes):
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except (IOError, OSError) as exc:
+        notes.append("no report CSV (%s): %s; runs are listed from the state file"
+                     % (path, getattr(exc, "strerror", None) or exc))
+        return []
+
+
+def _jobs(state):
+    return dict((job.get("name"), job) for job in state.get("jobs") or []
+                if isinstance(job, dict))
+
+
+def _add_unfinished(rows, jobs):
+    """Runs the state file knows and the CSV does not yet (still running, waiting)."""
+    known = set(row.get("profile") for row in rows)
+    for name, job in jobs.items():
+        if name in known:
+            continue
+        elapsed = job.get("elapsed_seconds")
+        rows.append({"profile": name, "solver": job.get("solver", ""),
+                     "status": job.get("status", ""), "model_status": "", "objective": "",
+                     "runtime_seconds": "%.3f" % elapsed if elapsed is not None else "",
+                     "iterations": "", "gams_rc": "", "gams_rc_meaning": "",
+                     "dir": job.get("work_dir") or "", "lst": ""})
+
+
+def _attach_listing(row, notes):
+    if row.get(LST_KEY) is not None or not row.get("lst"):
+        return
+    try:
+        row[LST_KEY] = parse_lst(row["lst"])
+    except ParseError as exc:
+        notes.append("listing of %s not read: %s" % (row.get("profile"), exc))
+
+
+def _load_series(work_dir, name, notes):
+    path = series_path(work_dir)
+    try:
+        _, points, skipped = read_series(path)
+    except (IOError, OSError):
+        return None
+    if skipped:
+        notes.append("%d unreadable line(s) skipped in %s's series %s" % (skipped, name, path))
+    return points
+
+
+def _scan_info(state, notes):
+    scanner = state.get("scanner") or {}
+    driver = state.get("driver")
+    info = {"model": os.path.basename(driver) if driver else None, "driver": driver,
+            "run_dir": state.get("run_dir"), "out_dir": state.get("out_dir"),
+            "gams": state.get("gams"), "host": scanner.get("host"),
+            "started_at": scanner.get("started_at"), "options": state.get("options")}
+    if state and "options" not in state:
+        notes.append("the state file predates the HTML report: GAMS and the scan options "
+                     "were not recorded")
+    return info
