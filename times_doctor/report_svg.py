@@ -44,6 +44,8 @@ def _gap_percent(point):
 
 
 CHARTS = (
+    Chart("objective", "Objective (the solver's latest: simplex, barrier primal, MIP "
+          "incumbent, final)", False, _key("objective")),
     Chart("primal_obj", "Primal objective (simplex, barrier)", False, _key("primal_obj")),
     Chart("dual_obj", "Dual objective (simplex, barrier)", False, _key("dual_obj")),
     Chart("primal_inf", "Primal infeasibility (log scale)", True, _key("primal_inf")),

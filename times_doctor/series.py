@@ -18,6 +18,7 @@ File format (UTF-8, one JSON object per line):
 
     {"schema": "times-doctor/progress-series", "version": 1, "run": "dual", "solver": "cplex"}
     {"t": 0.51, "phase": "presolve"}
+    {"t": 0.9, "phase": "dual simplex", "iteration": 40, "objective": 3.5, "dual_obj": 3.5}
     {"t": 1.02, "phase": "barrier", "iteration": 7, "primal_obj": 1.5, "dual_obj": 1.2,
      "primal_inf": 0.003, "dual_inf": 1e-05}
     {"t": 9.8, "phase": "mip", "iteration": 120, "incumbent": 2.0, "bound": 1.0, "mip_gap": 0.5}
@@ -38,8 +39,9 @@ SCHEMA_NAME = "times-doctor/progress-series"
 SCHEMA_VERSION = 1
 DEFAULT_MAX_POINTS = 256
 
-# What a point may carry besides t and phase (SolverLogParser.metrics()).
-METRICS = ("iteration", "primal_obj", "dual_obj", "primal_inf", "dual_inf", "compl",
+# What a point may carry besides t and phase: the snapshot's iteration and
+# objective (LogProgress) and the row's numbers (SolverLogParser.metrics()).
+METRICS = ("iteration", "objective", "primal_obj", "dual_obj", "primal_inf", "dual_inf", "compl",
            "incumbent", "bound", "mip_gap")
 
 
@@ -79,7 +81,8 @@ class SeriesWriter(object):
         Args:
             elapsed_seconds: the run's clock.
             phase: the parser's phase ("" while GAMS compiles).
-            metrics: dict from SolverLogParser.metrics() plus "iteration".
+            metrics: dict from SolverLogParser.metrics() plus "iteration" and
+                "objective" from its snapshot.
             final: the run's last point: always kept.
         """
         values = dict((key, metrics[key]) for key in METRICS if _finite(metrics.get(key)))
@@ -130,14 +133,9 @@ class SeriesWriter(object):
         changes = sum(1 for _, change in self._points if change)
         keep_changes = changes <= budget_for_changes
         last = len(self._points) - 1
-        ordinary = 0
         for index, (point, change) in enumerate(self._points):
-            if index == last or (change and keep_changes):
+            if index % 2 == 0 or index == last or (change and keep_changes):
                 kept.append((point, change))
-                continue
-            if ordinary % 2 == 0:
-                kept.append((point, change))
-            ordinary += 1
         self._points = kept
         self._stride *= 2
 
@@ -197,6 +195,9 @@ def read_series(path, max_points=4 * DEFAULT_MAX_POINTS):
     header = None
     points = []
     skipped = 0
+    stride = 1   # as in the writer: every stride-th point, halved when too many
+    seen = 0
+    last = None
     with open(path, "rb") as handle:
         for raw in handle:
             try:
@@ -209,14 +210,17 @@ def read_series(path, max_points=4 * DEFAULT_MAX_POINTS):
             elif item.get("schema") == SCHEMA_NAME:
                 header = item
             elif isinstance(item.get("t"), (int, float)):
-                points.append(_clean(item))
+                last = _clean(item)
+                if seen % stride == 0:
+                    points.append(last)
+                    if len(points) >= max_points:
+                        points = points[::2]
+                        stride *= 2
+                seen += 1
             else:
                 skipped += 1
-            if len(points) > 2 * max_points:
-                points = points[::2]
-    if len(points) > max_points:
-        step = -(-len(points) // max_points)
-        points = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
+    if last is not None and (not points or points[-1] is not last):
+        points[-1 if len(points) >= max_points else len(points):] = [last]
     return header, points, skipped
 
 

@@ -1,0 +1,227 @@
+"""The HTML report as a pure function, the best-so-far line, and `times-doctor report`."""
+
+import os
+import re
+import time
+
+from times_doctor import report_html, report_page
+from times_doctor.lst import LstResult
+from times_doctor.report import LST_KEY, best_so_far, render_csv, summary_lines
+from times_doctor.series import SeriesWriter, series_path
+
+from scan_helpers import cli_env, run_cli
+
+
+def row(profile, status, objective="", runtime="", model_status="", rc="0", lst=None,
+        iterations=""):
+    result = {"profile": profile, "solver": "cplex", "status": status,
+              "model_status": model_status, "solver_status": "", "lp_status": "",
+              "objective": objective, "runtime_seconds": runtime, "iterations": iterations,
+              "gams_rc": rc, "gams_rc_meaning": "normal return" if rc == "0" else "",
+              "matrix_min": "", "matrix_max": "", "dir": "", "lst": ""}
+    if lst is not None:
+        result[LST_KEY] = lst
+    return result
+
+
+def listing(matrix=(0.5, 2.0), direction="MINIMIZE"):
+    return LstResult("1 Normal Completion", "1 Optimal", 1.0, "1 optimal", 10, 1.0,
+                     matrix[0], matrix[1], 1.0, 100.0, None, None, direction)
+
+
+ROWS = [
+    row("dual", "completed", "10.0", "4.000", "1 Optimal", lst=listing(), iterations="40"),
+    row("bar", "completed", "10.5", "2.000", "1 Optimal", lst=listing((1e-6, 1e4))),
+    row("mip<x>", "interrupted", "12.0", "8.000", "8 Integer Solution"),
+    row("sift", "cancelled", runtime="1.000", rc=""),
+]
+SERIES = {
+    "dual": [{"t": 1.0, "phase": "presolve"}, {"t": 2.0, "phase": "dual simplex",
+                                               "objective": 12.0, "dual_obj": 12.0},
+             {"t": 3.0, "phase": "done", "objective": 10.0, "dual_obj": 10.0}],
+    "bar": [{"t": 0.5, "phase": "barrier", "primal_obj": 20.0, "dual_obj": 1.0,
+             "primal_inf": 1.0, "dual_inf": 0.1},
+            {"t": 1.5, "phase": "barrier", "primal_obj": 10.5, "dual_obj": 10.5,
+             "primal_inf": 1e-9, "dual_inf": 1e-10}],
+    "mip<x>": [{"t": 2.0, "phase": "mip", "incumbent": 30.0, "mip_gap": 0.9},
+               {"t": 6.0, "phase": "mip", "incumbent": 12.0, "mip_gap": 0.05}],
+    "sift": None,
+}
+
+
+def report(rows=ROWS, series=SERIES, **extra):
+    document = {"scan": {"model": "model.run", "driver": "/m/model.run", "gams": "/g/gams",
+                         "host": "box", "started_at": "2024-05-01T10:00:00Z",
+                         "options": {"threads": 1, "profiles": ["dual", "bar"]}},
+                "rows": rows, "series": series, "notes": [], "generated_at": "2024-05-01T11:00Z",
+                "best_name": "bar", "best_kind": "fastest optimal"}
+    document.update(extra)
+    return report_html.render(document)
+
+
+def test_summary_has_a_row_per_run_and_highlights_the_best():
+    page = report()
+    assert re.findall(r'<tr class="run( best)?" data-run="([^"]+)"', page) == [
+        ("", "dual"), (" best", "bar"), ("", "mip&lt;x&gt;"), ("", "sift")]
+    assert '<p class="ok" id="best">Fastest optimal: <strong>bar</strong></p>' in page
+    assert '<span class="badge" style="background:#006064">Interrupted</span>' in page
+    assert '<td data-label="GAMS rc">0 (normal return)</td>' in page
+    assert "mip<x>" not in page  # names are escaped
+
+
+def test_optimal_profiles_that_disagree_are_a_warning():
+    page = report()
+    # (10.5 - 10) / max(10.5, 10, 1) across the completed profiles, both optimal.
+    assert ('<p class="warn" id="spread">Warning: optimal profiles disagree on the objective '
+            'by 0.0476 (relative), more than the tolerance 1.00e-06.') in page
+    assert report_html.objective_spread(ROWS[:1] + ROWS[2:]) == (None, False)
+    agree = [row("a", "completed", "100.0", "1", "1 Optimal"),
+             row("b", "completed", "100.00001", "1", "1 Optimal")]
+    assert report_html.objective_spread(agree, tolerance=1e-6) == (1.0000000003174137e-07,
+                                                                   False)
+
+
+def test_time_bars_split_by_phase_on_one_scale():
+    page = report()
+    bars = re.findall(r'<li data-run="([^"]+)">(.*?)</li>', page)
+    assert [name for name, _ in bars] == ["dual", "bar", "mip&lt;x&gt;", "sift"]
+    dual = dict(bars)["dual"]
+    # The longest run (8 s) is the full width: dual's 4 s in four phases.
+    assert re.findall(r'data-phase="([^"]*)" style="width:([0-9.]+)%', dual) == [
+        ("", "12.500"), ("presolve", "12.500"), ("dual simplex", "12.500"), ("done", "12.500")]
+    assert ("GAMS: compile, generate 1 s; presolve 1 s; dual simplex 1 s; "
+            "GAMS: after the solve 1 s. Completed at 4 s") in dual
+    mip = dict(bars)["mip&lt;x&gt;"]
+    assert mip.count('class="seg stopped"') == 2 and "Interrupted at 8 s" in mip
+    sift = dict(bars)["sift"]
+    assert "no progress series: phases unknown" in sift and "Cancelled at 1 s" in sift
+    legend = re.search(r'<ul class="legend" id="phase-legend">(.*?)</ul>', page).group(1)
+    assert re.findall(r"</span>([^<]+)</li>", legend) == [
+        "GAMS: compile, generate", "presolve", "dual simplex", "barrier",
+        "MIP (branch and bound)", "GAMS: after the solve"]
+
+
+def test_convergence_charts_share_the_time_axis_and_use_log_scales():
+    page = report()
+    charts = re.findall(r'<figure data-chart="([a-z_]+)">', page)
+    assert charts == ["objective", "primal_obj", "dual_obj", "primal_inf", "dual_inf", "compl",
+                      "mip_gap", "incumbent"]
+    runs = dict((key, re.findall(r'<g data-run="([^"]+)">', body)) for key, body in
+                re.findall(r'<figure data-chart="([a-z_]+)">(.*?)</figure>', page))
+    assert runs["objective"] == ["dual"]
+    assert runs["dual_obj"] == ["dual", "bar"]
+    assert runs["compl"] == ["bar"]  # CPLEX: the relative primal-dual gap of its barrier
+    assert runs["mip_gap"] == ["mip&lt;x&gt;"]
+    infeasibility = dict(re.findall(r'<figure data-chart="([a-z_]+)">(.*?)</figure>', page))[
+        "primal_inf"]
+    assert re.findall(r">(1e-?\d+)</text>", infeasibility) == [
+        "1e-9", "1e-7", "1e-5", "1e-3", "1e-1"]
+    # Every chart's time axis ends at the longest run, 8 s.
+    assert all(">8</text>" in body for body in re.findall(r"<figure.*?</figure>", page))
+    legend = re.search(r'<ul class="legend" id="run-legend">(.*?)</ul>', page).group(1)
+    assert re.findall(r"</svg>([^<]+)</li>", legend) == ["dual", "bar", "mip&lt;x&gt;", "sift"]
+    assert "No progress series for: sift." in page
+
+
+def test_numerics_warn_in_plain_language_above_the_usual_range():
+    page = report()
+    assert page.count('<p class="warn">Warning: the matrix coefficients') == 1
+    assert ("Warning: the matrix coefficients span 10 orders of magnitude (ratio 1.00e+10, "
+            "above 1.00e+09): solvers lose accuracy") in page
+    assert report_html.range_warnings(listing()) == []
+    big = listing()._replace(rhs_max=1e12)
+    assert report_html.range_warnings(big) == [
+        "a right-hand side of 1.00e+12 (above 1.00e+09) looks like a stand-in for infinity "
+        "or a unit problem"]
+
+
+def test_the_page_is_self_contained():
+    page = report(notes=["no state file"])
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert "url(" not in page and "@import" not in page
+    assert '<p class="note">Note: no state file</p>' in page
+    assert "<dt>Options</dt><dd>profiles: dual, bar; threads: 1</dd>" in page
+
+
+def test_rendering_24_long_runs_stays_small_and_quick():
+    """24 profiles of 8-hour runs: the series are bounded, so is the page."""
+    rows, series = [], {}
+    for index in range(24):
+        name = "p%02d" % index
+        rows.append(row(name, "completed", str(100.0 + index), "28800.000", "1 Optimal"))
+        writer_points = []
+        for step in range(0, 28800 * 2):  # a point per half second
+            writer_points.append(step)
+        series[name] = [{"t": s * 0.5, "phase": "barrier" if s < 20000 else "crossover",
+                         "primal_inf": 1.0 / (1 + s), "objective": 100.0 + index}
+                        for s in writer_points[::225]]  # what a 256-point writer keeps
+    started = time.process_time()
+    page = report(rows=rows, series=series)
+    assert len(page) < 3 * 1024 * 1024
+    assert page.count('<tr class="run') == 24
+    # Not a speed test (bench/ reports the time): a guard against quadratic blow-ups.
+    assert time.process_time() - started < 30
+
+
+def test_best_so_far_names_the_best_incumbent():
+    rows = [row("dual", "interrupted", "2.0", "5.0", "8 Integer Solution"),
+            row("bar", "timeout", "3.5", "9.0", "8 Integer Solution"),
+            row("sift", "cancelled", runtime="1.0")]
+    assert summary_lines(rows)[-2:] == ["No profile reached an optimal model status.",
+                                        "best so far: dual, interrupted, objective 2.0"]
+    maximise = listing(direction="MAXIMIZE")
+    for item in rows[:2]:
+        item[LST_KEY] = maximise
+    assert best_so_far(rows)["profile"] == "bar"
+    assert best_so_far(rows[2:]) is None
+    assert summary_lines(rows[2:])[-1] == "No profile reached an optimal model status."
+    # The LstResult rides along but is no CSV column.
+    assert "Normal Completion" not in render_csv(rows)
+
+
+def test_report_command_renders_an_older_scan_and_names_what_is_missing(tmp_path):
+    out_root = tmp_path / "times_doctor_out"
+    work = out_root / "scan_runs" / "cplex" / "dual"
+    work.mkdir(parents=True)
+    rows = [row("dual", "completed", "1.0", "2.000", "1 Optimal"),
+            row("bar", "cancelled", runtime="1.000", rc="")]
+    rows[0]["dir"] = str(work)
+    (out_root / "scan_report.csv").write_text(render_csv(rows))
+    code, text, err = run_cli(["report", str(tmp_path)], env=cli_env())
+    assert code == 0, err
+    page_path = str(out_root / "scan_report.html")
+    assert text.splitlines() == [
+        "note: no state file (%s): the model, GAMS, host and options are unknown"
+        % os.path.join(str(out_root), "scan_runs", "scan_state.json"),
+        "note: no progress series (progress_series.jsonl) for dual, bar: a scan made before "
+        "this feature, or a run that never started; its phases and convergence are not shown",
+        "Report: %s" % page_path]
+    with open(page_path) as handle:
+        page = handle.read()
+    assert page.count('<tr class="run') == 2 and "fastest optimal" in page
+    # With a series the run gets its chart; --html writes elsewhere.
+    series = SeriesWriter(series_path(str(work)), "dual", "cplex")
+    series.add(0.5, "dual simplex", {"objective": 3.0})
+    series.add(2.0, "done", {"objective": 1.0}, final=True)
+    series.close()
+    other = str(tmp_path / "copy.html")
+    code, text, err = run_cli(["report", "--out", str(tmp_path), "--html", other], env=cli_env())
+    assert code == 0 and text.splitlines()[-1] == "Report: %s" % other, err
+    with open(other) as handle:
+        assert '<figure data-chart="objective">' in handle.read()
+
+
+def test_report_command_on_a_folder_without_a_scan(tmp_path):
+    code, text, err = run_cli(["report", str(tmp_path)], env=cli_env())
+    assert code == 2 and text == ""
+    assert err.startswith("times-doctor: error: no scan in %s: neither" % tmp_path)
+    assert len(err.splitlines()) == 1
+
+
+def test_load_report_lists_runs_the_csv_does_not_have_yet(tmp_path):
+    document = report_page.load_report(str(tmp_path), rows=[row("dual", "completed", "1.0",
+                                                                 "1.0", "1 Optimal")], now=0)
+    assert document["generated_at"] == "1970-01-01T00:00:00Z"
+    assert [r["profile"] for r in document["rows"]] == ["dual"]
+    assert document["best_name"] == "dual" and document["best_kind"] == "fastest optimal"
