@@ -269,6 +269,8 @@ def _time_bars(rows, series):
         ending = "%s at %s s" % (LABELS.get(status, status).lower(), _fmt(runtime))
         if not points:
             words.append("no progress series: phases unknown")
+        elif all(phase in ("", "done") for phase, _, _ in spans):
+            words.append("no solver phase seen: the solve fell between two reads of the log")
         lines.append('<li data-run="%s"><div><strong>%s</strong> %s</div>'
                      '<div class="bar" role="img" aria-label="%s">%s</div>'
                      '<div class="bartext">%s</div></li>' % (
