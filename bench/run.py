@@ -662,6 +662,59 @@ def bench_preflight(trials, gams):
     return figures
 
 
+def bench_report_render(work, trials, runs=24, hours=8.0, read_seconds=0.5):
+    """scan_report.html for 24 profiles of 8-hour runs: series writing, file sizes, render.
+
+    Each run's series is fed one point per log read (every 0.5 s) for 8 hours
+    of barrier then crossover, as the runner does; the page is then loaded
+    (state, CSV, series) and rendered as at every CSV rewrite.
+    """
+    import tracemalloc
+    from times_doctor import report_html, report_page
+    from times_doctor.report import render_csv
+    from times_doctor.series import SeriesWriter, series_path
+    out_root = os.path.join(work, "report-bench", "times_doctor_out")
+    rows = []
+    write_times = []
+    steps = int(hours * 3600 / read_seconds)
+    for index in range(runs):
+        name = "p%02d" % index
+        work_dir = os.path.join(out_root, "scan_runs", "cplex", name)
+        os.makedirs(work_dir)
+        writer = SeriesWriter(series_path(work_dir), name, "cplex")
+        started = time.perf_counter()
+        for step in range(steps):
+            phase = "barrier" if step < steps * 0.7 else "crossover"
+            writer.add(step * read_seconds, phase, {
+                "iteration": step, "objective": 100.0 + index + 1.0 / (1 + step),
+                "primal_obj": 100.0 + 1.0 / (1 + step), "dual_obj": 100.0 - 1.0 / (1 + step),
+                "primal_inf": 1.0 / (1 + step), "dual_inf": 0.5 / (1 + step)},
+                final=step == steps - 1)
+        writer.close()
+        write_times.append(time.perf_counter() - started)
+        rows.append({"profile": name, "solver": "cplex", "status": "completed",
+                     "model_status": "1 Optimal", "objective": repr(100.0 + index),
+                     "runtime_seconds": "%.3f" % (hours * 3600), "gams_rc": "0",
+                     "dir": work_dir, "lst": ""})
+    with open(os.path.join(out_root, "scan_report.csv"), "w") as handle:
+        handle.write(render_csv(rows))
+    series_bytes = [os.path.getsize(series_path(row["dir"])) for row in rows]
+    render_times = []
+    for _ in range(trials):
+        started = time.perf_counter()
+        page = report_html.render(report_page.load_report(out_root))
+        render_times.append(time.perf_counter() - started)
+    tracemalloc.start()
+    report_html.render(report_page.load_report(out_root))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"series_write_seconds_per_8h_run": summarise(write_times),
+            "series_file_kib": summarise([size / 1024.0 for size in series_bytes]),
+            "load_and_render_seconds": summarise(render_times),
+            "page_kib": len(page.encode("utf-8")) / 1024.0,
+            "render_peak_python_mib": peak / (1024.0 * 1024.0)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -700,6 +753,7 @@ def main(argv=None):
             ("scale", lambda: bench_scale(work)),
             ("times_style", lambda: bench_times_style(work, gams, 1 if quick else 3)),
             ("preflight", lambda: bench_preflight(5 if quick else 20, gams)),
+            ("report_render", lambda: bench_report_render(work, 3 if quick else 10)),
         ]
         for name, bench in benches:
             if only and name not in only:
