@@ -244,9 +244,9 @@ def _time_bars(rows, series):
         lines.append('<p class="note">No run recorded a time.</p></section>')
         return "\n".join(lines)
     lines.append('<p>Bars share one scale: the longest run, %s s, is the full width. Hatched '
-                 'segments end early (cancelled, interrupted or timed out). Phases are seen at each '
-                 'read of the log (about once a second), so a phase shorter than that is '
-                 'counted in its neighbour.</p>' % _fmt(longest))
+                 'segments end early (cancelled, interrupted or timed out). Phases are seen '
+                 'at each read of the log (about once a second), so a phase shorter than '
+                 'that is counted in its neighbour.</p>' % _fmt(longest))
     seen = set()
     lines.append('<ul class="bars">')
     for row, runtime in zip(rows, runtimes):
