@@ -225,3 +225,22 @@ def test_load_report_lists_runs_the_csv_does_not_have_yet(tmp_path):
     assert document["generated_at"] == "1970-01-01T00:00:00Z"
     assert [r["profile"] for r in document["rows"]] == ["dual"]
     assert document["best_name"] == "dual" and document["best_kind"] == "fastest optimal"
+
+
+def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):
+    import io
+    from times_doctor.scan import Scan, ScanConfig, plan_scan
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
+    config = ScanConfig(str(run_dir), fake_gams_path, None, None, "cplex",
+                        ["dual", "bar_nox", "concurrent"], None, "1", False, None, "0", "1", [],
+                        None, True, True, False)
+    stdout = io.StringIO()
+    scan = Scan(plan_scan(config), stdin=io.StringIO("n\n"), stdout=stdout)
+    assert scan._confirm() is False
+    runs = os.path.join(str(run_dir), "times_doctor_out", "scan_runs", "cplex")
+    assert stdout.getvalue().splitlines()[1:4] == [
+        "  dual        -> %s" % os.path.join(runs, "dual"),
+        "  bar_nox     -> %s" % os.path.join(runs, "bar_nox"),
+        "  concurrent  -> %s" % os.path.join(runs, "concurrent")]
