@@ -673,7 +673,8 @@ def bench_report_render(work, trials, runs=24, hours=8.0, read_seconds=0.5):
     from times_doctor import report_html, report_page
     from times_doctor.report import render_csv
     from times_doctor.series import SeriesWriter, series_path
-    out_root = os.path.join(work, "report-bench", "times_doctor_out")
+    out_dir = os.path.join(work, "report-bench")
+    out_root = os.path.join(out_dir, "times_doctor_out")
     rows = []
     write_times = []
     steps = int(hours * 3600 / read_seconds)
@@ -702,10 +703,10 @@ def bench_report_render(work, trials, runs=24, hours=8.0, read_seconds=0.5):
     render_times = []
     for _ in range(trials):
         started = time.perf_counter()
-        page = report_html.render(report_page.load_report(out_root))
+        page = report_html.render(report_page.load_report(out_dir))
         render_times.append(time.perf_counter() - started)
     tracemalloc.start()
-    report_html.render(report_page.load_report(out_root))
+    report_html.render(report_page.load_report(out_dir))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return {"series_write_seconds_per_8h_run": summarise(write_times),
