@@ -16,8 +16,9 @@ import sys
 
 import pytest
 
+from proc_helpers import wait_until
 from scan_helpers import read_report, run_cli
-from test_dashboard import isolated_env, wait_until  # noqa: F401 (fixture)
+from test_dashboard import isolated_env  # noqa: F401 (fixture)
 from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from times_doctor.logparse import SolverLogParser
 from times_doctor.series import read_series, series_path
@@ -54,7 +55,7 @@ def test_acceptance_scan_page_in_chromium(browser, copy_model, gams_path, tmp_pa
         # The MIPs log a while and sift holds an incumbent before it is interrupted.
         wait_until(lambda: len(series_of("dual")) >= 3 and any(
             "incumbent" in p for p in series_of("sift")) and len(series_of("sift")) >= 3,
-            180, "progress series with an incumbent for sift")
+            180, message="progress series with an incumbent for sift", process=scan)
         code, text, err = run_cli(["interrupt", out, "sift"], env=isolated_env)
         assert code == 0 and "sift: interrupted" in text, (text, err)
         code, text, err = run_cli(["cancel", out, "dual"], env=isolated_env)
