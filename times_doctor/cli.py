@@ -33,6 +33,7 @@ examples:
   times-doctor scan data/my-run --profiles dual,bar_nox --threads 4 --parallel
   times-doctor scan data/my-run --solver both --timeout-seconds 3600 --yes
   times-doctor scan data/my-run --opt-dir my_opts --gams-arg solvelink=0
+  times-doctor scan data/my-run --resume     # run only what the last scan did not complete
 
 environment:
   TD_MAX_WORKERS       default for --max-workers
@@ -51,7 +52,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, "%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog))
 
 
-def build_parser():
+def build_parser(option_defaults=True):
+    """The parser; with *option_defaults* False, scan options not given parse as None.
+
+    ``scan --resume`` parses its command line a second time that way, to
+    tell the options given again from those it takes from the earlier scan.
+    """
     parser = _Parser(prog=PROG, description="Run a GAMS/TIMES model under several solver "
                      "option profiles, watch them side by side, and report which works best.",
                      epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,7 +69,11 @@ def build_parser():
                           epilog=SCAN_EXAMPLES + EXIT_CODES_HELP,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("run_dir", metavar="RUN_DIR", help="folder holding the model's driver")
-    _add_scan_options(scan)
+    _add_scan_options(scan, option_defaults)
+    scan.add_argument("--resume", action="store_true",
+                      help="continue the earlier scan in this folder (same --out): run only "
+                      "what did not complete; completed profiles whose inputs are unchanged "
+                      "are kept; options not given are the earlier scan's")
     check = sub.add_parser("check", help="check GAMS, licence, solvers, option files, run "
                            "directory and machine before a scan",
                            description="A checklist of everything a scan with the same "
@@ -76,7 +86,7 @@ def build_parser():
                        help="folder holding the model's driver (optional)")
     check.add_argument("--json", action="store_true", help="print the checklist as JSON "
                        "(times-doctor/check, see README)")
-    _add_scan_options(check)
+    _add_scan_options(check, option_defaults)
     _add_dashboard_parser(sub)
     _add_control_parsers(sub)
     return parser
@@ -90,30 +100,31 @@ exit codes:
 """
 
 
-def _add_scan_options(scan):
+def _add_scan_options(scan, option_defaults=True):
     """The options of scan; check takes the same ones, to check exactly that scan."""
     scan.add_argument("--gams-path", metavar="PATH", help="GAMS executable (default: gams on PATH)")
     scan.add_argument("--driver", metavar="FILE", help="driver file inside RUN_DIR "
                       "(default: detected from the newest .lst, else the .run/.gms file)")
     scan.add_argument("--times-src", metavar="DIR", help="TIMES source folder "
                       "(default: detected from the newest .lst)")
-    scan.add_argument("--solver", choices=solvers.CHOICES, default=solvers.DEFAULT)
+    scan.add_argument("--solver", choices=solvers.CHOICES,
+                      help="default %s" % solvers.DEFAULT)
     scan.add_argument("--profiles", metavar="NAME[,NAME...]", action="append",
                       help="profiles to run (repeatable; default dual,sift,bar_nox)")
     scan.add_argument("--opt-dir", metavar="DIR", help="extra profiles: DIR/<solver>/<name>.opt "
                       "or DIR/<name>.opt (CPLEX)")
-    scan.add_argument("--threads", metavar="N", default="7",
+    scan.add_argument("--threads", metavar="N",
                       help="solver threads per profile (default 7)")
-    scan.add_argument("--parallel", action="store_true", help="run profiles at the same time")
-    scan.add_argument("--max-workers", metavar="N", default=os.environ.get("TD_MAX_WORKERS"),
+    scan.add_argument("--parallel", action="store_true", default=None,
+                      help="run profiles at the same time")
+    scan.add_argument("--max-workers", metavar="N",
                       help="profiles at once with --parallel (default: "
                       "max(1, min(profiles, cpus // threads, 6)); env TD_MAX_WORKERS)")
     scan.add_argument("--timeout-seconds", metavar="S",
-                      default=os.environ.get("TD_TIMEOUT_SECONDS", "0"),
                       help="end a run after S seconds, 0 = none (env TD_TIMEOUT_SECONDS)")
-    scan.add_argument("--grace-seconds", metavar="S", default="10",
+    scan.add_argument("--grace-seconds", metavar="S",
                       help="SIGTERM-to-SIGKILL wait when ending a run (default 10)")
-    scan.add_argument("--gams-arg", metavar="ARG", action="append", default=[],
+    scan.add_argument("--gams-arg", metavar="ARG", action="append",
                       help="extra argument for every GAMS call (repeatable)")
     scan.add_argument("--out", metavar="DIR", help="where times_doctor_out/ goes (default RUN_DIR)")
     scan.add_argument("--allow-unknown-options", action="store_true",
@@ -130,6 +141,11 @@ def _add_scan_options(scan):
                       help="its port (default: a free one)")
     scan.add_argument("--dashboard-bind", metavar="ADDR", default="127.0.0.1",
                       help="its address (default 127.0.0.1; another one prints a warning)")
+    if option_defaults:
+        from times_doctor.plan import option_defaults as defaults
+        values = defaults()
+        values["gams_arg"] = values.pop("gams_args")
+        scan.set_defaults(**values)
 
 
 CONTROL_EXIT_CODES = """\
@@ -208,6 +224,9 @@ def main(argv=None):
         return EXIT_USAGE
     debug = getattr(args, "debug", False)
     try:
+        if getattr(args, "resume", False):
+            # The same line again, options not given left None (see build_parser).
+            args = build_parser(option_defaults=False).parse_args(argv)
         return _dispatch(args)
     except TimesDoctorError as exc:
         if debug:
@@ -290,6 +309,12 @@ def _dispatch(args):
 
 
 def _scan_config(args):
+    """The ScanConfig of scan/check.
+
+    For ``scan --resume`` the options not given are None: the scan takes
+    the earlier scan's values first (resume.inherit_options), then the
+    defaults (plan.with_defaults).
+    """
     from times_doctor.plan import ScanConfig
     return ScanConfig(
         run_dir=args.run_dir, gams_path=args.gams_path, driver=args.driver,
@@ -298,7 +323,8 @@ def _scan_config(args):
         max_workers=args.max_workers, timeout_seconds=args.timeout_seconds,
         grace_seconds=args.grace_seconds, gams_args=args.gams_arg, out=args.out,
         yes=args.yes, no_color=args.no_color, debug=args.debug,
-        allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight)
+        allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight,
+        resume=getattr(args, "resume", False))
 
 
 def _add_dashboard_parser(sub):

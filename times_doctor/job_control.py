@@ -70,6 +70,11 @@ class RunClock(object):
             self._banked += self._monotonic() - self._running_since
             self._running_since = None
 
+    def preset(self, seconds):
+        """Hold at *seconds* run elsewhere (a run ``scan --resume`` kept; None: no time)."""
+        self._running_since = None
+        self._banked = seconds
+
     def elapsed(self):
         """Seconds run so far, or None if the run never started."""
         if self._running_since is None:
@@ -160,6 +165,31 @@ class JobRegistry(object):
             handle = JobHandle(name, len(self._jobs), work_dir, self._monotonic)
             self._jobs[name] = handle
             return handle.cancel_event
+
+    def register_finished(self, name, status, work_dir=None, started_at=None, ended_at=None,
+                          returncode=None, elapsed_seconds=None, **fields):
+        """Add a run that is final already: a completed run ``scan --resume`` keeps.
+
+        No worker ever picks it up; every view lists and counts it like the
+        others.  Times and fields (RECORD_FIELDS) are those of the earlier scan.
+        """
+        if status not in FINAL_STATES:
+            raise ValueError("run %r registered as finished with status %r" % (name, status))
+        unknown = sorted(set(fields) - set(RECORD_FIELDS))
+        if unknown:
+            raise TypeError("register_finished() got unknown field(s): %s" % ", ".join(unknown))
+        with self._lock:
+            if name in self._jobs:
+                raise ValueError("run %r registered twice" % name)
+            handle = JobHandle(name, len(self._jobs), work_dir, self._monotonic)
+            handle.status = status
+            handle.started_at = started_at
+            handle.ended_at = ended_at
+            handle.returncode = returncode
+            handle.clock.preset(elapsed_seconds)
+            handle.fields.update(fields)
+            self._jobs[name] = handle
+            self._changed.notify_all()
 
     def add_listener(self, listener, status_only=False):
         """Call ``listener(snapshot)`` after every change, outside the lock.

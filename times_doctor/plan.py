@@ -8,24 +8,51 @@ takes those options (scan, check, cancel, reap) checks them the same way.
 import collections
 import os
 
-from times_doctor import profiles, rundir, scanfiles
+from times_doctor import profiles, resume, rundir, scanfiles, solvers
 from times_doctor.errors import UsageError
 
 ScanConfig = collections.namedtuple(
     "ScanConfig",
     "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
     "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug "
-    "allow_unknown_options no_preflight")
-# The two newest fields are optional, so callers that build a config by
+    "allow_unknown_options no_preflight resume")
+# The three newest fields are optional, so callers that build a config by
 # position (bench, tests) keep working.
-ScanConfig.__new__.__defaults__ = (False, False)
+ScanConfig.__new__.__defaults__ = (False, False, False)
+
+# What an option not given on the command line means (None in a ScanConfig).
+# A --resume scan first takes the earlier scan's value (resume.inherit_options).
+SCAN_DEFAULTS = (("solver", solvers.DEFAULT), ("threads", "7"), ("parallel", False),
+                 ("grace_seconds", "10"), ("gams_args", []))
+# Defaults that come from the environment: (field, variable, fallback).
+ENV_DEFAULTS = (("max_workers", "TD_MAX_WORKERS", None),
+                ("timeout_seconds", "TD_TIMEOUT_SECONDS", "0"))
 
 PlannedRun = collections.namedtuple(
     "PlannedRun", "profile work_dir log_name option_text")
 
 ScanPlan = collections.namedtuple(
     "ScanPlan", "config run_dir out_dir gams driver times_src runs max_workers "
-    "timeout_seconds grace_seconds threads")
+    "timeout_seconds grace_seconds threads previous")
+# previous: the resume.PreviousScan a --resume scan continues (None otherwise).
+ScanPlan.__new__.__defaults__ = (None,)
+
+
+def option_defaults(environ=None):
+    """ScanConfig field -> what that option means when it is not given."""
+    environ = os.environ if environ is None else environ
+    defaults = dict((field, list(value) if isinstance(value, list) else value)
+                    for field, value in SCAN_DEFAULTS)
+    for field, variable, fallback in ENV_DEFAULTS:
+        defaults[field] = environ.get(variable, fallback)
+    return defaults
+
+
+def with_defaults(config, environ=None):
+    """*config* with every option left None set to its default."""
+    changes = dict((field, value) for field, value in option_defaults(environ).items()
+                   if getattr(config, field) is None)
+    return config._replace(**changes) if changes else config
 
 
 def positive_int(value, option, allow_zero=False):
@@ -83,13 +110,18 @@ def plan_scan(config, cpu_count=None):
     if not os.path.isdir(run_dir):
         raise UsageError("RUN_DIR %s is not a directory: give the folder that holds the model, "
                          "and name the file with --driver" % config.run_dir)
+    out_dir = os.path.abspath(config.out) if config.out else run_dir
+    previous = None
+    if config.resume:
+        previous = resume.load_previous(out_dir)
+        config = resume.inherit_options(config, previous)
+    config = with_defaults(config)
     threads = positive_int(config.threads, "--threads")
     max_workers = (positive_int(config.max_workers, "--max-workers")
                    if config.max_workers not in (None, "") else None)
     timeout_seconds = positive_int(config.timeout_seconds or 0, "--timeout-seconds",
                                    allow_zero=True)
     grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")
-    out_dir = os.path.abspath(config.out) if config.out else run_dir
     rundir.validate_out_dir(out_dir)
     gams = rundir.resolve_gams(config.gams_path)
     driver = rundir.find_driver(run_dir, config.driver)
@@ -105,4 +137,4 @@ def plan_scan(config, cpu_count=None):
     max_workers = choose_max_workers(config.parallel, max_workers, len(runs), threads,
                                      cpu_count)[0]
     return ScanPlan(config, run_dir, out_dir, gams, driver, times_src, runs,
-                    max_workers, timeout_seconds, grace_seconds, threads)
+                    max_workers, timeout_seconds, grace_seconds, threads, previous)

@@ -46,6 +46,19 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
     return row
 
 
+class CarriedRow(dict):
+    """A row read from an earlier report, written back exactly as it was read.
+
+    ``scan --resume`` keeps completed runs' rows byte for byte: render_csv()
+    writes ``raw`` (the record's text, line end included) instead of
+    re-rendering the fields.  As a dict it reads like any other row.
+    """
+
+    def __init__(self, fields, raw):
+        dict.__init__(self, fields)
+        self.raw = raw
+
+
 def render_csv(rows):
     """CSV text for *rows* (dicts), header first, in the order given."""
     buffer = io.StringIO()
@@ -53,7 +66,10 @@ def render_csv(rows):
                             extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        if isinstance(row, CarriedRow):
+            buffer.write(row.raw if row.raw.endswith(("\n", "\r")) else row.raw + "\n")
+        else:
+            writer.writerow(row)
     return buffer.getvalue()
 
 

@@ -210,6 +210,24 @@ def rewrite_solver_options(text, solver):
     return replace_solver_values(text, solver)
 
 
+def driver_copy_bytes(driver_path, solver):
+    # type: (str, str) -> bytes
+    """The bytes of *driver_path*'s copy for *solver*, as prepare_work_dir() writes them.
+
+    Raises:
+        RunDirError: the driver cannot be read.
+    """
+    try:
+        with io.open(driver_path, "rb") as handle:
+            driver_bytes = handle.read()
+    except OSError as error:
+        raise RunDirError("cannot read driver %s (%s): make it readable"
+                          % (show_value(driver_path), os_reason(error)))
+    # Latin-1 maps every byte to one character and back, so whatever the
+    # driver's encoding, everything but the rewritten words stays byte-identical.
+    return rewrite_solver_options(driver_bytes.decode("latin-1"), solver).encode("latin-1")
+
+
 def plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name):
     # type: (str, str, str, str, str) -> WorkDirPlan
     """Paths of one profile's work directory; validates names, touches nothing."""
@@ -245,15 +263,7 @@ def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, op
     remove_tree = remove_tree or shutil.rmtree
     clock = clock or time.time
     plan = plan_work_dir(out_dir, solver, profile_name, driver_path, option_file_name)
-    try:
-        with io.open(driver_path, "rb") as handle:
-            driver_bytes = handle.read()
-    except OSError as error:
-        raise RunDirError("cannot read driver %s (%s): make it readable"
-                          % (show_value(driver_path), os_reason(error)))
-    # Latin-1 maps every byte to one character and back, so whatever the
-    # driver's encoding, everything but the rewritten words stays byte-identical.
-    copy_bytes = rewrite_solver_options(driver_bytes.decode("latin-1"), solver).encode("latin-1")
+    copy_bytes = driver_copy_bytes(driver_path, solver)
     path = plan.path
     replaced_locked = None
     try:

@@ -12,9 +12,9 @@ import sys
 import threading
 import time
 
-from times_doctor import (ansi, control, menu, procgroup, profiles, reap, rundir, scanfiles,
-                          sessions)
-from times_doctor.atomic import CoalescingWriter
+from times_doctor import (ansi, control, menu, procgroup, profiles, reap, resume, rundir,
+                          scanfiles, sessions)
+from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError
 from times_doctor.job_control import JobRegistry
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
@@ -41,15 +41,6 @@ WORKER_WAIT_SECONDS = 0.02
 # How often the state file is rewritten for its clocks and progress cells
 # (status changes rewrite it at once).
 STATE_REFRESH_SECONDS = 1.0
-
-
-def scan_options(plan):
-    """The options a scan ran with, for the state file and the HTML report's header."""
-    config = plan.config
-    return {"profiles": [run.profile.name for run in plan.runs], "threads": plan.threads,
-            "at once": plan.max_workers, "timeout_seconds": plan.timeout_seconds,
-            "grace_seconds": plan.grace_seconds, "gams_args": list(config.gams_args or []),
-            "opt_dir": config.opt_dir or ""}
 
 
 class Scan(object):
@@ -85,6 +76,8 @@ class Scan(object):
         self._last_interrupt = None
         self._state_writer = None
         self._lock = sessions.ScanLock(plan.out_dir)
+        self._kept = {}  # name -> resume.KeptRun: completed earlier, not run again
+        self._fingerprints = {}  # name -> resume.run_fingerprint(), for the state file
         self._session_entry = None
         self.inbox = None
         self._next_state_write = 0.0
@@ -112,7 +105,8 @@ class Scan(object):
 
     def _run_locked(self):
         self._reap_previous()
-        self._prepare()
+        decision = self._decide_resume()
+        self._prepare(decision)
         self._session_entry = sessions.register_session(
             self.scan_id, self.plan.out_dir, self.state_path, self.environ)
         self.inbox = control.RequestInbox(
@@ -190,6 +184,9 @@ class Scan(object):
         width = max(len(run.profile.name) for run in plan.runs)
         for run in plan.runs:
             self._say("  %s  -> %s" % (run.profile.name.ljust(width), run.work_dir))
+        if plan.previous is not None:
+            self._say("(--resume: those that completed in scan %s with unchanged inputs are "
+                      "kept, not run)" % plan.previous.scan_id)
         self.stdout.write("Start? [Y/n] ")
         self.stdout.flush()
         answer = self.stdin.readline()
@@ -206,9 +203,38 @@ class Scan(object):
         if result is not None:
             self._say("note: %s" % reap.describe(result))
 
-    def _prepare(self):
+    def _decide_resume(self):
+        """--resume: read the earlier scan (as the reap left it) and say what is kept.
+
+        Returns the resume.ResumeDecision, or None for a scan without --resume.
+        """
+        self._fingerprints = self._compute_fingerprints()
+        if self.plan.previous is None:
+            return None
+        previous = resume.load_previous(self.plan.out_dir)
+        decision = resume.decide(previous, [run.profile.name for run in self.plan.runs],
+                                 self._fingerprints)
+        saved = resume.saved_report_name(decision)
+        if saved is not None:
+            with open(previous.report_path, "rb") as handle:
+                write_atomic(saved, handle.read())
+        for line in resume.describe(decision, saved):
+            self._say(line)
+        self._kept = decision.kept
+        return decision
+
+    def _compute_fingerprints(self):
+        """Every run's fingerprint, recorded by every scan so that any can be resumed."""
+        shared = resume.scan_fingerprint(self.plan)
+        return dict((run.profile.name, resume.run_fingerprint(self.plan, run, shared))
+                    for run in self.plan.runs)
+
+    def _prepare(self, decision=None):
         plan = self.plan
         for run in plan.runs:
+            if run.profile.name in self._kept:
+                self._add_kept(run, self._kept[run.profile.name])
+                continue
             prepared = rundir.prepare_work_dir(
                 plan.out_dir, run.profile.solver, run.profile.base_name, plan.driver,
                 run.option_text, profiles.option_file_name(run.profile.solver))
@@ -230,15 +256,36 @@ class Scan(object):
                 spec.name, work_dir=prepared.path)
             self._queue.append(spec.name)
         job_info = dict((spec.name, {"solver": spec.solver, "profile": spec.profile.base_name,
-                                     "log": spec.log_path, "lst": spec.lst_path})
+                                     "log": spec.log_path, "lst": spec.lst_path,
+                                     "kept": spec.name in self._kept,
+                                     "fingerprint": self._fingerprints[spec.name]})
                         for spec in self.specs.values())
         self._state_writer = StateFileWriter(
             self.state_path, self.registry,
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
              "driver": plan.driver, "report": self.report_path,
              "platform": procgroup.platform_name(), "gams": plan.gams,
-             "options": scan_options(plan)}, job_info,
+             "resumed_from": decision.previous.scan_id if decision is not None else None,
+             "options": resume.scan_options(plan)}, job_info,
             scanner_start_time=_own_start_time())
+
+    def _add_kept(self, run, kept):
+        """A run completed in the earlier scan: listed and reported, never started."""
+        job = kept.job
+        stem = os.path.splitext(os.path.basename(self.plan.driver))[0]
+        work_dir = job.get("work_dir")
+        spec = RunSpec(name=run.profile.name, solver=run.profile.solver, profile=run.profile,
+                       work_dir=work_dir, command=None,
+                       log_path=job.get("log") or os.path.join(work_dir, run.log_name),
+                       lst_path=job.get("lst") or os.path.join(work_dir, stem + ".lst"),
+                       env=None)
+        self.specs[spec.name] = spec
+        status, elapsed, fields = resume.kept_display(kept)
+        self.registry.register_finished(
+            spec.name, status, work_dir=work_dir,
+            started_at=resume.epoch_from_iso(job.get("started_at")),
+            ended_at=resume.epoch_from_iso(job.get("ended_at")),
+            returncode=job.get("returncode"), elapsed_seconds=elapsed, **fields)
 
     # -- workers -----------------------------------------------------------
 
@@ -408,6 +455,9 @@ class Scan(object):
     def _report_rows(self, final):
         rows = []
         for name, spec in self.specs.items():
+            if name in self._kept:
+                rows.append(self._kept[name].row)  # carried over byte for byte
+                continue
             result = self.results.get(name)
             snap = self.registry.get(name)
             if result is not None:
@@ -437,6 +487,11 @@ class Scan(object):
         for line in summary_lines(rows):
             self._say(line)
         self._say("Report: %s" % self.report_path)
+        unfinished = set([RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
+                          RunStatus.INTERRUPTED])
+        if any(row["status"] in unfinished for row in rows):
+            self._say("To run what did not complete: %s"
+                      % resume.resume_hint(self.plan.run_dir, self.plan.out_dir))
 
     def _say(self, text):
         try:

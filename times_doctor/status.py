@@ -35,12 +35,21 @@ def scanner_line(document, live):
         return "scan %s: scanner died; reaped at %s" % (document.get("scan_id"),
                                                          document["reaped"].get("at"))
     if document.get("finished"):
-        return "scan %s: finished, exit %s" % (document.get("scan_id"),
-                                               document.get("exit_code"))
+        return "scan %s: finished, exit %s%s" % (document.get("scan_id"),
+                                                 document.get("exit_code"), _resumed(document))
     if live:
-        return "scan %s: running (scanner pid %s)" % (document.get("scan_id"), pid)
+        return "scan %s: running (scanner pid %s)%s" % (document.get("scan_id"), pid,
+                                                          _resumed(document))
     return ("scan %s: STALE, scanner pid %s is gone; its runs may still be alive: "
             "`times-doctor reap %s`" % (document.get("scan_id"), pid, out_dir))
+
+
+def _resumed(document):
+    """Kept runs show as completed with "kept" in Details; this names where from."""
+    if not document.get("resumed_from"):
+        return ""
+    kept = [job.get("name") for job in document.get("jobs", []) if job.get("kept")]
+    return "; resumed scan %s, kept %d completed run(s)" % (document["resumed_from"], len(kept))
 
 
 def show_status(out_dir, as_json=False, watch=False, stream=None, no_color=False):
