@@ -79,6 +79,8 @@ ACTIONS = collections.OrderedDict([
 
 EXIT_BY_SIGNAL_NAME = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 SHOW_CURSOR = b"\x1b[?25h"
+# The last line of a scan that left unfinished rows (scan.py, resume.resume_hint).
+RESUME_HINT = "To run what did not complete: times-doctor scan "
 HIDE_CURSOR = b"\x1b[?25l"
 # Files bigger than this are dropped from a kept (failed) trial folder.
 KEEP_MAX_BYTES = 1024 * 1024
@@ -624,9 +626,13 @@ class Trial(object):
         if "Traceback" in text:
             self.fail("output", "traceback: %s" % text[text.find("Traceback"):][:600])
         lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+        if lines and lines[-1].startswith(RESUME_HINT) and lines[-1].endswith(" --resume" + (
+                " --out %s" % self.out if self.out != self.run_dir else "")):
+            # A scan with unfinished rows says how to resume it, after the report line.
+            lines.pop()
         if not lines or not lines[-1].startswith("Report: "):
-            self.fail("terminal", "output does not end with the report line: %r"
-                      % (lines[-3:] if lines else []))
+            self.fail("terminal", "output does not end with the report line (and the resume "
+                      "line): %r" % (lines[-3:] if lines else []))
         # A half-drawn table: a redraw after the report line (it raced the end).
         if "Report: " in text and "\x1b" in text[text.rfind("Report: "):]:
             self.fail("terminal", "escape codes after the report line")
