@@ -7,12 +7,13 @@ import os
 
 import pytest
 
+from scan_helpers import scan_config
 from times_doctor import resume, scanfiles
 from times_doctor.errors import EXIT_USAGE, UsageError
 from times_doctor.job_control import JobRegistry
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
+from times_doctor.plan import ScanConfig, plan_scan, with_defaults
 from times_doctor.report import CSV_COLUMNS, CarriedRow, render_csv, report_row
-from times_doctor.plan import ScanConfig, with_defaults
 from times_doctor.state_file import iso_time
 from times_doctor.states import RunStatus
 
@@ -190,13 +191,11 @@ def test_file_identity(tmp_path):
 
 
 def test_run_fingerprint_names_inputs_not_paths_of_this_scan(tmp_path, fake_gams_path):
-    from times_doctor.plan import plan_scan
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("option lp=conopt;\n")
-    plans = [plan_scan(ScanConfig(str(run_dir), fake_gams_path, None, None, "cplex",
-                                  ["dual,sift"], None, threads, False, None, "0", "1", [],
-                                  str(tmp_path / out), True, True, False))
+    plans = [plan_scan(scan_config(str(run_dir), fake_gams_path, profiles=["dual,sift"],
+                                   threads=threads, out=str(tmp_path / out)))
              for threads, out in (("1", "a"), ("1", "b"), ("2", "a"))]
     shared = resume.scan_fingerprint(plans[0])
     prints = [[resume.run_fingerprint(plan, run, shared) for run in plan.runs]

@@ -13,7 +13,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -22,8 +21,10 @@ from times_doctor import dashboard
 from times_doctor.dashboard import Dashboard, ScanSource
 from times_doctor.render import format_elapsed
 
+from proc_helpers import wait_until
 from pty_helpers import CTRL_C, PtyProcess, python_argv
-from scan_helpers import cli_env, read_report, read_state, run_cli, session_alive, tree_digest
+from scan_helpers import (cli_env, market_split_args, read_report, read_state, run_cli,
+                          session_alive, tree_digest)
 
 pytestmark = [
     pytest.mark.gams,
@@ -57,10 +58,8 @@ def setup(copy_model, gams_path, tmp_path):
                        % (calls, gams_path))
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     out = str(tmp_path / "out")
-    args = ["scan", run_dir, "--gams-path", str(wrapper), "--opt-dir", str(tmp_path / "opts"),
-            "--profiles", ",".join(PROFILES), "--threads", "1", "--parallel",
-            "--max-workers", "4", "--gams-arg", "solvelink=0", "--grace-seconds", "3",
-            "--out", out, "--yes"]
+    args = market_split_args(run_dir, str(wrapper), out, profiles=",".join(PROFILES),
+                             extra=["--opt-dir", str(tmp_path / "opts")])
     return run_dir, out, args, str(calls)
 
 
@@ -83,12 +82,7 @@ def statuses(out):
 
 
 def wait_for(predicate, what, proc=None, timeout=90):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for %s" % what
-        if proc is not None:
-            assert proc.poll() is None, "the scan ended while waiting for %s" % what
-        time.sleep(0.05)
+    wait_until(predicate, timeout, interval=0.05, message=what, process=proc)
 
 
 def quick_done_mips_running(out):
