@@ -13,6 +13,8 @@
 #   make zipapp    dist/times-doctor.pyz (DIST=dir to build elsewhere)
 #   make browser   Debian chromium + chromium-driver for the dashboard browser test
 #                  (apt-get, only when /usr/bin/chromium or /usr/bin/chromedriver is missing)
+#   make slurm     Debian slurm-wlm + munge for the SLURM launcher tests (a one-node
+#                  cluster started by the tests as root; apt-get only when missing)
 #   make bench / bench-quick / clean
 #   make torture   randomised cancellation trials with invariant checks (SEED=1, N=30)
 #
@@ -57,7 +59,7 @@ STANDIN_PYTHON = $(abspath $(PY))
 # stand-in (tests/gams_select.py; an exported TD_TEST_GAMS is probed first).
 SELECTED_GAMS  = $$(TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) tests/gams_select.py | tail -n 1)
 
-.PHONY: venv browser test demo zipapp bench bench-quick torture clean
+.PHONY: venv browser slurm test demo zipapp bench bench-quick torture clean
 
 venv: $(VENV)/.stamp $(VENV36)/.stamp $(VENV_NEWEST)/.stamp
 
@@ -99,9 +101,19 @@ browser:
 		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y chromium chromium-driver; \
 	fi
 
+# The SLURM launcher's tests start a real one-node cluster (tests/slurm_cluster.py):
+# slurmctld, slurmd and munged from Debian.  Installed only when missing.
+slurm:
+	@if [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ] \
+	   && [ -x /usr/bin/sbatch ] && [ -x /usr/bin/srun ]; then :; else \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing slurm-wlm and munge (SLURM launcher tests)"; \
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y slurm-wlm munge; \
+	fi
+
 # Each leg runs even when an earlier one failed; the target fails if any did.
 # A newer gamspy-base (a renewed demo licence) is picked up first, when the index has one.
-test: venv browser
+test: venv browser slurm
 	@$(PY) -m pip install -q --upgrade "$(GAMSPY_BASE_SPEC)" || echo "note: could not check the package index for a newer gamspy-base"
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); failed=""; \
 	echo "GAMS under test: $$($(PY) tests/gams_select.py | head -n 1 | sed 's/^GAMS under test: //')"; \

@@ -142,3 +142,23 @@ def render_listing_templates(model_dir):
                 with io.open(template[:-len(".in")], "w", encoding="utf-8") as handle:
                     handle.write(text)
                 os.remove(template)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real one-node SLURM cluster (munged, slurmctld, slurmd as root; issue 13).
+
+    Started once per session in a temporary folder and stopped at its end.  A
+    cluster that cannot start is a test FAILURE with the daemons' log tails,
+    never a skip (``make slurm`` installs the Debian packages).
+    """
+    from slurm_cluster import ClusterError, SlurmCluster
+    cluster = SlurmCluster()
+    try:
+        cluster.start()
+    except ClusterError as exc:
+        pytest.fail("the test SLURM cluster did not start: %s" % exc, pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
