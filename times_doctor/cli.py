@@ -135,6 +135,14 @@ def _add_scan_options(scan, option_defaults=True):
     scan.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     scan.add_argument("--no-color", action="store_true", help="no colour codes")
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
+    scan.add_argument("--launcher", metavar="local|slurm",
+                      default=os.environ.get("TD_LAUNCHER"),
+                      help="where runs execute: this machine (default) or SLURM: one batch "
+                      "job per profile, or one job step per profile inside an allocation "
+                      "(env TD_LAUNCHER)")
+    scan.add_argument("--slurm-arg", metavar="ARG", action="append", default=[],
+                      help="extra sbatch/srun argument for every run, e.g. "
+                      "--slurm-arg=--partition=long --slurm-arg=--time=04:00:00 (repeatable)")
     scan.add_argument("--dashboard", action="store_true",
                       help="serve the web dashboard beside the scan (stops with it)")
     scan.add_argument("--dashboard-port", metavar="N", default="0",
@@ -217,6 +225,10 @@ def _add_control_parsers(sub):
 
 def main(argv=None):
     """Run the command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["_slurm-task"]:
+        # Hidden: the task SLURM starts on a compute node (launch_slurm.py).
+        return _run_slurm_task(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -246,6 +258,16 @@ def main(argv=None):
         sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
                          "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
         return EXIT_INTERNAL
+
+
+def _run_slurm_task(argv):
+    """One profile on a compute node; errors as one line on stderr (the job's output)."""
+    from times_doctor import slurm_task
+    try:
+        return slurm_task.main(argv)
+    except TimesDoctorError as exc:
+        sys.stderr.write("%s: error: %s\n" % (PROG, exc))
+        return exc.exit_code
 
 
 def _dispatch(args):
@@ -324,7 +346,8 @@ def _scan_config(args):
         grace_seconds=args.grace_seconds, gams_args=args.gams_arg, out=args.out,
         yes=args.yes, no_color=args.no_color, debug=args.debug,
         allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight,
-        resume=getattr(args, "resume", False))
+        resume=getattr(args, "resume", False),
+        launcher=args.launcher, slurm_args=args.slurm_arg)
 
 
 def _add_dashboard_parser(sub):

@@ -31,6 +31,14 @@ RECORD_FIELDS = collections.OrderedDict([
     ("progress", None),   # 0..1, or None when the phase has no measure
     ("iteration", None),  # int, or None
     ("details", ""),      # one line: what the log says now, or why the run ended
+    # Where SLURM runs it (launch_slurm.py); None for local runs.  The pid
+    # is on that node, not this host: nothing here may look it up.
+    ("slurm_job_id", None),    # "1234"
+    ("slurm_step_id", None),   # "0" for a job step inside an allocation, else None
+    ("slurm_job_name", None),  # td-<scan id>-<profile>: what reap matches
+    ("slurm_mode", None),      # "batch" (sbatch) or "step" (srun)
+    ("slurm_node", None),      # the compute node
+    ("slurm_task_pid", None),  # the task's pid on that node
 ])
 
 # What a listener receives: a frozen copy of one run's record.

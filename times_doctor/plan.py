@@ -8,17 +8,17 @@ takes those options (scan, check, cancel, reap) checks them the same way.
 import collections
 import os
 
-from times_doctor import profiles, resume, rundir, scanfiles, solvers
+from times_doctor import launchers, profiles, resume, rundir, scanfiles, solvers
 from times_doctor.errors import UsageError
 
 ScanConfig = collections.namedtuple(
     "ScanConfig",
     "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
     "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug "
-    "allow_unknown_options no_preflight resume")
-# The three newest fields are optional, so callers that build a config by
+    "allow_unknown_options no_preflight resume launcher slurm_args")
+# The newest fields are optional, so callers that build a config by
 # position (bench, tests) keep working.
-ScanConfig.__new__.__defaults__ = (False, False, False)
+ScanConfig.__new__.__defaults__ = (False, False, False, None, ())
 
 # What an option not given on the command line means (None in a ScanConfig).
 # A --resume scan first takes the earlier scan's value (resume.inherit_options).
@@ -33,9 +33,10 @@ PlannedRun = collections.namedtuple(
 
 ScanPlan = collections.namedtuple(
     "ScanPlan", "config run_dir out_dir gams driver times_src runs max_workers "
-    "timeout_seconds grace_seconds threads previous")
-# previous: the resume.PreviousScan a --resume scan continues (None otherwise).
-ScanPlan.__new__.__defaults__ = (None,)
+    "timeout_seconds grace_seconds threads previous launcher")
+# previous: the resume.PreviousScan a --resume scan continues (None otherwise);
+# launcher: "local" or "slurm" (launchers.py).
+ScanPlan.__new__.__defaults__ = (None, "local")
 
 
 def option_defaults(environ=None):
@@ -134,7 +135,14 @@ def plan_scan(config, cpu_count=None):
             work_dir=scanfiles.work_dir(out_dir, profile.solver, profile.base_name),
             log_name="%s_run_log.txt" % profile.base_name,
             option_text=profiles.render_option_file(profile, threads)))
+    # Launcher (issue 13): SLURM queues what does not fit, so with --parallel
+    # every profile is in flight unless --max-workers caps it.
+    launcher = launchers.choose_launcher(config.launcher, os.environ)
+    if launcher == "slurm":
+        if config.parallel and max_workers is None:
+            max_workers = len(runs)
     max_workers = choose_max_workers(config.parallel, max_workers, len(runs), threads,
                                      cpu_count)[0]
     return ScanPlan(config, run_dir, out_dir, gams, driver, times_src, runs,
-                    max_workers, timeout_seconds, grace_seconds, threads, previous)
+                    max_workers, timeout_seconds, grace_seconds, threads, previous,
+                    launcher)

@@ -54,6 +54,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
         grace_seconds: SIGTERM-to-SIGKILL wait when ending the group.
         log_seconds: how often the log is read for the record (default
             poll_seconds); no faster than something shows the progress.
+        monotonic: the clock of job_registry's deadlines (the registry's own).
 
     Returns:
         A RunResult, or None if the run was cancelled before it started.
@@ -126,7 +127,8 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
                 next_log_read = monotonic() + log_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
-        survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds)
+        survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds,
+                               monotonic)
         returncode = groups.reap(ref, popen)
     finally:
         if popen.returncode is None:
@@ -191,19 +193,22 @@ def _start(spec, groups):
     return popen, None
 
 
-def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds):
+def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monotonic):
     if ended_by is None:
         # GAMS exited by itself; anything left in its session (a solver
         # that outlived it) is swept with no grace: GAMS is done with it.
         if not groups.survivors(ref):
             return []
-        return terminate_process_group(ref, 0.0, groups)
+        return terminate_process_group(ref, 0.0, groups, monotonic=monotonic)
     if ended_by == RunStatus.CANCELLED:
         # The request carries its own grace, and a second request (double
         # Ctrl+C, a second signal) can move the deadline earlier mid-wait.
+        # The registry's deadlines are on *monotonic*'s clock (the SLURM
+        # task's leaves out suspended time), so the wait must be too.
         return terminate_process_group(
-            ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name))
-    return terminate_process_group(ref, grace_seconds, groups)
+            ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name),
+            monotonic=monotonic)
+    return terminate_process_group(ref, grace_seconds, groups, monotonic=monotonic)
 
 
 def _set_paused(job_registry, name, paused):

@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 
-from times_doctor import (ansi, control, menu, procgroup, profiles, reap, resume, rundir,
-                          scanfiles, sessions)
+from times_doctor import (ansi, control, launchers, menu, procgroup, profiles, reap, resume,
+                          rundir, scanfiles, sessions)
 from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError
 from times_doctor.job_control import JobRegistry
@@ -23,7 +23,7 @@ from times_doctor.plan import (ScanConfig, ScanPlan, PlannedRun, choose_max_work
                                non_negative_float, plan_scan, positive_int)
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_report
-from times_doctor.runner import LICENCE_RC, RunResult, RunSpec, run_gams_with_progress
+from times_doctor.runner import LICENCE_RC, RunResult, RunSpec
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
 from times_doctor.state_file import StateFileWriter
 from times_doctor.states import FINAL_STATES, RunStatus
@@ -59,6 +59,9 @@ class Scan(object):
         self.state_path = scanfiles.state_path(plan.out_dir)
         self.scan_id = "%d-%d" % (os.getpid(), int(time.time() * 1000))
         self.registry = JobRegistry(default_grace_seconds=plan.grace_seconds)
+        # Where runs execute: this machine, or SLURM (issue 13).
+        self.launcher = launchers.make_launcher(plan.launcher, self.scan_id, plan.threads,
+                                                plan.config.slurm_args, self.environ)
         self.interactive = _isatty(self.stdin)
         self.color = ansi.color_enabled(self.stdout, no_color_flag=plan.config.no_color,
                                         environ=self.environ)
@@ -265,6 +268,7 @@ class Scan(object):
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
              "driver": plan.driver, "report": self.report_path,
              "platform": procgroup.platform_name(), "gams": plan.gams,
+             "launcher": self.launcher.name,
              "resumed_from": decision.previous.scan_id if decision is not None else None,
              "options": resume.scan_options(plan)}, job_info,
             scanner_start_time=_own_start_time())
@@ -299,7 +303,7 @@ class Scan(object):
             if self._skip_for_licence(spec):
                 continue
             try:
-                result = run_gams_with_progress(
+                result = self.launcher.run(
                     spec, self._cancel_events[name], self.registry,
                     timeout_seconds=self.plan.timeout_seconds,
                     grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds())

@@ -1,0 +1,52 @@
+"""The launcher seam: where a scan's runs execute (issue 13).
+
+``local`` forks each run on this machine (runner.py); ``slurm`` hands each
+run to SLURM (launch_slurm.py), which starts times-doctor's task on a compute
+node to run it with the same local runner.  Both offer one method with the
+runner's contract and write the same run record (job_control.JobRegistry),
+so the scan's workers, its menu, control requests, the state file and the
+report do not care which one ran a profile.
+"""
+
+from times_doctor.errors import UsageError
+from times_doctor.runner import run_gams_with_progress
+
+LAUNCHERS = ("local", "slurm")
+LAUNCHER_ENV_VAR = "TD_LAUNCHER"
+
+
+def choose_launcher(value, environ):
+    """The launcher name from ``--launcher`` or TD_LAUNCHER (default local).
+
+    Raises:
+        UsageError: an unknown name, or ``slurm`` without SLURM's commands on PATH.
+    """
+    name = (value or environ.get(LAUNCHER_ENV_VAR) or "local").strip().lower()
+    if name not in LAUNCHERS:
+        raise UsageError("--launcher must be one of %s, got %r (env %s)"
+                         % ("|".join(LAUNCHERS), name, LAUNCHER_ENV_VAR))
+    if name == "slurm":
+        from times_doctor import launch_slurm
+        launch_slurm.check_commands(environ)
+    return name
+
+
+class LocalLauncher(object):
+    """Runs each profile as a local process group (the default)."""
+
+    name = "local"
+
+    def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
+            log_seconds=None):
+        """run_gams_with_progress(); a RunResult, or None if cancelled before it started."""
+        return run_gams_with_progress(spec, cancel_event, registry,
+                                      timeout_seconds=timeout_seconds,
+                                      grace_seconds=grace_seconds, log_seconds=log_seconds)
+
+
+def make_launcher(name, scan_id, threads, slurm_args, environ):
+    """The launcher called *name* ("local" or "slurm") for one scan."""
+    if name == "slurm":
+        from times_doctor import launch_slurm
+        return launch_slurm.SlurmLauncher(scan_id, threads, slurm_args, environ)
+    return LocalLauncher()
