@@ -16,7 +16,7 @@ action     batch job (sbatch)                           job step (srun)
 ========== ============================================ ==========================
 cancel     ``scancel --batch --signal=TERM JOB``        ``scancel --signal=TERM JOB.STEP``
 (no grace) ``scancel --batch --signal=USR1 JOB``        ``scancel --signal=USR1 JOB.STEP``
-interrupt  ``scancel --batch --signal=WINCH JOB``       ``scancel --signal=WINCH JOB.STEP``
+interrupt  ``scancel --batch --signal=28 JOB``          ``scancel --signal=28 JOB.STEP``
 pause      ``scontrol suspend JOB``                     ``scancel --signal=STOP JOB.STEP``
 resume     ``scontrol resume JOB``                      ``scancel --signal=CONT JOB.STEP``
 ========== ============================================ ==========================
@@ -33,6 +33,7 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,8 +59,10 @@ RECORD_SETTLE_SECONDS = 3.0
 # Every SLURM command gets this long to answer.
 COMMAND_SECONDS = 30
 
-# Signals aimed at the task (slurm_task.py explains each choice).
-TASK_SIGNALS = {"cancel": "TERM", "cancel_now": "USR1", ACTION_INTERRUPT: "WINCH"}
+# Signals aimed at the task (slurm_task.py explains each choice).  scancel
+# knows no SIGWINCH by name: it goes by number (28 on Linux).
+TASK_SIGNALS = {"cancel": "TERM", "cancel_now": "USR1",
+                ACTION_INTERRUPT: str(int(getattr(signal, "SIGWINCH", 28)))}
 
 # SLURM job states after which nothing of the job runs any more.
 ENDED_STATES = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
@@ -103,8 +106,12 @@ def parse_job_state(text):
 
 
 def ended_by_slurm(state, reason):
-    """(RunStatus, message) for a job SLURM ended on its own."""
+    """(RunStatus, message) for a run whose task ended without a result of its own."""
     why = "%s%s" % (state or "unknown state", " (%s)" % reason if reason else "")
+    if state not in ENDED_STATES:
+        # A job step ended while its allocation goes on, or SLURM forgot the job.
+        return RunStatus.FAILED, ("the SLURM task ended without a result (job state %s): "
+                                  "see slurm-*.out in the run's folder" % why)
     if state in ("TIMEOUT", "DEADLINE"):
         return RunStatus.TIMEOUT, "SLURM ended the job: time limit, %s" % why
     return RunStatus.FAILED, "SLURM ended the job: %s" % why
@@ -212,7 +219,14 @@ class SlurmLauncher(object):
         return run.follow(spec_path)
 
     def task_env(self, spec):
+        """sbatch's/srun's environment (SLURM hands it to the task): the run's, minus its marker.
+
+        The marker (procgroup.JOB_ENV_VAR) is for GAMS and what it starts; the
+        task adds it there.  On srun, sbatch or the task itself it would make
+        the session sweep at the run's end take them for GAMS's leftovers.
+        """
         env = dict(spec.env)
+        env.pop(procgroup.JOB_ENV_VAR, None)
         parent = package_parent()
         env["PYTHONPATH"] = parent + (os.pathsep + env["PYTHONPATH"]
                                       if env.get("PYTHONPATH") else "")

@@ -39,7 +39,9 @@ from times_doctor.states import FINAL_STATES, RunStatus
 DEFAULT_GRACE_SECONDS = 5.0
 KILL_WAIT_SECONDS = 5.0
 
-ReapResult = collections.namedtuple("ReapResult", "out_dir scan_id killed cancelled untouched")
+ReapResult = collections.namedtuple(
+    "ReapResult", "out_dir scan_id killed cancelled untouched slurm_cancelled")
+ReapResult.__new__.__defaults__ = ((),)
 
 _Profile = collections.namedtuple("_Profile", "name solver")
 
@@ -111,6 +113,8 @@ def describe(result):
     """One line saying what a reap did."""
     text = "reaped the dead scan %s in %s: killed %d process(es), marked %d run(s) cancelled" % (
         result.scan_id, result.out_dir, len(result.killed), len(result.cancelled))
+    if result.slurm_cancelled:
+        text += ", cancelled SLURM job(s) %s" % ", ".join(result.slurm_cancelled)
     if result.untouched:
         text += "; left alone (not provably ours): %s" % ", ".join(
             "%s (%s)" % item for item in sorted(result.untouched.items()))
@@ -172,6 +176,10 @@ def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sl
             found.update(processes)
         return found
 
+    # SLURM runs (issue 13) have no local processes: their jobs are cancelled
+    # through SLURM, and only those whose name and user match the record.
+    slurm_cancelled = _reap_slurm(document, unfinished, untouched)
+
     # Decide ownership once, from the state as the scanner left it; later
     # rounds only look for the same sessions' members (new forks included).
     first = targets()
@@ -203,7 +211,19 @@ def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sl
                           "killed_pids": sorted(killed), "untouched": dict(untouched)}
     write_atomic(path, json.dumps(document, indent=2) + "\n")
     _rewrite_report(document, jobs)
-    return ReapResult(out_dir, scan_id, sorted(killed), cancelled, untouched)
+    return ReapResult(out_dir, scan_id, sorted(killed), cancelled, untouched, slurm_cancelled)
+
+
+def _reap_slurm(document, unfinished, untouched):
+    """scancel the dead scan's SLURM jobs (launch_slurm.reap_jobs); their ids."""
+    if not any(job.get("slurm_job_id") for job in unfinished):
+        return []
+    from times_doctor import launch_slurm
+    uid = (document.get("scanner") or {}).get("uid")
+    cancelled, left = launch_slurm.reap_jobs(unfinished, document.get("scan_id", ""), uid,
+                                             launch_slurm.SlurmCommands(os.environ))
+    untouched.update(left)
+    return cancelled
 
 
 def _signal(found, sig, os_api, record):

@@ -1,0 +1,358 @@
+"""The SLURM launcher (issue 13): pure parts with fakes, then a real one-node cluster.
+
+The end-to-end tests run real slurmctld/slurmd/munged (the session fixture
+``slurm_cluster`` in conftest.py, started as root in a temporary folder), the
+GAMS under test and real solvers.  The cluster has this machine's CPUs (2
+here), so with ``--threads 1`` two runs solve at once and the rest wait in
+SLURM's queue.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from proc_helpers import is_alive
+from scan_helpers import CSV_COLUMNS, cli_env, read_report, read_state, run_cli
+
+from times_doctor import launch_slurm
+from times_doctor.errors import UsageError
+from times_doctor.states import RunStatus
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="SLURM runs on Linux")
+
+FOUR = "dual,primal,sift,bar_nox"
+
+
+# -- pure parts ------------------------------------------------------------------------
+
+def test_parse_job_state_from_scontrol_show_job():
+    text = ("JobId=7 JobName=td-1-2-dual\n   JobState=TIMEOUT Reason=TimeLimit "
+            "Dependency=(null)\n")
+    assert launch_slurm.parse_job_state(text) == ("TIMEOUT", "TimeLimit")
+    assert launch_slurm.parse_job_state("   JobState=CANCELLED Reason=None x") == (
+        "CANCELLED", None)
+    assert launch_slurm.parse_job_state("slurm_load_jobs error: Invalid job id") == (None, None)
+
+
+def test_ended_by_slurm_rows():
+    assert launch_slurm.ended_by_slurm("TIMEOUT", "TimeLimit") == (
+        RunStatus.TIMEOUT, "SLURM ended the job: time limit, TIMEOUT (TimeLimit)")
+    assert launch_slurm.ended_by_slurm("NODE_FAIL", None) == (
+        RunStatus.FAILED, "SLURM ended the job: NODE_FAIL")
+    assert launch_slurm.ended_by_slurm("PREEMPTED", "Preempted") == (
+        RunStatus.FAILED, "SLURM ended the job: PREEMPTED (Preempted)")
+    status, message = launch_slurm.ended_by_slurm("RUNNING", None)
+    assert status == RunStatus.FAILED and "without a result (job state RUNNING)" in message
+
+
+def test_job_name_carries_scan_id_and_profile():
+    assert launch_slurm.job_name("123-456", "bar_nox") == "td-123-456-bar_nox"
+    assert launch_slurm.job_name("1-2", "my profile/x") == "td-1-2-my_profile_x"
+
+
+def test_choose_launcher_flag_env_and_refusal():
+    assert launch_slurm.choose_launcher(None, {}) == "local"
+    assert launch_slurm.choose_launcher(None, {"TD_LAUNCHER": "slurm"}) == "slurm"
+    assert launch_slurm.choose_launcher("local", {"TD_LAUNCHER": "slurm"}) == "local"
+    with pytest.raises(UsageError) as info:
+        launch_slurm.choose_launcher("pbs", {})
+    assert str(info.value) == "--launcher must be one of local|slurm, got 'pbs' (env TD_LAUNCHER)"
+
+
+def test_check_commands_names_what_is_missing(tmp_path):
+    with pytest.raises(UsageError) as info:
+        launch_slurm.check_commands({"PATH": str(tmp_path)})
+    assert "needs sbatch, scancel, squeue, scontrol on PATH" in str(info.value)
+    with pytest.raises(UsageError) as info:
+        launch_slurm.check_commands({"PATH": str(tmp_path), "SLURM_JOB_ID": "5"})
+    assert "needs srun, scancel" in str(info.value)
+
+
+class FakeCommands(object):
+    """squeue answers from a table; every other command is recorded and succeeds."""
+
+    def __init__(self, listed):
+        self.listed = listed
+        self.calls = []
+
+    def jobs_of(self, ids):
+        return dict((i, self.listed[i]) for i in ids if i in self.listed)
+
+    def call(self, argv, env=None):
+        self.calls.append(argv)
+        return 0, "", ""
+
+
+def test_reap_jobs_cancels_only_jobs_whose_name_and_user_match():
+    me = __import__("pwd").getpwuid(os.getuid()).pw_name
+    jobs = [
+        {"name": "dual", "slurm_job_id": "11", "slurm_mode": "batch"},
+        {"name": "primal", "slurm_job_id": "12", "slurm_mode": "batch"},  # forged: other name
+        {"name": "sift", "slurm_job_id": "13", "slurm_mode": "batch"},    # another user's
+        {"name": "bar", "slurm_job_id": "14", "slurm_mode": "batch"},     # SLURM forgot it
+        {"name": "bar_nox", "slurm_job_id": "15", "slurm_mode": "step",
+         "slurm_step_id": "2"},
+        {"name": "pending_step", "slurm_job_id": "15", "slurm_mode": "step",
+         "slurm_step_id": None},
+        {"name": "local", "pid": 99},
+    ]
+    fake = FakeCommands({"11": ("td-S-dual", me), "12": ("my-own-job", me),
+                         "13": ("td-S-sift", "somebody"), "15.2": ("td-S-bar_nox", me)})
+    cancelled, untouched = launch_slurm.reap_jobs(jobs, "S", os.getuid(), fake)
+    assert cancelled == ["11", "15.2"]
+    assert fake.calls == [["scancel", "11"], ["scancel", "15.2"]]
+    assert sorted(untouched) == ["primal", "sift"]
+    assert "'my-own-job'" in untouched["primal"] and "somebody" in untouched["sift"]
+
+
+# -- a real cluster ------------------------------------------------------------------------
+
+@pytest.fixture
+def env(tmp_path, slurm_cluster):
+    runtime = tmp_path / "xdg"
+    runtime.mkdir()
+    return slurm_cluster.env(cli_env({"XDG_RUNTIME_DIR": str(runtime)}))
+
+
+def scan_args(run_dir, gams, out, profiles=FOUR, extra=()):
+    return ["scan", run_dir, "--gams-path", gams, "--profiles", profiles, "--threads", "1",
+            "--parallel", "--grace-seconds", "3", "--out", out, "--yes",
+            "--launcher", "slurm"] + list(extra)
+
+
+def start_scan(args, env):
+    return subprocess.Popen([sys.executable, "-m", "times_doctor"] + args,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+
+
+def jobs(out):
+    try:
+        return dict((j["name"], j) for j in read_state(out)["jobs"])
+    except (IOError, ValueError, KeyError):
+        return {}
+
+
+def wait_for(predicate, proc=None, timeout=90, message="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("scanner exited (%s) waiting for %s: %r"
+                                 % (proc.returncode, message, proc.communicate()))
+        assert time.monotonic() < deadline, "timed out waiting for %s" % message
+        time.sleep(0.1)
+
+
+def queue(cluster):
+    """{job id: (state, name)} of what squeue still lists."""
+    found = {}
+    for line in cluster.run(["squeue", "-h", "-o", "%i|%T|%j"]).splitlines():
+        job_id, state, name = line.strip().split("|")
+        found[job_id] = (state, name)
+    return found
+
+
+def marked_processes(marker):
+    """Live pids whose environment carries TIMES_DOCTOR_JOB=<marker> (the run's GAMS and solver)."""
+    needle = ("TIMES_DOCTOR_JOB=%s" % marker).encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as handle:
+                environ = handle.read().split(b"\0")
+            with open("/proc/%s/stat" % name) as handle:
+                zombie = handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except (IOError, OSError):
+            continue
+        if needle in environ and not zombie:
+            found.append(int(name))
+    return found
+
+
+def comparable(rows):
+    return [dict((k, v) for k, v in row.items() if k not in ("runtime_seconds", "dir", "lst"))
+            for row in rows]
+
+
+@pytest.mark.gams
+def test_four_profiles_via_sbatch_and_inside_salloc_match_a_local_scan(
+        copy_model, gams_path, tmp_path, env, slurm_cluster):
+    run_dir = copy_model("transport")
+    profiles = "dual,primal,sift,bar"
+    local_out = str(tmp_path / "local")
+    code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, local_out, profiles,
+                                             ["--launcher", "local"]), env=env)
+    assert code == 0, (stdout, stderr)
+    _, local_rows = read_report(local_out)
+
+    # From "a login node": one batch job per profile.
+    out = str(tmp_path / "sbatch")
+    code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, out, profiles), env=env)
+    assert code == 0, (stdout, stderr)
+    columns, rows = read_report(out)
+    assert columns == CSV_COLUMNS
+    assert comparable(rows) == comparable(local_rows)
+    assert [row["status"] for row in rows] == ["completed"] * 4
+    state = read_state(out)
+    assert state["launcher"] == "slurm" and state["exit_code"] == 0
+    for job in state["jobs"]:
+        assert job["slurm_mode"] == "batch" and job["slurm_job_id"].isdigit()
+        assert job["slurm_node"] == slurm_cluster.node
+        assert job["slurm_job_name"] == "td-%s-%s" % (state["scan_id"], job["name"])
+        assert job["pid"] is None and job["sid"] is None  # nothing local for reap to touch
+        with open(os.path.join(job["work_dir"], "slurm_record.json")) as handle:
+            assert json.load(handle)["slurm_job_id"] == job["slurm_job_id"]
+
+    # Inside an allocation of 2 CPUs: one job step per profile, 2 at a time.
+    out = str(tmp_path / "salloc")
+    salloc = subprocess.Popen(
+        ["salloc", "--ntasks=2", "--cpus-per-task=1", sys.executable, "-m", "times_doctor"]
+        + scan_args(run_dir, gams_path, out, profiles), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stdout, stderr = salloc.communicate(timeout=300)
+    assert salloc.returncode == 0, (stdout, stderr)
+    _, rows = read_report(out)
+    assert comparable(rows) == comparable(local_rows)
+    state = read_state(out)
+    job_ids = set(job["slurm_job_id"] for job in state["jobs"])
+    assert len(job_ids) == 1  # the allocation's
+    assert sorted(job["slurm_step_id"] for job in state["jobs"]) == ["0", "1", "2", "3"]
+    assert set(job["slurm_mode"] for job in state["jobs"]) == set(["step"])
+    assert slurm_cluster.job_ids() == []
+
+
+@pytest.mark.gams
+def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_path, env,
+                                                     slurm_cluster):
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    names = FOUR.split(",")
+    scan = start_scan(scan_args(run_dir, gams_path, out, extra=[
+        "--gams-arg", "solvelink=0", "--max-workers", "4"]), env)
+    try:
+        def statuses():
+            state = jobs(out)
+            return dict((n, state.get(n, {}).get("status")) for n in names)
+
+        # The cluster has 2 CPUs: two runs solve, the other two wait in
+        # SLURM's queue (which two depends on the order the workers submit).
+        wait_for(lambda: list(statuses().values()).count("running") == 2, scan,
+                 message="two runs running")
+        state = jobs(out)
+        scan_id = read_state(out)["scan_id"]
+        first, second = [n for n in names if state[n]["status"] == "running"]
+        waiting = [n for n in names if n not in (first, second)]
+        listed = queue(slurm_cluster)
+        assert [listed[state[n]["slurm_job_id"]][0] for n in waiting] == ["PENDING"] * 2
+
+        # times-doctor cancel of a running run: its job leaves squeue, nothing of it is left.
+        code, text, err = run_cli(["cancel", out, first, "--grace-seconds", "2"], env=env)
+        assert code == 0 and "%s: cancelled" % first in text, (text, err)
+        first_job = state[first]["slurm_job_id"]
+        wait_for(lambda: first_job not in queue(slurm_cluster), scan, 30, "the job gone")
+        assert marked_processes("%s/%s" % (scan_id, first)) == []
+        assert not is_alive(jobs(out)[first]["slurm_task_pid"])
+
+        # pause: SLURM shows the job suspended, every process of it is stopped.
+        code, text, err = run_cli(["pause", out, second], env=env)
+        assert code == 0 and "%s: paused" % second in text, (text, err)
+        second_job = state[second]["slurm_job_id"]
+        assert queue(slurm_cluster)[second_job][0] == "SUSPENDED"
+        pids = marked_processes("%s/%s" % (scan_id, second)) + [
+            jobs(out)[second]["slurm_task_pid"]]
+        assert len(pids) >= 3  # the task, GAMS, the solver
+        # slurmstepd sends SIGTSTP, then SIGSTOP two seconds later.
+        wait_for(lambda: set(_proc_state(pid) for pid in pids) == set(["T"]), scan, 15,
+                 "every process of %s stopped" % second)
+        code, text, err = run_cli(["resume", out, second], env=env)
+        assert code == 0 and "%s: running" % second in text, (text, err)
+        assert queue(slurm_cluster)[second_job][0] == "RUNNING"
+        wait_for(lambda: "T" not in set(_proc_state(pid) for pid in pids), scan, 15,
+                 "%s's processes going again" % second)
+
+        # interrupt a MIP once CPLEX has an incumbent: row interrupted, with the objective.
+        wait_for(lambda: "running" in [statuses()[n] for n in waiting], scan, 60,
+                 "a waiting run started on the freed CPU")
+        third = [n for n in waiting if statuses()[n] == "running"][0]
+        wait_for(lambda: "inc " in (jobs(out)[third].get("details") or ""), scan, 120,
+                 "an incumbent for %s" % third)
+        code, text, err = run_cli(["interrupt", out, third], env=env)
+        assert code == 0 and "%s: interrupted" % third in text, (text, err)
+
+        code, text, err = run_cli(["cancel", out, "--all", "--grace-seconds", "2"], env=env)
+        assert code == 0, (text, err)
+        stdout, stderr = scan.communicate(timeout=120)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+            scan.wait()
+    assert scan.returncode == 3, (stdout, stderr)
+    _, rows = read_report(out)
+    by_name = dict((row["profile"], row) for row in rows)
+    assert [row["profile"] for row in rows] == names
+    expected = dict((n, "cancelled") for n in names)
+    expected[third] = "interrupted"
+    assert dict((n, by_name[n]["status"]) for n in names) == expected
+    interrupted = by_name[third]
+    assert float(interrupted["objective"]) >= 0 and interrupted["gams_rc"] == "0"
+    assert interrupted["solver_status"] == "8 User Interrupt"
+    final = jobs(out)
+    listed = queue(slurm_cluster)
+    for name in names:
+        assert marked_processes("%s/%s" % (scan_id, name)) == [], name
+        assert final[name]["slurm_job_id"] not in listed, (name, listed)
+
+
+def _proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except (IOError, OSError):
+        return "gone"
+
+
+@pytest.mark.gams
+def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_path, tmp_path,
+                                                              env, slurm_cluster):
+    # A job of the same user with another name, holding one of the 2 CPUs.
+    other = slurm_cluster.run(["sbatch", "--parsable", "--job-name=not-times-doctor",
+                               "--cpus-per-task=1", "--output=/dev/null",
+                               "--wrap=sleep 300"]).strip()
+    try:
+        run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+        scan = start_scan(scan_args(run_dir, gams_path, out, "dual,primal",
+                                    ["--gams-arg", "solvelink=0"]), env)
+        try:
+            # One CPU is left: one run solves, the other waits in the queue.
+            wait_for(lambda: [j.get("status") for j in jobs(out).values()].count("running") == 1
+                     and all(j.get("slurm_job_id") for j in jobs(out).values()), scan,
+                     message="one run running, the other submitted")
+        finally:
+            scan.send_signal(signal.SIGKILL)
+            scan.communicate()
+        state = jobs(out)
+        scan_id = read_state(out)["scan_id"]
+        solving = [n for n in ("dual", "primal") if state[n]["status"] == "running"][0]
+        ours = [state["dual"]["slurm_job_id"], state["primal"]["slurm_job_id"]]
+        listed = queue(slurm_cluster)
+        assert sorted(listed[job_id][0] for job_id in ours) == ["PENDING", "RUNNING"]
+        assert marked_processes("%s/%s" % (scan_id, solving))  # an orphan, still solving
+
+        code, text, err = run_cli(["reap", out], env=env)
+        assert code == 0, (text, err)
+        assert "cancelled SLURM job(s) %s, %s" % tuple(sorted(ours)) in text, text
+        wait_for(lambda: not set(ours) & set(queue(slurm_cluster)), None, 30,
+                 "the scan's jobs gone")
+        assert queue(slurm_cluster)[other] == ("RUNNING", "not-times-doctor")
+        wait_for(lambda: marked_processes("%s/%s" % (scan_id, solving)) == [], None, 15,
+                 "the orphan's processes gone")
+        assert [j["status"] for j in jobs(out).values()] == ["cancelled"] * 2
+    finally:
+        slurm_cluster.run(["scancel", other], check=False)
