@@ -19,7 +19,9 @@ import pytest
 from proc_helpers import is_alive
 from scan_helpers import CSV_COLUMNS, cli_env, read_report, read_state, run_cli
 
-from times_doctor import launch_slurm
+from times_doctor import launch_slurm, launchers
+from times_doctor.job_control import JobRegistry
+from times_doctor.state_file import record_fields
 from times_doctor.errors import UsageError
 from times_doctor.states import RunStatus
 
@@ -56,13 +58,27 @@ def test_job_name_carries_scan_id_and_profile():
     assert launch_slurm.job_name("1-2", "my profile/x") == "td-1-2-my_profile_x"
 
 
-def test_choose_launcher_flag_env_and_refusal():
-    assert launch_slurm.choose_launcher(None, {}) == "local"
-    assert launch_slurm.choose_launcher(None, {"TD_LAUNCHER": "slurm"}) == "slurm"
-    assert launch_slurm.choose_launcher("local", {"TD_LAUNCHER": "slurm"}) == "local"
+def test_choose_launcher_flag_env_and_refusal(tmp_path):
+    assert launchers.choose_launcher(None, {}) == "local"
+    assert launchers.choose_launcher("local", {"TD_LAUNCHER": "slurm"}) == "local"
     with pytest.raises(UsageError) as info:
-        launch_slurm.choose_launcher("pbs", {})
+        launchers.choose_launcher("pbs", {})
     assert str(info.value) == "--launcher must be one of local|slurm, got 'pbs' (env TD_LAUNCHER)"
+    # slurm from the environment, refused on a machine without SLURM's commands.
+    with pytest.raises(UsageError) as info:
+        launchers.choose_launcher(None, {"TD_LAUNCHER": "slurm", "PATH": str(tmp_path)})
+    assert "--launcher slurm needs sbatch, scancel, squeue, scontrol on PATH" in str(info.value)
+
+
+def test_slurm_fields_are_part_of_the_run_record():
+    registry = JobRegistry()
+    registry.register("dual")
+    assert registry.get("dual").slurm_job_id is None
+    registry.update("dual", slurm_job_id="7", slurm_mode="batch", slurm_node="n1")
+    snap = registry.get("dual")
+    assert (snap.slurm_job_id, snap.slurm_mode, snap.slurm_node) == ("7", "batch", "n1")
+    fields = record_fields(snap)
+    assert fields["slurm_job_id"] == "7" and fields["slurm_step_id"] is None
 
 
 def test_check_commands_names_what_is_missing(tmp_path):
