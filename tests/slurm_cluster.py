@@ -146,6 +146,19 @@ class SlurmCluster(object):
                 parts.append("--- %s:\n%s" % (path, "\n".join(text.splitlines()[-lines:])))
         return "\n".join(parts)
 
+    def return_node(self):
+        """Bring the node back to idle after a test set it DOWN (``state=resume``)."""
+        deadline = time.monotonic() + START_SECONDS
+        while not self._node_idle():
+            # ReturnToService=2 may bring it back by itself; resume is then
+            # refused as an invalid state change, which is fine.
+            self._run(["scontrol", "update", "nodename=%s" % self.node, "state=resume"],
+                      check=False)
+            if time.monotonic() >= deadline:
+                raise ClusterError("node %s did not return to idle\n%s" % (
+                    self.node, self.log_tails()))
+            time.sleep(0.5)
+
     def job_ids(self):
         """Ids of every job the cluster still knows as pending/running/suspended."""
         out = self._run(["squeue", "-h", "-o", "%i"], check=False)

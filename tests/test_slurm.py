@@ -372,3 +372,49 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
         assert [j["status"] for j in jobs(out).values()] == ["cancelled"] * 2
     finally:
         slurm_cluster.run(["scancel", other], check=False)
+
+
+@pytest.mark.gams
+def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
+        copy_model, gams_path, tmp_path, env, slurm_cluster):
+    # SLURM checks time limits every 30 s, in whole minutes: a job whose end
+    # time is moved to now is ended within that check (about 30 s: the
+    # cost of this test).  A node set DOWN ends its jobs at once.
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    scan = start_scan(scan_args(run_dir, gams_path, out, "dual,primal", [
+        "--gams-arg", "solvelink=0", "--slurm-arg=--time=30"]), env)
+    node_down = False
+    try:
+        wait_for(lambda: [j.get("status") for j in jobs(out).values()] == ["running"] * 2, scan,
+                 message="both runs running")
+        state = jobs(out)
+        scan_id = read_state(out)["scan_id"]
+        slurm_cluster.run(["scontrol", "update", "jobid=%s" % state["dual"]["slurm_job_id"],
+                           "EndTime=now"])
+        wait_for(lambda: jobs(out)["dual"]["status"] == "timeout", scan, 90, "dual timed out")
+        assert jobs(out)["primal"]["status"] == "running"
+        slurm_cluster.run(["scontrol", "update", "nodename=%s" % slurm_cluster.node,
+                           "state=down", "reason=td-test-node-failure"])
+        node_down = True
+        stdout, stderr = scan.communicate(timeout=90)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+            scan.wait()
+        if node_down:
+            slurm_cluster.return_node()
+    assert scan.returncode == 1, (stdout, stderr)
+    _, rows = read_report(out)
+    by_name = dict((row["profile"], row) for row in rows)
+    assert by_name["dual"]["status"] == "timeout"
+    assert by_name["dual"]["gams_rc_meaning"] == (
+        "SLURM ended the job: time limit, TIMEOUT (TimeLimit)")
+    assert by_name["primal"]["status"] == "failed"
+    assert by_name["primal"]["gams_rc_meaning"] == "SLURM ended the job: NODE_FAIL (NodeDown)"
+    final = jobs(out)
+    assert final["primal"]["details"] == "SLURM ended the job: NODE_FAIL (NodeDown)"
+    for name in ("dual", "primal"):
+        wait_for(lambda: marked_processes("%s/%s" % (scan_id, name)) == [], None, 30,
+                 "no process of %s left" % name)
+        assert not is_alive(final[name]["slurm_task_pid"])
+    assert slurm_cluster.job_ids() == []

@@ -64,6 +64,10 @@ COMMAND_SECONDS = 30
 TASK_SIGNALS = {"cancel": "TERM", "cancel_now": "USR1",
                 ACTION_INTERRUPT: str(int(getattr(signal, "SIGWINCH", 28)))}
 
+# The job states in which SLURM, not the run, ended the job.
+SLURM_ENDED_STATES = ("TIMEOUT", "DEADLINE", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+                      "OUT_OF_MEMORY")
+
 # SLURM job states after which nothing of the job runs any more.
 ENDED_STATES = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
                 "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED")
@@ -318,7 +322,11 @@ class _SlurmRun(object):
                          details="SLURM step of job %s starting" % self.job_id)
             return None
         script = "exec " + " ".join(shlex.quote(part) for part in command)
-        argv = (["sbatch", "--parsable"] + resources
+        # --no-requeue: SLURM would otherwise requeue a job whose node failed
+        # and start the profile again from scratch minutes later, while the
+        # table shows it running; the run ends `failed` with SLURM's reason
+        # instead.  A --slurm-arg=--requeue given by the user comes later and wins.
+        argv = (["sbatch", "--parsable", "--no-requeue"] + resources
                 + ["--output=%s" % os.path.join(self.spec.work_dir, "slurm-%j.out")]
                 + self.launcher.slurm_args + ["--wrap=%s" % script])
         rc, out, err = self.commands.call(argv, env=env)
@@ -465,15 +473,18 @@ class _SlurmRun(object):
         cancelled = self.registry.is_cancel_requested(self.name)
         status = record.get("status") if record.get("final") else None
         message = record.get("message")
-        if status is None or (status == RunStatus.CANCELLED and not cancelled):
-            # No final word from the task, or it was ended without our asking.
-            if cancelled:
-                status, message = RunStatus.CANCELLED, message
-            else:
-                state, reason = self.commands.end_reason(self.job_id)
-                status, message = ended_by_slurm(state, reason)
+        returncode = record.get("returncode")
         if cancelled:
             status = RunStatus.CANCELLED
+        elif status not in (RunStatus.COMPLETED, RunStatus.INTERRUPTED):
+            # No final word from the task, or a run that did not end well.
+            # If SLURM ended the job (time limit, node failure, ...), that is
+            # the story: its signal reaches GAMS too, so the task may well
+            # report GAMS killed by SIGTERM as an ordinary failure.
+            state, reason = self.commands.end_reason(self.job_id)
+            if state in SLURM_ENDED_STATES or status in (None, RunStatus.CANCELLED):
+                status, message = ended_by_slurm(state, reason)
+                returncode = None
         lst = None
         if os.path.exists(self.spec.lst_path):
             try:
@@ -482,7 +493,6 @@ class _SlurmRun(object):
                 message = message or str(exc)
         elif status not in (RunStatus.CANCELLED,) and not message:
             message = "no listing file written"
-        returncode = record.get("returncode")
         runtime = record.get("runtime_seconds")
         if runtime is None:
             runtime = time.monotonic() - self.submitted_at

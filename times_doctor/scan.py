@@ -465,8 +465,11 @@ class Scan(object):
             result = self.results.get(name)
             snap = self.registry.get(name)
             if result is not None:
+                # Without a GAMS return code (GAMS never started, or SLURM
+                # ended the job) the run's message is the only explanation.
                 meaning = result.message if result.returncode == LICENCE_RC or (
-                    result.returncode is None and result.status == RunStatus.FAILED) else None
+                    result.returncode is None
+                    and result.status in (RunStatus.FAILED, RunStatus.TIMEOUT)) else None
                 rows.append(report_row(spec.profile, result.status, result.runtime_seconds,
                                        result.returncode, result.lst, spec.work_dir,
                                        spec.lst_path if result.lst is not None else "",
