@@ -17,6 +17,7 @@ import time
 import pytest
 
 from proc_helpers import is_alive
+from pty_helpers import CTRL_C, PtyProcess, python_argv
 from scan_helpers import CSV_COLUMNS, cli_env, read_report, read_state, run_cli
 
 from times_doctor import launch_slurm, launchers
@@ -324,6 +325,53 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
     for name in names:
         assert marked_processes("%s/%s" % (scan_id, name)) == [], name
         assert final[name]["slurm_job_id"] not in listed, (name, listed)
+
+
+@pytest.mark.gams
+def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_path,
+                                                               tmp_path, env, slurm_cluster):
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    pty_env = dict(env, TERM="xterm")
+    proc = PtyProcess(python_argv(*scan_args(run_dir, gams_path, out, "dual,primal",
+                                             ["--gams-arg", "solvelink=0"])), env=pty_env)
+    try:
+        proc.wait_until(lambda: [j.get("status") for j in jobs(out).values()] == ["running"] * 2,
+                        timeout=90, message="both runs running")
+        scan_id = read_state(out)["scan_id"]
+        state = jobs(out)
+        proc.wait_until(lambda: all(len(marked_processes("%s/%s" % (scan_id, n))) >= 2
+                                    for n in ("dual", "primal")),
+                        timeout=60, message="GAMS and the solvers started on the node")
+        mark = len(proc.output)
+        proc.send(CTRL_C)
+        proc.expect(br"Cancel Menu", since=mark)
+        proc.send(b"1\n")
+        proc.expect(br"Runs to cancel", since=mark)
+        proc.send(b"dual\n")
+        proc.expect(br"Cancelling: dual", since=mark)
+        dual_job = state["dual"]["slurm_job_id"]
+        proc.wait_until(lambda: jobs(out)["dual"]["status"] == "cancelled"
+                        and dual_job not in queue(slurm_cluster),
+                        timeout=30, message="dual cancelled and its job gone")
+        assert marked_processes("%s/%s" % (scan_id, "dual")) == []
+        assert not is_alive(state["dual"]["slurm_task_pid"])
+        assert jobs(out)["primal"]["status"] == "running"
+        assert queue(slurm_cluster)[state["primal"]["slurm_job_id"]][0] == "RUNNING"
+        time.sleep(1.5)  # not a double Ctrl+C
+        mark = len(proc.output)
+        proc.send(CTRL_C)
+        proc.expect(br"Cancel Menu", since=mark)
+        proc.send(b"3\n")
+        assert proc.wait(timeout=60) == 130
+    finally:
+        proc.close()
+    _, rows = read_report(out)
+    assert [row["status"] for row in rows] == ["cancelled", "cancelled"]
+    assert read_state(out)["exit_code"] == 130
+    for name in ("dual", "primal"):
+        assert marked_processes("%s/%s" % (scan_id, name)) == [], name
+        assert not is_alive(jobs(out)[name]["slurm_task_pid"]), name
+    assert slurm_cluster.job_ids() == []
 
 
 def _proc_state(pid):
