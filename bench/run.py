@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
+sys.path.insert(0, HERE)
 
 from times_doctor import procgroup  # noqa: E402
 from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # noqa: E402
@@ -756,6 +757,11 @@ def main(argv=None):
             ("preflight", lambda: bench_preflight(5 if quick else 20, gams)),
             ("report_render", lambda: bench_report_render(work, 3 if quick else 10)),
         ]
+        if not quick:
+            # Full only: it starts a SLURM cluster (root, slurm-wlm) and adds
+            # about a minute (bench/slurm_bench.py).
+            from slurm_bench import bench_slurm
+            benches.append(("slurm", lambda: bench_slurm(work, gams, market_split_spec, 10, 5)))
         for name, bench in benches:
             if only and name not in only:
                 continue
