@@ -128,9 +128,9 @@ class SlurmCluster(object):
                 del env[name]
         return env
 
-    def run(self, argv, check=True, timeout=30):
-        """A SLURM client command against this cluster; returns its stdout."""
-        return self._run(argv, check=check, timeout=timeout)
+    def run(self, argv, check=True, timeout=30, status=False):
+        """A SLURM client command against this cluster; its stdout (with *status*: its rc)."""
+        return self._run(argv, check=check, timeout=timeout, status=status)
 
     def log_tails(self, lines=30):
         """The last lines of every daemon's log, for a failure message."""
@@ -222,7 +222,7 @@ class SlurmCluster(object):
         raise ClusterError("timed out after %.0f s waiting for %s\n%s" % (
             START_SECONDS, what, self.log_tails()))
 
-    def _run(self, argv, check=True, timeout=30):
+    def _run(self, argv, check=True, timeout=30, status=False):
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self.env())
         try:
@@ -234,7 +234,7 @@ class SlurmCluster(object):
         if check and proc.returncode != 0:
             raise ClusterError("%s failed (rc %s): %s" % (
                 " ".join(argv), proc.returncode, err.decode("utf-8", "replace").strip()))
-        return text
+        return proc.returncode if status else text
 
 
 CONF_TEMPLATE = """\

@@ -437,8 +437,12 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
                  message="both runs running")
         state = jobs(out)
         scan_id = read_state(out)["scan_id"]
-        slurm_cluster.run(["scontrol", "update", "jobid=%s" % state["dual"]["slurm_job_id"],
-                           "EndTime=now"])
+        # SLURM refuses an end time not after the job's start ("Invalid time
+        # specified") within the second the job started: ask again.
+        end_now = ["scontrol", "update", "jobid=%s" % state["dual"]["slurm_job_id"],
+                   "EndTime=now"]
+        wait_for(lambda: slurm_cluster.run(end_now, check=False, status=True) == 0, scan, 15,
+                 "scontrol to accept EndTime=now")
         wait_for(lambda: jobs(out)["dual"]["status"] == "timeout", scan, 90, "dual timed out")
         assert jobs(out)["primal"]["status"] == "running"
         slurm_cluster.run(["scontrol", "update", "nodename=%s" % slurm_cluster.node,
