@@ -759,7 +759,7 @@ def main(argv=None):
         ]
         if not quick:
             # Full only: it starts a SLURM cluster (root, slurm-wlm) and adds
-            # about a minute (bench/slurm_bench.py).
+            # about 35 s (bench/slurm_bench.py).
             from slurm_bench import bench_slurm
             benches.append(("slurm", lambda: bench_slurm(work, gams, market_split_spec, 10, 5)))
         for name, bench in benches:
