@@ -135,12 +135,13 @@ def _add_scan_options(scan, option_defaults=True):
     scan.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     scan.add_argument("--no-color", action="store_true", help="no colour codes")
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
+    # No default here: launchers.choose_launcher reads TD_LAUNCHER when none
+    # is given, after a --resume took the earlier scan's launcher.
     scan.add_argument("--launcher", metavar="local|slurm",
-                      default=os.environ.get("TD_LAUNCHER"),
                       help="where runs execute: this machine (default) or SLURM: one batch "
                       "job per profile, or one job step per profile inside an allocation "
                       "(env TD_LAUNCHER)")
-    scan.add_argument("--slurm-arg", metavar="ARG", action="append", default=[],
+    scan.add_argument("--slurm-arg", metavar="ARG", action="append",
                       help="extra sbatch/srun argument for every run, e.g. "
                       "--slurm-arg=--partition=long --slurm-arg=--time=04:00:00 (repeatable)")
     scan.add_argument("--dashboard", action="store_true",

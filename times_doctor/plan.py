@@ -23,7 +23,7 @@ ScanConfig.__new__.__defaults__ = (False, False, False, None, ())
 # What an option not given on the command line means (None in a ScanConfig).
 # A --resume scan first takes the earlier scan's value (resume.inherit_options).
 SCAN_DEFAULTS = (("solver", solvers.DEFAULT), ("threads", "7"), ("parallel", False),
-                 ("grace_seconds", "10"), ("gams_args", []))
+                 ("grace_seconds", "10"), ("gams_args", []), ("slurm_args", []))
 # Defaults that come from the environment: (field, variable, fallback).
 ENV_DEFAULTS = (("max_workers", "TD_MAX_WORKERS", None),
                 ("timeout_seconds", "TD_TIMEOUT_SECONDS", "0"))

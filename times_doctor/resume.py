@@ -42,7 +42,7 @@ from times_doctor.states import RunStatus
 
 # ScanConfig fields a resumed scan takes from the earlier scan unless given again.
 INHERITED_OPTIONS = ("gams_path", "driver", "times_src", "threads", "parallel", "max_workers",
-                     "timeout_seconds", "grace_seconds", "gams_args")
+                     "timeout_seconds", "grace_seconds", "gams_args", "launcher", "slurm_args")
 
 # The profile set: taken over as a whole unless --solver, --profiles or --opt-dir is given.
 PROFILE_OPTIONS = ("solver", "profiles", "opt_dir")
@@ -177,6 +177,7 @@ def scan_options(plan):
     options = dict((field, getattr(config, field)) for field in INHERITED_OPTIONS)
     options.update(gams_path=plan.gams, driver=plan.driver, times_src=plan.times_src,
                    gams_args=list(config.gams_args or []), solver=config.solver,
+                   launcher=plan.launcher, slurm_args=list(config.slurm_args or []),
                    profiles=[run.profile.name for run in plan.runs],
                    opt_dir=os.path.abspath(config.opt_dir) if config.opt_dir else None)
     return options
