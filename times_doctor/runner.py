@@ -39,7 +39,7 @@ POLL_SECONDS = 0.5
 
 def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, grace_seconds=10.0, groups=None,
                            monotonic=time.monotonic, poll_seconds=POLL_SECONDS,
-                           log_seconds=None):
+                           log_seconds=None, start_process=subprocess.Popen, sleep=time.sleep):
     """Run one profile's GAMS job to a final state.
 
     Args:
@@ -54,7 +54,12 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
         grace_seconds: SIGTERM-to-SIGKILL wait when ending the group.
         log_seconds: how often the log is read for the record (default
             poll_seconds); no faster than something shows the progress.
-        monotonic: the clock of job_registry's deadlines (the registry's own).
+        groups, start_process, monotonic, sleep: the process-group seam
+            (default: this platform's), subprocess.Popen, and the clock the
+            log reads and the grace are timed with (a cancel's deadline is
+            the registry's, so it must be the registry's clock; the SLURM task's
+            leaves out suspended time).  Tests pass
+            fakes (tests/test_runner_states.py).
 
     Returns:
         A RunResult, or None if the run was cancelled before it started.
@@ -64,7 +69,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     name = spec.name
     if not job_registry.try_start(name):
         return None  # cancelled while it waited: it never starts
-    popen, message = _start(spec, groups)
+    popen, message = _start(spec, groups, start_process)
     if popen is None:
         _update(job_registry, name, details=message)
         job_registry.set_status(name, RunStatus.FAILED)
@@ -128,12 +133,12 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
         survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds,
-                               monotonic)
+                               monotonic, sleep)
         returncode = groups.reap(ref, popen)
     finally:
         if popen.returncode is None:
             # An unexpected error escaped the loop: never leave the job behind.
-            terminate_process_group(ref, 0, groups)
+            terminate_process_group(ref, 0, groups, monotonic=monotonic, sleep=sleep)
             groups.reap(ref, popen)
         groups.close(ref)
         _read_log(tail, parser, job_registry, name, series, final=True)
@@ -180,11 +185,11 @@ def _watch_exit(groups, ref, popen, wake):
     wake.set()
 
 
-def _start(spec, groups):
+def _start(spec, groups, start_process):
     stderr_path = os.path.join(spec.work_dir, "gams_stderr.txt")
     try:
         with open(stderr_path, "wb") as stderr:
-            popen = subprocess.Popen(
+            popen = start_process(
                 spec.command, cwd=spec.work_dir, env=spec.env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
                 close_fds=True, **groups.popen_kwargs())
@@ -193,13 +198,13 @@ def _start(spec, groups):
     return popen, None
 
 
-def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monotonic):
+def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monotonic, sleep):
     if ended_by is None:
         # GAMS exited by itself; anything left in its session (a solver
         # that outlived it) is swept with no grace: GAMS is done with it.
         if not groups.survivors(ref):
             return []
-        return terminate_process_group(ref, 0.0, groups, monotonic=monotonic)
+        return terminate_process_group(ref, 0.0, groups, monotonic=monotonic, sleep=sleep)
     if ended_by == RunStatus.CANCELLED:
         # The request carries its own grace, and a second request (double
         # Ctrl+C, a second signal) can move the deadline earlier mid-wait.
@@ -207,8 +212,8 @@ def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monoton
         # task's leaves out suspended time), so the wait must be too.
         return terminate_process_group(
             ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name),
-            monotonic=monotonic)
-    return terminate_process_group(ref, grace_seconds, groups, monotonic=monotonic)
+            monotonic=monotonic, sleep=sleep)
+    return terminate_process_group(ref, grace_seconds, groups, monotonic=monotonic, sleep=sleep)
 
 
 def _set_paused(job_registry, name, paused):
