@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from fakes import start_next_on_cancel
 from times_doctor import control, sessions
 from times_doctor.errors import ControlError
 from times_doctor.job_control import JobRegistry
@@ -48,6 +49,16 @@ def deliver(inbox, raw, name="req-1.json"):
     with open(os.path.join(inbox.folder, "resp-" + name[4:])) as handle:
         assert json.load(handle) == responses[0]
     return responses[0]
+
+
+def test_cancel_from_running_of_several_runs_is_one_step(tmp_path):
+    """cancel --all: the worker whose run ends first finds the waiting run cancelled already."""
+    registry = registry_with(running=("dual",), waiting=("primal", "sift"))
+    started = start_next_on_cancel(registry, "dual", "primal")
+    response = deliver(make_inbox(tmp_path, registry), request(runs=[], all_runs=True))
+    assert response["applied"] == ["dual", "primal", "sift"]
+    assert started == [False]
+    assert registry.get("primal").status == RunStatus.CANCELLED
 
 
 def test_cancel_from_running_is_applied(tmp_path):

@@ -10,7 +10,7 @@ from times_doctor.job_control import (ACTION_PAUSE, JobRegistry, UnknownJobError
 from times_doctor.procgroup import GroupRef
 from times_doctor.states import RunStatus
 
-from fakes import FakeClock
+from fakes import FakeClock, start_next_on_cancel
 
 
 class FakeGroups(object):
@@ -154,6 +154,25 @@ def test_cancel_all_from_mixed_states():
     assert registry.cancel_all(grace_seconds=1) == ["a", "c"]
     assert registry.get("c").status == RunStatus.CANCELLED
     assert events["a"].is_set() and not events["b"].is_set()
+
+
+def test_cancel_all_from_running_with_names_cancels_them_in_one_step():
+    """The waiting run is cancelled before anyone hears of the running one's cancel."""
+    registry, _ = make_registry("dual", "primal", "sift")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    answers = start_next_on_cancel(registry, "dual", "primal")
+    assert registry.cancel_all(names=["primal", "dual"]) == ["dual", "primal"]
+    assert answers == [False]
+    assert registry.get("primal").status == RunStatus.CANCELLED
+    assert registry.get("sift").status == RunStatus.WAITING  # not named
+
+
+def test_cancel_all_from_waiting_with_an_unknown_name_changes_nothing():
+    registry, _ = make_registry("dual", "primal")
+    with pytest.raises(UnknownJobError):
+        registry.cancel_all(names=["dual", "nosuch"])
+    assert [snap.status for snap in registry.snapshot()] == [RunStatus.WAITING] * 2
 
 
 def test_second_cancel_moves_deadline_earlier_only():

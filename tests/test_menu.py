@@ -2,6 +2,7 @@
 
 import pytest
 
+from fakes import start_next_on_cancel
 from times_doctor import menu
 from times_doctor.job_control import JobRegistry
 from times_doctor.states import RunStatus
@@ -108,6 +109,15 @@ def test_option_1_cancels_by_name_and_number_after_a_typo():
     assert registry.get("dual").cancel_requested
     assert registry.get("bar_nox").status == RunStatus.CANCELLED
     assert registry.get("sift").status == RunStatus.WAITING
+
+
+def test_option_1_cancels_the_selection_in_one_step():
+    """A worker whose run ends on the cancel finds the selected waiting run cancelled already."""
+    registry = running_registry()
+    started = start_next_on_cancel(registry, "dual", "sift")
+    assert menu.run_cancel_menu(FakeIO(["1", "dual, sift"]), registry) == menu.CANCELLED_SOME
+    assert started == [False]
+    assert registry.get("sift").status == RunStatus.CANCELLED
 
 
 def test_option_1_empty_line_goes_back_without_cancelling():

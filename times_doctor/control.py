@@ -271,21 +271,22 @@ class RequestInbox(object):
 
     def _apply(self, request_id, request, runs):
         action = request["action"]
-        applied, skipped = [], {}
+        skipped = {}
         for name in runs:
-            snap = self.registry.get(name)
-            reason = _refusal(action, snap)
-            if reason is None:
-                if action == ACTION_CANCEL:
-                    done = self.registry.cancel(name, request.get("grace_seconds"))
-                else:
-                    done = self.registry.request_action(name, action)
-                if not done:
-                    reason = "already %s" % self.registry.get(name).status
-            if reason is None:
-                applied.append(name)
-            else:
+            reason = _refusal(action, self.registry.get(name))
+            if reason is not None:
                 skipped[name] = reason
+        chosen = [name for name in runs if name not in skipped]
+        if action == ACTION_CANCEL:
+            # All at once (see JobRegistry.cancel_all): cancelled one by one,
+            # a waiting run could start after the running one ended.
+            done = set(self.registry.cancel_all(request.get("grace_seconds"), names=chosen))
+        else:
+            done = set(name for name in chosen if self.registry.request_action(name, action))
+        for name in chosen:
+            if name not in done:
+                skipped[name] = "already %s" % self.registry.get(name).status
+        applied = [name for name in chosen if name in done]
         return _response(request_id, action=action, applied=applied, skipped=skipped)
 
 

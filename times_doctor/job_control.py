@@ -316,15 +316,24 @@ class JobRegistry(object):
             self._notify(snap, status_changed=was_waiting)
         return counted
 
-    def cancel_all(self, grace_seconds=None):
-        """Request cancellation of every unfinished run at once.
+    def cancel_all(self, grace_seconds=None, names=None):
+        """Request cancellation of every unfinished run (or of *names*) in one step.
+
+        One step, not one cancel() per run: a worker whose run ends on the
+        first request must not pick up a waiting run that the same request
+        cancels next (it would start GAMS for a run the user cancelled).
 
         Returns:
-            The names of the runs the request applied to.
+            The names of the runs the request applied to, in run order.
         """
+        chosen = None if names is None else set(names)
         names, changes = [], []
         with self._lock:
+            for name in chosen or ():
+                self._get(name)  # an unknown name raises before anything changes
             for handle in self._jobs.values():
+                if chosen is not None and handle.name not in chosen:
+                    continue
                 counted, snap, was_waiting = self._cancel_locked(handle, grace_seconds)
                 if counted:
                     names.append(handle.name)

@@ -180,10 +180,9 @@ def _cancel_specific(io, registry):
                        "No running or waiting runs left.\n")
     if not selected:
         return RESUME
-    done = []
-    for name in selected:
-        if registry.cancel(name):
-            done.append(name)
+    # In one step: one by one, a waiting run could start as the running one ends.
+    cancelled = set(registry.cancel_all(names=selected))
+    done = [name for name in selected if name in cancelled]
     if done:
         io.write("Cancelling: %s\n" % ", ".join(done))
     gone = [name for name in selected if name not in done]
