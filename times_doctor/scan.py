@@ -47,7 +47,7 @@ class Scan(object):
     """One scan from set-up to exit code."""
 
     def __init__(self, plan, stdin=None, stdout=None, stderr=None, environ=None,
-                 dashboard=None):
+                 dashboard=None, run_one=None):
         self.plan = plan
         # A dashboard.Dashboard to start beside the scan (its owner stops it).
         self.dashboard = dashboard
@@ -62,6 +62,9 @@ class Scan(object):
         # Where runs execute: this machine, or SLURM (issue 13).
         self.launcher = launchers.make_launcher(plan.launcher, self.scan_id, plan.threads,
                                                 plan.config.slurm_args, self.environ)
+        # What a worker calls per run (runner.run_gams_with_progress's
+        # signature): the launcher's; tests pass a fake that starts nothing.
+        self._run_one = run_one if run_one is not None else self.launcher.run
         self.interactive = _isatty(self.stdin)
         self.color = ansi.color_enabled(self.stdout, no_color_flag=plan.config.no_color,
                                         environ=self.environ)
@@ -303,7 +306,7 @@ class Scan(object):
             if self._skip_for_licence(spec):
                 continue
             try:
-                result = self.launcher.run(
+                result = self._run_one(
                     spec, self._cancel_events[name], self.registry,
                     timeout_seconds=self.plan.timeout_seconds,
                     grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds())

@@ -1,0 +1,190 @@
+"""The scan's orchestration with a fake runner: workers, licence failures, the main loop.
+
+Scan.run() does everything it does for real (work dirs, lock, session entry,
+state file, control inbox, report), except that its workers call a fake
+runner that keeps run_gams_with_progress's contract with the registry and
+starts no process.  What GAMS and the process groups do is the e2e tests'
+part; here it is the scan's decisions: which runs start, which end unstarted,
+how a request or a signal reaches every run, and what the report then says.
+"""
+
+import io
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from proc_helpers import wait_until
+from scan_helpers import read_report, read_state, scan_config
+from times_doctor import control
+from times_doctor.errors import EXIT_CANCELLED, EXIT_RUN_FAILED, EXIT_SIGTERM
+from times_doctor.runner import LICENCE_RC, RunResult
+from times_doctor.scan import Scan, plan_scan
+from times_doctor.states import RunStatus
+
+LICENCE_MESSAGE = "licensing error: Time-limited license expired"
+BOTH = ["cplex:dual", "gurobi:dual", "cplex:primal", "gurobi:primal"]
+
+
+class FakeRunner(object):
+    """run_gams_with_progress's contract with the registry, with no process.
+
+    behaviours: run name -> "completes", "licence" (GAMS rc 7), "waits" (until
+    cancelled), "stubborn" (until cancelled and its grace deadline passes,
+    as terminate_process_group waits) or "raises".  before_end: run name ->
+    callable(registry), called just before the run goes final.
+    """
+
+    def __init__(self, behaviours, before_end=None):
+        self.behaviours = behaviours
+        self.before_end = before_end or {}
+        self.started = []
+        self.grace_deadlines = {}  # name -> the deadline when the cancel was first seen
+
+    def __call__(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
+                 log_seconds=None):
+        name = spec.name
+        if not registry.try_start(name):
+            return None
+        self.started.append(name)
+        behaviour = self.behaviours[name]
+        if behaviour == "raises":
+            raise RuntimeError("the runner broke")
+        registry.set_status(name, RunStatus.RUNNING)
+        message = None
+        if behaviour == "completes":
+            status, returncode = RunStatus.COMPLETED, 0
+        elif behaviour == "licence":
+            status, returncode, message = RunStatus.FAILED, LICENCE_RC, LICENCE_MESSAGE
+        else:
+            wait_until(lambda: cancel_event.wait(0.05) and registry.is_cancel_requested(name),
+                       30, message="a cancel of %s" % name)
+            self.grace_deadlines[name] = registry.grace_deadline(name)
+            if behaviour == "stubborn":
+                wait_until(lambda: time.monotonic() >= registry.grace_deadline(name), 30,
+                           interval=0.01, message="the grace of %s" % name)
+            status, returncode = RunStatus.CANCELLED, -15
+        if name in self.before_end:
+            self.before_end[name](registry)
+        final = registry.set_status(name, status, returncode)
+        return RunResult(name, status, returncode, final.elapsed_seconds, None, message, [])
+
+
+def make_scan(tmp_path, runner, **config):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.gms").write_text("* no GAMS runs this\n")
+    fake_gams = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "gams")
+    plan = plan_scan(scan_config(str(run_dir), fake_gams, **config))
+    # The session entry goes to this test's folder, not the user's.
+    environ = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    return Scan(plan, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
+                environ=environ, run_one=runner), str(run_dir)
+
+
+def rows_by_profile(run_dir):
+    return dict((row["profile"], row) for row in read_report(run_dir)[1])
+
+
+def jobs_by_name(run_dir):
+    return dict((job["name"], job) for job in read_state(run_dir)["jobs"])
+
+
+def all_running(scan, *names):
+    """True once every run in *names* is registered and RUNNING."""
+    registered = scan.registry.names()
+    return all(name in registered and scan.registry.get(name).status == RunStatus.RUNNING
+               for name in names)
+
+
+def in_thread(target):
+    thread = threading.Thread(target=target)
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+# -- the workers --------------------------------------------------------------------
+
+def test_fail_waiting_from_waiting_after_its_solvers_licence_failed(tmp_path):
+    """GAMS rc 7 for CPLEX: the waiting CPLEX runs end unstarted, Gurobi's go on."""
+    runner = FakeRunner({"cplex:dual": "licence", "gurobi:dual": "completes",
+                         "cplex:primal": "completes", "gurobi:primal": "completes"})
+    scan, run_dir = make_scan(tmp_path, runner, solver="both", profiles=["dual", "primal"])
+    assert scan.run() == EXIT_RUN_FAILED
+    assert runner.started == ["cplex:dual", "gurobi:dual", "gurobi:primal"]
+    skipped = scan.registry.get("cplex:primal")
+    assert (skipped.status, skipped.pid, skipped.elapsed_seconds) == (
+        RunStatus.FAILED, None, None)
+    assert skipped.details == "not started: cplex licence error"
+    rows = rows_by_profile(run_dir)
+    assert [rows[name]["status"] for name in BOTH] == ["failed", "completed", "failed",
+                                                       "completed"]
+    assert rows["cplex:dual"]["gams_rc"] == "7"
+    assert rows["cplex:dual"]["gams_rc_meaning"] == LICENCE_MESSAGE
+    assert rows["cplex:primal"]["gams_rc"] == ""
+    assert rows["cplex:primal"]["gams_rc_meaning"] == "not started: cplex licence error"
+    assert jobs_by_name(run_dir)["cplex:primal"]["status"] == "failed"
+
+
+def test_runner_error_from_starting_fails_the_run_and_reaches_the_caller(tmp_path):
+    """A bug in the runner: the run fails, the others finish, the report is written, then it is raised."""
+    runner = FakeRunner({"dual": "raises", "primal": "completes"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"])
+    with pytest.raises(RuntimeError, match="the runner broke"):
+        scan.run()
+    assert runner.started == ["dual", "primal"]
+    rows = rows_by_profile(run_dir)
+    assert (rows["dual"]["status"], rows["primal"]["status"]) == ("failed", "completed")
+    assert rows["dual"]["gams_rc_meaning"] == "internal error: the runner broke"
+    state = read_state(run_dir)
+    assert state["finished"] and state["exit_code"] == EXIT_RUN_FAILED
+
+
+# -- the main loop ------------------------------------------------------------------
+
+def test_cancel_all_request_from_running_ends_the_running_and_the_waiting(tmp_path):
+    """`times-doctor cancel --all` while one run runs and one waits (one worker)."""
+    runner = FakeRunner({"dual": "waits", "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"])
+    responses = []
+
+    def client():
+        wait_until(lambda: scan.inbox is not None and all_running(scan, "dual"), 30,
+                   message="dual running")
+        responses.append(control.send_request(run_dir, control.ACTION_CANCEL, all_runs=True))
+    thread = in_thread(client)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    assert responses[0]["ok"] and responses[0]["applied"] == ["dual", "primal"]
+    assert runner.started == ["dual"]  # primal was cancelled while it waited
+    assert [row["status"] for row in read_report(run_dir)[1]] == ["cancelled", "cancelled"]
+    assert "control request: cancel dual, primal" in scan.stdout.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not a console event there")
+def test_second_signal_from_aborting_skips_the_grace(tmp_path):
+    """SIGTERM cancels every run with the scan's grace; a second one moves the deadline to now."""
+    runner = FakeRunner({"dual": "stubborn", "primal": "stubborn"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2", grace_seconds="60")
+    second_at = []
+
+    def signals():
+        wait_until(lambda: all_running(scan, "dual", "primal"), 30, message="both running")
+        scan.signals._handler(signal.SIGTERM, None)
+        wait_until(lambda: len(runner.grace_deadlines) == 2, 30, message="both cancels seen")
+        second_at.append(time.monotonic())
+        scan.signals._handler(signal.SIGTERM, None)
+    thread = in_thread(signals)
+    assert scan.run() == EXIT_SIGTERM
+    thread.join(30)
+    for name in ("dual", "primal"):
+        first = runner.grace_deadlines[name]
+        assert first >= second_at[0] + 50  # the first request's 60 s grace ...
+        assert scan.registry.grace_deadline(name) <= second_at[0] + 1  # ... cut short
+    assert [row["status"] for row in read_report(run_dir)[1]] == ["cancelled", "cancelled"]
+    assert "SIGTERM: cancelling 2 run(s) and stopping the scan" in scan.stdout.getvalue()
