@@ -78,11 +78,23 @@ def test_fail_waiting_from_waiting():
     assert [each.status for each in seen] == [RunStatus.FAILED]
 
 
+def test_fail_waiting_from_waiting_sets_the_reason_with_the_status():
+    registry, _ = make_registry("dual")
+    seen = []
+    registry.add_listener(seen.append, status_only=True)
+    assert registry.fail_waiting("dual", details="not started: cplex licence error") is True
+    assert [(each.status, each.details) for each in seen] == [
+        (RunStatus.FAILED, "not started: cplex licence error")]
+    with pytest.raises(TypeError, match="fail_waiting.*colour"):
+        registry.fail_waiting("dual", colour="red")
+
+
 def test_fail_waiting_from_cancelled_changes_nothing():
     registry, _ = make_registry("dual")
     registry.cancel("dual")
-    assert registry.fail_waiting("dual") is False
-    assert registry.get("dual").status == RunStatus.CANCELLED
+    assert registry.fail_waiting("dual", details="not started: cplex licence error") is False
+    snap = registry.get("dual")
+    assert (snap.status, snap.details) == (RunStatus.CANCELLED, "")
 
 
 def test_fail_waiting_from_starting_changes_nothing():

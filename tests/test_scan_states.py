@@ -130,6 +130,21 @@ def test_fail_waiting_from_waiting_after_its_solvers_licence_failed(tmp_path):
     assert jobs_by_name(run_dir)["cplex:primal"]["status"] == "failed"
 
 
+def test_fail_waiting_from_cancelled_leaves_the_run_cancelled(tmp_path):
+    """A run cancelled while it waited is not turned into a licence failure, nor labelled one."""
+    runner = FakeRunner({"dual": "licence", "primal": "completes"},
+                        before_end={"dual": lambda registry: registry.cancel("primal")})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"])
+    assert scan.run() == EXIT_RUN_FAILED
+    assert runner.started == ["dual"]
+    snap = scan.registry.get("primal")
+    assert snap.status == RunStatus.CANCELLED
+    assert snap.details == ""
+    rows = rows_by_profile(run_dir)
+    assert (rows["dual"]["status"], rows["primal"]["status"]) == ("failed", "cancelled")
+    assert rows["primal"]["gams_rc_meaning"] == ""
+
+
 def test_runner_error_from_starting_fails_the_run_and_reaches_the_caller(tmp_path):
     """A bug in the runner: the run fails, the others finish, the report is written, then it is raised."""
     runner = FakeRunner({"dual": "raises", "primal": "completes"})

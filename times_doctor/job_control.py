@@ -183,9 +183,7 @@ class JobRegistry(object):
         """
         if status not in FINAL_STATES:
             raise ValueError("run %r registered as finished with status %r" % (name, status))
-        unknown = sorted(set(fields) - set(RECORD_FIELDS))
-        if unknown:
-            raise TypeError("register_finished() got unknown field(s): %s" % ", ".join(unknown))
+        _check_fields("register_finished", fields)
         with self._lock:
             if name in self._jobs:
                 raise ValueError("run %r registered twice" % name)
@@ -237,9 +235,7 @@ class JobRegistry(object):
         Raises:
             TypeError: a field that is not in RECORD_FIELDS.
         """
-        unknown = sorted(set(fields) - set(RECORD_FIELDS))
-        if unknown:
-            raise TypeError("update() got unknown field(s): %s" % ", ".join(unknown))
+        _check_fields("update", fields)
         with self._lock:
             self._get(name).fields.update(fields)
 
@@ -284,16 +280,21 @@ class JobRegistry(object):
         self._notify(snap, status_changed=True)
         return True
 
-    def fail_waiting(self, name):
+    def fail_waiting(self, name, **fields):
         """Move a WAITING run straight to FAILED: it will never start.
 
-        For runs whose solver's licence already failed in this scan.  False if
-        the run is no longer waiting (cancelled meanwhile): nothing changes.
+        For runs whose solver's licence already failed in this scan.  *fields*
+        (RECORD_FIELDS: the details saying why) are set in the same step, so
+        they reach the run only if it fails here, and the listeners' first
+        sight of FAILED already carries them.  False if the run is no longer
+        waiting (cancelled meanwhile): nothing changes.
         """
+        _check_fields("fail_waiting", fields)
         with self._lock:
             handle = self._get(name)
             if handle.status != RunStatus.WAITING:
                 return False
+            handle.fields.update(fields)
             self._transition_locked(handle, RunStatus.FAILED)
             snap = handle.snapshot()
         self._notify(snap, status_changed=True)
@@ -451,6 +452,13 @@ class JobRegistry(object):
             except Exception as exc:  # kept for the owner: see the class docstring
                 with self._lock:
                     self._listener_errors.append(exc)
+
+
+def _check_fields(method, fields):
+    """TypeError for a keyword that is not a field of the record (RECORD_FIELDS)."""
+    unknown = sorted(set(fields) - set(RECORD_FIELDS))
+    if unknown:
+        raise TypeError("%s() got unknown field(s): %s" % (method, ", ".join(unknown)))
 
 
 def create_process_group_kwargs():

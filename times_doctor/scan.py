@@ -349,8 +349,9 @@ class Scan(object):
             if spec.solver not in self._licence_failed:
                 return False
         message = "not started: %s licence error" % spec.solver
-        self.registry.update(spec.name, details=message)
-        if self.registry.fail_waiting(spec.name):
+        # The reason only if it is the reason: a run cancelled meanwhile stays
+        # cancelled, without a licence note in its row.
+        if self.registry.fail_waiting(spec.name, details=message):
             with self._results_lock:
                 self.results[spec.name] = RunResult(spec.name, RunStatus.FAILED, None, None,
                                                     None, message, [])
