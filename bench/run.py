@@ -82,7 +82,9 @@ def bench_setup(work, trials, gams, baseline_profiles):
         plan = plan_scan(config)
         started = time.perf_counter()
         scan = Scan(plan, stdout=open(os.devnull, "w"))
-        scan._prepare()
+        # What Scan.run() does before the workers start: fingerprints (issue
+        # 12: every scan records them, resumed or not), then the work dirs.
+        scan._prepare(scan._decide_resume())
         times.append(time.perf_counter() - started)
         disks.append(disk_bytes(os.path.join(out, "times_doctor_out")) / 24.0)
         shutil.rmtree(out)
