@@ -77,8 +77,11 @@ def bench_setup(work, trials, gams, baseline_profiles):
     times, disks = [], []
     for trial in range(trials):
         out = os.path.join(work, "setup_out%d" % trial)
-        config = ScanConfig(run_dir, gams, None, None, "cplex", [names], opt_dir, "4", False,
-                            None, "0", "10", [], out, True, True, False)
+        config = ScanConfig(
+            run_dir=run_dir, gams_path=gams, driver=None, times_src=None, solver="cplex",
+            profiles=[names], opt_dir=opt_dir, threads="4", parallel=False, max_workers=None,
+            timeout_seconds="0", grace_seconds="10", gams_args=[], out=out, yes=True,
+            no_color=True, debug=False)
         plan = plan_scan(config)
         started = time.perf_counter()
         scan = Scan(plan, stdout=open(os.devnull, "w"))
@@ -651,8 +654,11 @@ def bench_preflight(trials, gams):
     model = os.path.join(REPO, "tests", "models", "transport")
     figures = {}
     for solver in ("cplex", "both"):
-        config = ScanConfig(model, gams, None, None, solver, None, None, "1", False, None,
-                            "0", "10", [], None, True, True, False)
+        config = ScanConfig(
+            run_dir=model, gams_path=gams, driver=None, times_src=None, solver=solver,
+            profiles=None, opt_dir=None, threads="1", parallel=False, max_workers=None,
+            timeout_seconds="0", grace_seconds="10", gams_args=[], out=None, yes=True,
+            no_color=True, debug=False)
         plan = plan_scan(config)
         check.preflight(plan)  # warm-up: imports, the solver libraries' first load
         times = []

@@ -9,7 +9,7 @@ from times_doctor.lst import LstResult
 from times_doctor.report import LST_KEY, best_so_far, render_csv, summary_lines
 from times_doctor.series import SeriesWriter, series_path
 
-from scan_helpers import cli_env, run_cli
+from scan_helpers import cli_env, run_cli, scan_config
 
 
 def row(profile, status, objective="", runtime="", model_status="", rc="0", lst=None,
@@ -229,13 +229,12 @@ def test_load_report_lists_runs_the_csv_does_not_have_yet(tmp_path):
 
 def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):
     import io
-    from times_doctor.scan import Scan, ScanConfig, plan_scan
+    from times_doctor.scan import Scan, plan_scan
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
-    config = ScanConfig(str(run_dir), fake_gams_path, None, None, "cplex",
-                        ["dual", "bar_nox", "concurrent"], None, "1", False, None, "0", "1", [],
-                        None, True, True, False)
+    config = scan_config(str(run_dir), fake_gams_path,
+                         profiles=["dual", "bar_nox", "concurrent"], grace_seconds="1")
     stdout = io.StringIO()
     scan = Scan(plan_scan(config), stdin=io.StringIO("n\n"), stdout=stdout)
     assert scan._confirm() is False

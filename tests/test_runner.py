@@ -15,13 +15,19 @@ from times_doctor.states import RunStatus
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake GAMS is a POSIX shell wrapper")
 
 
-def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path):
-    (tmp_path / "model.gms").write_text("* FAKE: sleep 600\n")
+def fake_gams_spec(tmp_path, fake_gams_path, name, directive):
+    """The RunSpec of run *name*: the fake GAMS in *tmp_path*, its model one FAKE directive."""
+    (tmp_path / "model.gms").write_text("* FAKE: %s\n" % directive)
     env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
-    env[procgroup.JOB_ENV_VAR] = "test/dual"
-    spec = RunSpec("dual", "cplex", None, str(tmp_path),
-                   [fake_gams_path, "model.gms", "lo=2", "lf=dual_run_log.txt"],
-                   str(tmp_path / "dual_run_log.txt"), str(tmp_path / "model.lst"), env)
+    env[procgroup.JOB_ENV_VAR] = "test/%s" % name
+    log_name = "%s_run_log.txt" % name
+    return RunSpec(name, "cplex", None, str(tmp_path),
+                   [fake_gams_path, "model.gms", "lo=2", "lf=%s" % log_name],
+                   str(tmp_path / log_name), str(tmp_path / "model.lst"), env)
+
+
+def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path):
+    spec = fake_gams_spec(tmp_path, fake_gams_path, "dual", "sleep 600")
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("dual")
     seen = []
@@ -46,12 +52,7 @@ def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams
                                                              monkeypatch):
     """The log is read as often as log_seconds asks, not every poll, and fully at the end."""
     from times_doctor.logtail import LogTail
-    (tmp_path / "model.gms").write_text("* FAKE: cplex-log 200 1.5 barrier\n")
-    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
-    env[procgroup.JOB_ENV_VAR] = "test/bar"
-    spec = RunSpec("bar", "cplex", None, str(tmp_path),
-                   [fake_gams_path, "model.gms", "lo=2", "lf=bar_run_log.txt"],
-                   str(tmp_path / "bar_run_log.txt"), str(tmp_path / "model.lst"), env)
+    spec = fake_gams_spec(tmp_path, fake_gams_path, "bar", "cplex-log 200 1.5 barrier")
     reads = []
     real_read_block = LogTail.read_block
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from scan_helpers import scan_config
 from times_doctor.errors import ParseError
 from times_doctor.job_control import JobRegistry
 from times_doctor.state_file import SCHEMA_VERSION, StateFileWriter, read_state
@@ -162,15 +163,11 @@ def test_unwritable_state_file_in_a_worker_leaves_csv_and_registry_agreeing(
     import threading
     from scan_helpers import read_report
     from times_doctor import state_file
-    from times_doctor.scan import Scan, ScanConfig, plan_scan
+    from times_doctor.scan import Scan, plan_scan
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
-    config = ScanConfig(
-        run_dir=str(run_dir), gams_path=fake_gams_path, driver=None, times_src=None,
-        solver="cplex", profiles=["dual"], opt_dir=None, threads="1", parallel=False,
-        max_workers=None, timeout_seconds="0", grace_seconds="1", gams_args=[], out=None,
-        yes=True, no_color=True, debug=False, allow_unknown_options=False, no_preflight=True)
+    config = scan_config(str(run_dir), fake_gams_path, grace_seconds="1", no_preflight=True)
     real_write = state_file.write_atomic
 
     def write_atomic(path, text, *args, **kwargs):
