@@ -3,13 +3,16 @@
 The parsing of what the user types is a pure function (parse_selection), so
 every odd input has an exact expected answer in a unit test.  The dialogue
 (run_cancel_menu) talks through a small io object, which the scan backs with
-the real terminal and a select() loop that notices a second Ctrl+C at once.
+TerminalIO: the real terminal and a select() loop that notices a second
+Ctrl+C at once.
 """
 
+import os
 import re
 
 from times_doctor.errors import ParseError
 from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
+from times_doctor.signals import EXIT_BY_SIGNAL
 from times_doctor.states import CANCELLABLE_STATES, RunStatus
 
 MENU_TITLE = "\u2550\u2550\u2550 Cancel Menu \u2550\u2550\u2550"
@@ -247,3 +250,41 @@ def _pause_or_resume(io, registry):
     if resumed:
         io.write("Resuming: %s\n" % ", ".join(resumed))
     return ACTED if paused or resumed else RESUME
+
+
+class TerminalIO(object):
+    """Menu I/O on the real terminal: line reads that a Ctrl+C interrupts."""
+
+    def __init__(self, stdin, stdout, signals, on_idle=None):
+        self.stdin = stdin
+        self.stdout = stdout
+        self.signals = signals
+        self.on_idle = on_idle
+        self._buffer = b""
+
+    def write(self, text):
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def read_line(self):
+        fd = self.stdin.fileno()
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+                return line.decode("utf-8", "replace")
+            readable = self.signals.wait(0.5, extra_fds=[fd])
+            event = self.signals.pop()
+            if event is not None:
+                # A second Ctrl+C, or SIGTERM/SIGHUP, while the menu is open.
+                name = event[0] if event[0] in EXIT_BY_SIGNAL else "SIGTERM"
+                raise MenuInterrupted(name)
+            if self.on_idle is not None:
+                self.on_idle()
+            if fd in readable:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return None
+                self._buffer += chunk[:4096]
+                if len(self._buffer) > 65536:
+                    self._buffer = self._buffer[-65536:]

@@ -442,8 +442,8 @@ class Scan(object):
 
     def _open_menu(self):
         # Requests from other processes keep being answered while the menu waits.
-        terminal = _TerminalIO(self.stdin, self.stdout, self.signals,
-                               on_idle=self._handle_requests)
+        terminal = menu.TerminalIO(self.stdin, self.stdout, self.signals,
+                                   on_idle=self._handle_requests)
         unicode_ok = ansi.encoding_can_print(self.stdout, menu.MENU_TITLE)
         with self.monitor.pause_display():
             try:
@@ -510,44 +510,6 @@ class Scan(object):
             self.stdout.flush()
         except (IOError, OSError):
             pass  # the terminal went away (SIGHUP); the report is on disk
-
-
-class _TerminalIO(object):
-    """Menu I/O on the real terminal: line reads that a Ctrl+C interrupts."""
-
-    def __init__(self, stdin, stdout, signals, on_idle=None):
-        self.stdin = stdin
-        self.stdout = stdout
-        self.signals = signals
-        self.on_idle = on_idle
-        self._buffer = b""
-
-    def write(self, text):
-        self.stdout.write(text)
-        self.stdout.flush()
-
-    def read_line(self):
-        fd = self.stdin.fileno()
-        while True:
-            newline = self._buffer.find(b"\n")
-            if newline >= 0:
-                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
-                return line.decode("utf-8", "replace")
-            readable = self.signals.wait(0.5, extra_fds=[fd])
-            event = self.signals.pop()
-            if event is not None:
-                # A second Ctrl+C, or SIGTERM/SIGHUP, while the menu is open.
-                name = event[0] if event[0] in EXIT_BY_SIGNAL else "SIGTERM"
-                raise menu.MenuInterrupted(name)
-            if self.on_idle is not None:
-                self.on_idle()
-            if fd in readable:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    return None
-                self._buffer += chunk[:4096]
-                if len(self._buffer) > 65536:
-                    self._buffer = self._buffer[-65536:]
 
 
 def _resolve_runs(tokens, names):
