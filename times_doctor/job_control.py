@@ -9,6 +9,11 @@ The worker thread that owns a job does the actual killing when it sees its
 cancel event; cancel() and cancel_all() only record the request and set the
 events.  That is why cancel_all() of N stubborn jobs takes one grace period,
 not N: every worker escalates at the same time.
+
+Why over 500 lines: terminate_process_group (the last 80 lines) is how a
+worker carries out the registry's cancel request, and the module contract
+(docs/ARCHITECTURE.md), the runner, bench and the seam tests name it here.
+Its next home, if this module grows, is beside the seam in procgroup.py.
 """
 
 import collections

@@ -4,6 +4,12 @@ plan.plan_scan() checks every input and creates nothing; Scan.run() does the
 work.  Worker threads each own one GAMS process at a time (runner.py); the
 main thread only waits, reacts to signals and the Ctrl+C menu, and writes
 the report, so all terminal I/O and all decisions happen in one place.
+
+Why over 500 lines: those decisions (which runs start, what a signal, a
+menu choice or a request does, what the report and the exit code say) are
+read in the order the main thread takes them, so they stay in one file;
+everything that is not a decision lives elsewhere (plan, runner, menu,
+report, resume).
 """
 
 import collections
