@@ -97,6 +97,33 @@ def start(args):
                             stderr=subprocess.PIPE, env=cli_env())
 
 
+def scan_until(args, predicate, what, act):
+    """Start a scan, wait until *predicate*, do *act(proc)* to it, and let it end.
+
+    The scanner is killed if anything fails on the way: no scan outlives its test.
+
+    Returns:
+        (returncode, stdout as text, stderr as bytes).
+    """
+    proc = start(args)
+    try:
+        wait_for(predicate, what, proc)
+        act(proc)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, stdout.decode(), stderr
+
+
+def cancel_runs(out, *names):
+    """An act for scan_until(): `times-doctor cancel --out OUT NAMES`, which must succeed."""
+    def act(proc):
+        code, stdout, stderr = run_cli(["cancel", "--out", out] + list(names))
+        assert code == 0, (stdout, stderr)
+    return act
+
+
 def resume_args(run_dir, out):
     """What the scan's last line says to run (plus --yes: stdin is no terminal anyway)."""
     return ["scan", run_dir, "--resume", "--out", out]
@@ -123,17 +150,10 @@ def last_line(stdout):
 
 def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
     run_dir, out, args, calls = setup
-    proc = start(args)
-    try:
-        wait_for(lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running", proc)
-        code, stdout, stderr = run_cli(["cancel", "--out", out] + list(MIPS))
-        assert code == 0, (stdout, stderr)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stdout = stdout.decode()
-    assert proc.returncode == 3, (stdout, stderr)
+    code, stdout, stderr = scan_until(args, lambda: quick_done_mips_running(out),
+                                      "q1, q2 completed, m1, m2 running",
+                                      cancel_runs(out, *MIPS))
+    assert code == 3, (stdout, stderr)
     assert last_line(stdout) == ("To run what did not complete: times-doctor scan %s --resume "
                                  "--out %s" % (run_dir, out))
     assert sorted(started(calls, out)) == sorted(PROFILES)
@@ -144,18 +164,10 @@ def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
     kept_dirs = dict((name, tree_digest(work_dir(out, name))) for name in QUICK)
 
     # Resume, and cancel m1 once it runs again.
-    proc = start(resume_args(run_dir, out))
-    try:
-        wait_for(lambda: read_state(out)["scan_id"] != first_scan
-                 and statuses(out).get("m1") == "running", "m1 running again", proc)
-        code, _, stderr = run_cli(["cancel", "--out", out, "m1"])
-        assert code == 0, stderr
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stdout = stdout.decode()
-    assert proc.returncode == 3, (stdout, stderr)
+    code, stdout, stderr = scan_until(
+        resume_args(run_dir, out), lambda: read_state(out)["scan_id"] != first_scan
+        and statuses(out).get("m1") == "running", "m1 running again", cancel_runs(out, "m1"))
+    assert code == 3, (stdout, stderr)
     assert sorted(started(calls, out)) == ["m1", "m2"]  # exactly the two MIPs
     assert "resuming scan %s: 2 run(s) kept, 2 to run" % first_scan in stdout
     assert "to run: m1 (cancelled), m2 (cancelled)" in stdout
@@ -198,15 +210,10 @@ def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
 
 def test_resume_after_the_scanner_was_killed(setup):
     run_dir, out, args, calls = setup
-    proc = start(args)
-    try:
-        wait_for(lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running", proc)
-        first_scan = read_state(out)["scan_id"]
-        proc.kill()  # SIGKILL: no report, no cleanup; the MIPs run on
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # SIGKILL: no report, no cleanup; the MIPs run on.
+    scan_until(args, lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running",
+               lambda proc: proc.kill())
+    first_scan = read_state(out)["scan_id"]  # as the killed scanner left it
     orphans = [job["sid"] for job in read_state(out)["jobs"] if job["name"] in MIPS]
     assert all(session_alive(sid) for sid in orphans)
     started(calls, out)
@@ -252,16 +259,11 @@ def test_pty_menu_abort_then_resume(setup):
 
 def test_sigterm_without_a_terminal_then_resume(setup):
     run_dir, out, args, calls = setup
-    proc = start(args)
-    try:
-        wait_for(lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running", proc)
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, (stdout, stderr)
-    assert last_line(stdout.decode()).startswith("To run what did not complete: ")
+    code, stdout, stderr = scan_until(args, lambda: quick_done_mips_running(out),
+                                      "q1, q2 completed, m1, m2 running",
+                                      lambda proc: proc.send_signal(signal.SIGTERM))
+    assert code == 143, (stdout, stderr)
+    assert last_line(stdout).startswith("To run what did not complete: ")
     started(calls, out)
     code, stdout, stderr = run_cli(resume_args(run_dir, out))
     assert code == 0, (stdout, stderr)
