@@ -27,6 +27,7 @@ from times_doctor import dashboard, scanfiles
 from times_doctor.dashboard import Dashboard, ScanSource, chart_for, summary_counts
 from times_doctor.errors import ControlError, UsageError
 from times_doctor.job_control import JobRegistry
+from times_doctor.series import SeriesWriter, read_series, series_path
 from times_doctor.state_file import StateFileWriter, read_state
 from times_doctor.states import RunStatus
 
@@ -37,51 +38,87 @@ TOKEN = "test-token-0123456789"
 
 
 def test_chart_prefers_infeasibility_on_log_scale():
-    history = [(1, 10.0, -5.0, 1e3, 1e2), (2, 9.0, -1.0, 1e-1, 1e-3), (3, 8.0, 7.9, 1e-7, 0.0)]
-    chart = chart_for(history)
+    points = [{"t": 0.5, "phase": "presolve"},
+              {"t": 1.0, "phase": "barrier", "primal_obj": 10.0, "dual_obj": -5.0,
+               "primal_inf": 1e3, "dual_inf": 1e2},
+              {"t": 2.0, "phase": "barrier", "primal_obj": 9.0, "dual_obj": -1.0,
+               "primal_inf": 1e-1, "dual_inf": 1e-3},
+              {"t": 3.5, "phase": "barrier", "primal_obj": 8.0, "dual_obj": 7.9,
+               "primal_inf": 1e-7, "dual_inf": 0.0}]
+    chart = chart_for(points)
     assert chart == {
         "kind": "infeasibility", "log": True,
-        "series": [{"name": "primal infeasibility", "points": [[1, 1e3], [2, 1e-1], [3, 1e-7]]},
-                   {"name": "dual infeasibility", "points": [[1, 1e2], [2, 1e-3]]}]}
+        "series": [{"name": "primal infeasibility",
+                    "points": [[1.0, 1e3], [2.0, 1e-1], [3.5, 1e-7]]},
+                   {"name": "dual infeasibility", "points": [[1.0, 1e2], [2.0, 1e-3]]}]}
 
 
 def test_chart_objective_linear_when_values_cross_zero():
-    history = [(10, None, -3.0, None, None), (20, None, 2.0, None, None)]
-    assert chart_for(history) == {
+    points = [{"t": 1.0, "phase": "dual simplex", "iteration": 10, "dual_obj": -3.0},
+              {"t": 2.0, "phase": "dual simplex", "iteration": 20, "dual_obj": 2.0}]
+    assert chart_for(points) == {
         "kind": "objective", "log": False,
-        "series": [{"name": "dual objective", "points": [[10, -3.0], [20, 2.0]]}]}
+        "series": [{"name": "dual objective", "points": [[1.0, -3.0], [2.0, 2.0]]}]}
 
 
 def test_chart_objective_log_when_positive_over_two_decades():
-    history = [(1, 1.0, 5000.0, None, None), (2, 2.0, 400.0, None, None)]
-    chart = chart_for(history)
+    points = [{"t": 1.0, "phase": "primal simplex", "primal_obj": 1.0, "dual_obj": 5000.0},
+              {"t": 2.0, "phase": "primal simplex", "primal_obj": 2.0, "dual_obj": 400.0}]
+    chart = chart_for(points)
     assert chart["kind"] == "objective" and chart["log"] is True
     assert [s["name"] for s in chart["series"]] == ["primal objective", "dual objective"]
 
 
-def test_chart_none_without_two_points_and_skips_infinite_and_nan():
+def test_chart_none_without_two_points_and_skips_infinite_bounds():
     assert chart_for([]) is None
-    assert chart_for([(1, 5.0, None, None, None)]) is None
-    assert chart_for([(None, 5.0, 4.0, None, None)]) is None
-    assert chart_for([(1, 1e30, None, None, None), (2, float("nan"), None, None, None)]) is None
+    assert chart_for([{"t": 1.0, "phase": "dual simplex", "primal_obj": 5.0}]) is None
+    # Phases without a solver row draw nothing.
+    assert chart_for([{"t": 1.0, "phase": "presolve"}, {"t": 2.0, "phase": "done"}]) is None
+    # CPLEX prints 1e+75 for an infinite bound.
+    assert chart_for([{"t": 1.0, "phase": "mip", "bound": 1e75},
+                      {"t": 2.0, "phase": "mip", "incumbent": 3.0, "bound": 1e75}]) is None
 
 
-def test_chart_draws_only_the_latest_phase():
-    # Root LP dual simplex (iterations 1..300), then the MIP node log from node 0.
-    history = [(1, None, 0.0, None, None), (300, None, 0.0, None, None),
-               (0, 12.0, 0.0, None, None), (1679, 11.0, 0.0, None, None),
-               (3879, 10.0, 2.0, None, None)]
-    assert chart_for(history) == {
+def test_chart_draws_only_the_mip_after_the_root_lp():
+    # Root LP dual simplex, then the MIP node log: incumbent and bound.
+    points = [{"t": 0.4, "phase": "presolve"},
+              {"t": 1.0, "phase": "dual simplex", "iteration": 1, "dual_obj": 0.0},
+              {"t": 2.0, "phase": "dual simplex", "iteration": 300, "dual_obj": 0.0},
+              {"t": 3.0, "phase": "mip", "iteration": 0, "bound": 0.0},
+              {"t": 4.0, "phase": "mip", "iteration": 1679, "incumbent": 11.0, "bound": 0.0,
+               "mip_gap": 1.0},
+              {"t": 6.0, "phase": "done", "iteration": 3879, "objective": 10.0,
+               "incumbent": 10.0, "bound": 2.0, "mip_gap": 0.8}]
+    assert chart_for(points) == {
         "kind": "objective", "log": False,
-        "series": [{"name": "primal objective", "points": [[0, 12.0], [1679, 11.0], [3879, 10.0]]},
-                   {"name": "dual objective", "points": [[0, 0.0], [1679, 0.0], [3879, 2.0]]}]}
+        "series": [{"name": "incumbent", "points": [[4.0, 11.0], [6.0, 10.0]]},
+                   {"name": "bound", "points": [[3.0, 0.0], [4.0, 0.0], [6.0, 2.0]]}]}
+
+
+def test_chart_of_a_series_file_as_the_runner_writes_it(tmp_path):
+    path = str(tmp_path / "progress_series.jsonl")
+    writer = SeriesWriter(path, "barrier", "cplex", max_points=16)
+    for i in range(100):
+        writer.add(0.5 * i, "barrier", {"iteration": i, "primal_inf": 10.0 ** (3 - 0.1 * i),
+                                        "dual_inf": 10.0 ** (2 - 0.1 * i)})
+    writer.add(50.0, "done", {"iteration": 99, "primal_inf": 1e-7, "dual_inf": 1e-8},
+               final=True)
+    writer.close()
+    chart = chart_for(read_series(path)[1])
+    assert chart["kind"] == "infeasibility" and chart["log"] is True
+    primal = chart["series"][0]["points"]
+    assert chart["series"][0]["name"] == "primal infeasibility"
+    assert primal[0] == [0.0, 1e3] and primal[-1] == [50.0, 1e-7]
+    assert 8 <= len(primal) <= 16
+    assert [t for t, _ in primal] == sorted(t for t, _ in primal)
 
 
 def test_chart_downsamples_keeping_first_and_last():
-    history = [(i, float(i + 1), None, None, None) for i in range(1000)]
-    points = chart_for(history, max_points=10)["series"][0]["points"]
-    assert len(points) == 10
-    assert points[0] == [0, 1.0] and points[-1] == [999, 1000.0]
+    points = [{"t": float(i), "phase": "primal simplex", "primal_obj": float(i + 1)}
+              for i in range(1000)]
+    line = chart_for(points, max_points=10)["series"][0]["points"]
+    assert len(line) == 10
+    assert line[0] == [0.0, 1.0] and line[-1] == [999.0, 1000.0]
 
 
 def test_summary_counts_like_the_terminal():
@@ -378,6 +415,69 @@ def test_log_outside_the_scan_folder_is_never_read(served, tmp_path):
         status, _, body = call(server, "GET", "/api/scans/111-222/runs/%s/log" % run)
         assert status == 200 and b"SECRET" not in body
         assert json.loads(body.decode())["lines"] == []
+
+
+def write_series(work_dir, points, name="dual"):
+    """A progress series as the runner writes it: points of (seconds, phase, metrics)."""
+    writer = SeriesWriter(series_path(work_dir), name, "cplex")
+    for t, phase, metrics in points:
+        writer.add(t, phase, metrics)
+    writer.close()
+
+
+def run_chart(server, run):
+    status, _, body = call(server, "GET", "/api/scans/111-222")
+    assert status == 200
+    return json.loads(body.decode())["dashboard"]["runs"][run]["chart"]
+
+
+def test_chart_is_read_from_the_run_series_and_follows_it(served):
+    server, base, _ = served
+    work = scanfiles.work_dir(base, "cplex", "dual")
+    assert run_chart(server, "dual") is None  # no series file yet
+    write_series(work, [(0.5, "presolve", {}),
+                        (1.0, "dual simplex", {"iteration": 5, "dual_obj": -3.0}),
+                        (2.0, "dual simplex", {"iteration": 9, "dual_obj": 1.5})])
+    assert run_chart(server, "dual") == {
+        "kind": "objective", "log": False,
+        "series": [{"name": "dual objective", "points": [[1.0, -3.0], [2.0, 1.5]]}]}
+    # The runner appends; the next poll draws the new point.
+    with open(series_path(work), "a") as handle:
+        handle.write(json.dumps({"t": 3.25, "phase": "dual simplex", "dual_obj": 2.0}) + "\n")
+    assert run_chart(server, "dual")["series"][0]["points"] == [[1.0, -3.0], [2.0, 1.5],
+                                                                [3.25, 2.0]]
+    # The run's log is not what the chart is drawn from.
+    with open(os.path.join(work, "dual_run_log.txt"), "a") as handle:
+        handle.write("Iteration:   100   Dual objective     =          99.0\n")
+    assert run_chart(server, "dual")["series"][0]["points"][-1] == [3.25, 2.0]
+
+
+def test_series_outside_the_scan_folder_is_never_read(served, tmp_path, monkeypatch):
+    server, base, _ = served
+    outside = str(tmp_path / "elsewhere")
+    os.makedirs(outside)
+    write_series(outside, [(1.0, "dual simplex", {"dual_obj": -3.0}),
+                           (2.0, "dual simplex", {"dual_obj": 1.5})])
+    path = scanfiles.state_path(base)
+    with open(path) as handle:
+        document = json.load(handle)
+    document["jobs"][0]["work_dir"] = outside
+    document["jobs"][1]["work_dir"] = os.path.join(base, "times_doctor_out", "..", "..",
+                                                   "elsewhere")
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+    opened = []
+    real_open = builtins.open
+
+    def spy(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    charts = [run_chart(server, run) for run in ("dual", "sift")]
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert charts == [None, None]
+    assert not any("elsewhere" in name for name in opened), opened
 
 
 TRAVERSALS = [
@@ -707,10 +807,17 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
         tail = wait_until(lambda: client.get("/api/scans/%s/runs/dual/log" % scan_id)["lines"],
                           60, interval=POLL_SECONDS, message="log lines of dual")
         assert 0 < len(tail) <= 100
-        # the solver history becomes a chart
-        wait_until(lambda: any(run["chart"] for run in
-                               client.get("/api/scans/" + scan_id)["dashboard"]["runs"].values()),
-                   60, interval=POLL_SECONDS, message="a chart")
+        # each run's progress series (the runner's, in its work dir) becomes its chart
+        charted = wait_until(
+            lambda: [(name, run["chart"]) for name, run in
+                     client.get("/api/scans/" + scan_id)["dashboard"]["runs"].items()
+                     if run["chart"]],
+            60, interval=POLL_SECONDS, message="a chart")
+        for name, chart in charted:
+            _, written, _ = read_series(series_path(jobs[name]["work_dir"]))
+            times = set(point["t"] for point in written)
+            drawn = [t for line in chart["series"] for t, _ in line["points"]]
+            assert len(drawn) >= 2 and set(drawn) <= times, (name, chart, written)
 
         # cancel one by name: it ends, the others go on
         response = client.act(scan_id, "cancel", ["sift"])

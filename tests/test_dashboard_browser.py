@@ -205,9 +205,15 @@ def test_page_shows_runs_updating_and_cancels_one(browser, copy_model, gams_path
         wait_until(lambda: browser.text(row % "dual" + " .c-time") != first, 10,
                    interval=POLL_SECONDS, message="the Time cell to change")
         assert browser.script("return window.__td_marker;") == marker
-        wait_until(lambda: browser.script(
-            "return document.querySelectorAll('svg.chart polyline').length;"), 60,
+        # A run's chart: its progress series, drawn against the run's seconds.
+        chart = wait_until(lambda: browser.script(
+            "var svg = document.querySelector('svg.chart');"
+            "return svg && [Array.prototype.map.call(svg.querySelectorAll('polyline'),"
+            " function (l) { return l.getAttribute('points').split(' ').length; })"
+            " .reduce(function (a, b) { return a + b; }, 0),"
+            " svg.querySelector('title').textContent];"), 60,
             interval=POLL_SECONDS, message="a chart")
+        assert chart[0] >= 2 and " vs seconds: " in chart[1] and " s)" in chart[1], chart
         # The log on demand.
         browser.click(row % "dual" + ' button[data-action="log"]')
         wait_until(lambda: len(browser.text(row % "dual" + " + tr.log-row pre") or "") > 20, 20,

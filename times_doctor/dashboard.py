@@ -5,11 +5,11 @@ HTML page (``dashboard.html``, shipped in the package) and a small JSON API
 under ``/api/``.  Standard library only: ``http.server`` with a thread per
 request.
 
-It reads what the scans publish (their state files, logs and listings) and
-acts only through ``control.send_request``: the running scanner applies
-every cancel, interrupt, pause and resume, exactly as for the command-line
-tools, so its table, CSV and exit code stay right.  Nothing here signals a
-process.
+It reads what the scans publish (their state files, logs and progress
+series) and acts only through ``control.send_request``: the running scanner
+applies every cancel, interrupt, pause and resume, exactly as for the
+command-line tools, so its table, CSV and exit code stay right.  Nothing
+here signals a process.
 
 Who may do what:
   * bound to 127.0.0.1 unless ``--bind`` says otherwise (then a warning);
@@ -22,7 +22,8 @@ Who may do what:
     bound to loopback (DNS rebinding);
   * scan ids and run names are looked up in the state documents, never
     joined into paths; the only files read are state files, and the logs and
-    listings those name inside the scan's own ``times_doctor_out`` folder.
+    progress series of the runs those name inside the scan's own
+    ``times_doctor_out`` folder.
 
 Why over 500 lines: the server and every check a request passes (host,
 token, origin, body size, the lookups above) stay in one file, so a reader
@@ -48,7 +49,7 @@ from times_doctor.state_file import iso_time
 # What the page shows is dashview.py's; the names are imported here for the
 # server and for the callers that know them as the dashboard's.
 from times_doctor.dashview import (  # noqa: F401
-    LOG_TAIL_LINES, LOG_TAIL_MAX_BYTES, ProgressCache, ScanEntry, ScanSource, chart_for,
+    ChartCache, LOG_TAIL_LINES, LOG_TAIL_MAX_BYTES, ScanEntry, ScanSource, chart_for,
     check_out_dirs, log_tail, render_page, scan_view, summary_counts, _load_page)
 
 API_SCHEMA = "times-doctor/dashboard"
@@ -100,7 +101,7 @@ class Dashboard(object):
         self.token = token or secrets.token_urlsafe(32)
         self.send_request = send_request or control.send_request
         self.page_template = _load_page()
-        self.progress = ProgressCache()
+        self.charts = ChartCache()
         try:
             self._server = _HTTPServer(bind, int(port), self)
         except (OSError, socket.gaierror, OverflowError, ValueError) as exc:
@@ -186,7 +187,7 @@ class Dashboard(object):
 
     def scan_view(self, entry):
         """The state document of *entry* plus its "dashboard" member."""
-        return scan_view(entry, self.progress)
+        return scan_view(entry, self.charts)
 
 
 def is_loopback_address(address):
@@ -370,7 +371,7 @@ class _Handler(http_server.BaseHTTPRequestHandler):
 
     def _list(self, dashboard):
         entries, errors = dashboard.scans()
-        dashboard.progress.keep_only(set(entry.scan_id for entry in entries))
+        dashboard.charts.keep_only(set(entry.scan_id for entry in entries))
         now = time.time()
         self._send_json(200, {
             "schema": API_SCHEMA, "schema_version": API_SCHEMA_VERSION,

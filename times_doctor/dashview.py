@@ -3,8 +3,10 @@
 Split from dashboard.py (the HTTP server and its guards) so the reading of
 scans can be read and tested apart from the serving.  The run cells are the
 scanner's record of each run as the state file has it (scanfiles.rows_of's
-fields); only the solver's history for the chart is read from the run logs,
-incrementally.  Nothing here signals anything or serves anything.
+fields); each run's chart is drawn from its progress series file, the one
+the runner writes for the HTML report (series.py), so the page reads no
+solver log except for its Log view.  Nothing here signals anything or
+serves anything.
 """
 
 import collections
@@ -15,8 +17,8 @@ import threading
 
 from times_doctor import scanfiles, sessions
 from times_doctor.errors import ParseError, UsageError
-from times_doctor.logparse import SolverLogParser
-from times_doctor.logtail import LogTail, tail_lines
+from times_doctor.logtail import tail_lines
+from times_doctor.series import read_series, series_path
 from times_doctor.state_file import read_state
 from times_doctor.states import (
     ACTIVE_STATES, ALWAYS_COUNTED, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS,
@@ -25,9 +27,6 @@ from times_doctor.states import (
 LOG_TAIL_LINES = 100
 LOG_TAIL_MAX_BYTES = 64 * 1024
 
-# Per poll and run, how much new log the progress parser reads (the rest on
-# later polls): one slow poll must not stall the page.
-LOG_BYTES_PER_POLL = 1024 * 1024
 CHART_MAX_POINTS = 150
 POLL_MILLISECONDS = 1000
 
@@ -108,64 +107,51 @@ def check_out_dirs(folders):
 # -- what the page shows ---------------------------------------------------------
 
 
-class ProgressCache(object):
-    """Per-run log followers: the chart history from the run logs.
+class ChartCache(object):
+    """Each run's chart, drawn from its progress series file (series.py).
 
     The table's cells (phase, progress, result, time) are the scanner's
-    record of each run, read from the state file; only the solver's history
-    of objectives and infeasibilities, which the record does not keep, is
-    read here.
-
-    Each run's log is read incrementally (LogTail: only new bytes), so a
-    poll per second costs what the solver wrote in that second.  Followers
-    of scans no longer served are dropped.
+    record of each run, read from the state file; the chart is the run's
+    series, which the runner writes as it reads the log (bounded: a few
+    hundred points however long the run).  A series file unchanged since the
+    last poll (same inode, size and modification time) is not read again.
+    Charts of scans no longer served are dropped.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._followers = {}
+        self._charts = {}   # (scan id, run name) -> (path, file signature, chart)
 
-    def history(self, scan_id, job, log_path):
-        """The solver's history so far in one run's log (logparse history points)."""
-        key = (scan_id, job.get("name"))
+    def chart(self, scan_id, name, path):
+        """The chart of run *name* from the series file at *path* (None: no file, no chart)."""
+        if path is None:
+            return None
+        try:
+            stat = os.stat(path)
+            signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            return None  # not written yet (a waiting run), or an older scan
+        key = (scan_id, name)
         with self._lock:
-            follower = self._followers.get(key)
-            if follower is None or follower.log_path != log_path:
-                follower = _LogFollower(log_path, job.get("solver") or "cplex")
-                self._followers[key] = follower
-        return follower.refresh()
+            cached = self._charts.get(key)
+        if cached is not None and cached[:2] == (path, signature):
+            return cached[2]
+        try:
+            _, points, _ = read_series(path)
+        except OSError:
+            return None  # removed between the stat and the read
+        chart = chart_for(points)
+        with self._lock:
+            self._charts[key] = (path, signature, chart)
+        return chart
 
     def keep_only(self, scan_ids):
         with self._lock:
-            for key in [k for k in self._followers if k[0] not in scan_ids]:
-                del self._followers[key]
+            for key in [k for k in self._charts if k[0] not in scan_ids]:
+                del self._charts[key]
 
 
-class _LogFollower(object):
-    def __init__(self, log_path, solver):
-        self.log_path = log_path
-        self._lock = threading.Lock()
-        self._tail = LogTail(log_path, max_bytes_per_call=LOG_BYTES_PER_POLL)
-        try:
-            self._parser = SolverLogParser(solver)
-        except ValueError:
-            self._parser = SolverLogParser("cplex")
-
-    def refresh(self):
-        """The history after reading what is new."""
-        with self._lock:
-            if self.log_path is not None:
-                try:
-                    for line in self._tail.read_lines():
-                        self._parser.feed(line)
-                except ParseError:
-                    # The chart keeps what it had; why the log cannot be read
-                    # is the run's details, which the scanner's record carries.
-                    pass
-            return self._parser.history()
-
-
-def scan_view(entry, progress):
+def scan_view(entry, charts):
     """The state document (unchanged) plus a "dashboard" member the page draws from."""
     document = dict(entry.document)
     jobs = scanfiles.jobs_of(document)
@@ -173,7 +159,7 @@ def scan_view(entry, progress):
     for job in jobs:
         name = job.get("name")
         if isinstance(name, str):
-            runs[name] = run_view(entry, job, progress)
+            runs[name] = run_view(entry, job, charts)
     live = not document.get("finished") and sessions.scanner_alive(entry.out_dir)
     document["dashboard"] = {
         "live": bool(live),
@@ -183,10 +169,11 @@ def scan_view(entry, progress):
     return document
 
 
-def run_view(entry, job, progress):
-    """The columns of one run, as the scanner's record has them, and its chart from the log."""
+def run_view(entry, job, charts):
+    """The columns of one run, as the scanner's record has them, and its chart from its series."""
     status = job.get("status")
-    history = progress.history(entry.scan_id, job, served_file(entry, job.get("log")))
+    work_dir = job.get("work_dir")
+    path = served_file(entry, series_path(work_dir)) if isinstance(work_dir, str) else None
     view = collections.OrderedDict()
     view["label"] = LABELS.get(status, str(status))
     view["result"] = job.get("result") or ""
@@ -195,7 +182,7 @@ def run_view(entry, job, progress):
     view["iteration"] = job.get("iteration")
     view["details"] = job.get("details") or ""
     view["elapsed_seconds"] = job.get("elapsed_seconds")
-    view["chart"] = chart_for(history)
+    view["chart"] = charts.chart(entry.scan_id, job.get("name"), path)
     return view
 
 
@@ -209,32 +196,33 @@ def summary_counts(statuses):
             if n or state in ALWAYS_COUNTED]
 
 
-def chart_for(history, max_points=CHART_MAX_POINTS):
-    """What to draw for a run's solver history, or None.
+def chart_for(points, max_points=CHART_MAX_POINTS):
+    """What to draw for a run's progress series (series.py points), or None.
 
-    Infeasibilities (barrier, simplex phase I) when at least two points carry
-    a positive one, always on a log scale: they fall by orders of magnitude
-    and converge toward 0.  Otherwise the primal/dual objective (simplex
-    objective, barrier objectives, MIP incumbent and bound), on a log scale
-    only when every value is positive and they span two decades or more.
-
-    Only the latest run of rising iteration numbers is drawn: a new phase
-    restarts the count (the MIP node log after the root LP's simplex
-    iterations, crossover after barrier), and one axis cannot hold both.
+    Against the run's clock (seconds, the series' ``t``).  Only the current
+    stage is drawn: once the MIP node log starts, the root LP's rows are
+    left out, since the incumbent and bound are another scale.  Of an LP:
+    the primal/dual infeasibility when at least two points carry a positive
+    one, always on a log scale (it falls by orders of magnitude toward 0);
+    otherwise the primal/dual objective.  Of a MIP: the incumbent and the
+    bound.  Objectives are on a log scale only when every value is positive
+    and they span two decades or more.
 
     Returns:
         {"kind": "infeasibility"|"objective", "log": bool,
-         "series": [{"name", "points": [[iteration, value], ...]}]} with at
+         "series": [{"name", "points": [[seconds, value], ...]}]} with at
         most *max_points* points per series, or None with under two points.
     """
-    history = _latest_sequence(history)
-    infeasibility = [("primal infeasibility", 3), ("dual infeasibility", 4)]
-    objective = [("primal objective", 1), ("dual objective", 2)]
-    series = _series(history, infeasibility, positive_only=True)
-    if sum(len(points) for _, points in series) >= 2:
-        return _chart("infeasibility", True, series, max_points)
-    series = _series(history, objective, positive_only=False)
-    values = [value for _, points in series for _, value in points]
+    points, mip = _current_stage(points)
+    if mip:
+        columns = _MIP_OBJECTIVE
+    else:
+        series = _series(points, _INFEASIBILITY, positive_only=True)
+        if sum(len(found) for _, found in series) >= 2:
+            return _chart("infeasibility", True, series, max_points)
+        columns = _LP_OBJECTIVE
+    series = _series(points, columns, positive_only=False)
+    values = [value for _, found in series for _, value in found]
     if len(values) < 2:
         return None
     low, high = min(values), max(values)
@@ -242,32 +230,41 @@ def chart_for(history, max_points=CHART_MAX_POINTS):
     return _chart("objective", log, series, max_points)
 
 
-def _latest_sequence(history):
-    """The points after the last drop in the iteration number."""
-    start = 0
-    previous = None
-    for index, point in enumerate(history):
-        if point[0] is None:
-            continue
-        if previous is not None and point[0] < previous:
+# (series name, series point key) of each chart line.
+_INFEASIBILITY = (("primal infeasibility", "primal_inf"), ("dual infeasibility", "dual_inf"))
+_LP_OBJECTIVE = (("primal objective", "primal_obj"), ("dual objective", "dual_obj"))
+_MIP_OBJECTIVE = (("incumbent", "incumbent"), ("bound", "bound"))
+_MIP_KEYS = ("incumbent", "bound", "mip_gap")
+_LP_KEYS = ("primal_obj", "dual_obj", "primal_inf", "dual_inf", "compl")
+
+
+def _current_stage(points):
+    """(the points since the last switch between LP and MIP rows, whether it is MIP)."""
+    start, stage = 0, None
+    for index, point in enumerate(points):
+        if any(key in point for key in _MIP_KEYS):
+            kind = "mip"
+        elif any(key in point for key in _LP_KEYS):
+            kind = "lp"
+        else:
+            continue  # GAMS compiling, presolve: no row yet
+        if stage is not None and kind != stage:
             start = index
-        previous = point[0]
-    return history[start:]
+        stage = kind
+    return points[start:], stage == "mip"
 
 
-def _series(history, columns, positive_only):
+def _series(points, columns, positive_only):
     found = []
-    for name, index in columns:
-        points = []
-        for point in history:
-            iteration, value = point[0], point[index]
-            if iteration is None or value is None or value != value or abs(value) >= 1e30:
+    for name, key in columns:
+        line = []
+        for point in points:
+            value = point.get(key)
+            if value is None or abs(value) >= 1e30 or (positive_only and value <= 0):
                 continue
-            if positive_only and value <= 0:
-                continue
-            points.append([iteration, value])
-        if points:
-            found.append((name, points))
+            line.append([point["t"], value])
+        if line:
+            found.append((name, line))
     return found
 
 
