@@ -4,10 +4,12 @@ import os
 import re
 import time
 
-from times_doctor import report_html, report_page
+from times_doctor import report_html, report_page, scanfiles
+from times_doctor.job_control import JobRegistry
 from times_doctor.lst import LstResult
 from times_doctor.report import LST_KEY, best_so_far, render_csv, summary_lines
 from times_doctor.series import SeriesWriter, series_path
+from times_doctor.state_file import StateFileWriter
 
 from scan_helpers import cli_env, run_cli, scan_config
 
@@ -225,6 +227,28 @@ def test_load_report_lists_runs_the_csv_does_not_have_yet(tmp_path):
     assert document["generated_at"] == "1970-01-01T00:00:00Z"
     assert [r["profile"] for r in document["rows"]] == ["dual"]
     assert document["best_name"] == "dual" and document["best_kind"] == "fastest optimal"
+
+
+def test_kept_runs_of_a_resumed_scan_are_marked(tmp_path):
+    page = report(kept=["dual"], scan={"model": "m", "resumed_from": "11-22"})
+    assert ("<dt>Resumed from</dt><dd>scan 11-22; kept from it (completed there, inputs "
+            "unchanged, not run again): dual</dd>") in page
+    runs = dict(re.findall(r'<tr class="run[^"]*" data-run="([^"]+)">(.*?)</tr>', page))
+    bars = dict(re.findall(r'<li data-run="([^"]+)">(.*?)</li>', page))
+    assert [name for name in runs if 'class="tag kept"' in runs[name]] == ["dual"]
+    assert [name for name in bars if 'class="tag kept"' in bars[name]] == ["dual"]
+    assert "Completed at 4 s in the earlier scan (kept)" in bars["dual"]
+    assert "Resumed from" not in report()
+    # load_report takes them from the state file's "kept".
+    registry = JobRegistry()
+    registry.register_finished("dual", "completed", elapsed_seconds=4.0)
+    registry.register("bar")
+    os.makedirs(scanfiles.runs_root(str(tmp_path)))
+    StateFileWriter(scanfiles.state_path(str(tmp_path)), registry,
+                    {"scan_id": "33-44", "resumed_from": "11-22"},
+                    {"dual": {"kept": True}, "bar": {"kept": False}}).write()
+    document = report_page.load_report(str(tmp_path), rows=ROWS[:2], now=0)
+    assert document["kept"] == ["dual"] and document["scan"]["resumed_from"] == "11-22"
 
 
 def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):

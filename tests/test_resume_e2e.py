@@ -9,6 +9,7 @@ profiles a scan ran.
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -17,9 +18,10 @@ import urllib.request
 
 import pytest
 
-from times_doctor import dashboard
+from times_doctor import dashboard, report_svg
 from times_doctor.dashboard import Dashboard, ScanSource
 from times_doctor.render import format_elapsed
+from times_doctor.series import read_series, series_path
 
 from proc_helpers import wait_until
 from pty_helpers import CTRL_C, PtyProcess, python_argv
@@ -325,3 +327,84 @@ def test_resume_without_an_earlier_scan_is_one_line_exit_2(copy_model, gams_path
     assert len(stderr.splitlines()) == 1
     assert stderr.startswith("times-doctor: error: nothing to resume in %s" % run_dir)
     assert not os.path.exists(os.path.join(run_dir, "times_doctor_out"))
+
+
+
+def html_page(out):
+    with open(os.path.join(out, "times_doctor_out", "scan_report.html"), encoding="utf-8") as f:
+        return f.read()
+
+
+def page_parts(page):
+    """What a run shows on the page: summary row, bar segments, charts with its line."""
+    rows = dict(re.findall(r'<tr class="run[^"]*" data-run="([^"]+)">(.*?)</tr>', page))
+    bars = dict(re.findall(r'<li data-run="([^"]+)">(.*?)</li>', page))
+    segments = dict((name, re.findall(r'data-phase="([^"]*)"[^>]*title="([^"]*)"', bar))
+                    for name, bar in bars.items())
+    charts = {}
+    for key, figure in re.findall(r'<figure data-chart="([^"]+)">(.*?)</figure>', page):
+        for name in re.findall(r'<g data-run="([^"]+)">', figure):
+            charts.setdefault(name, set()).add(key)
+    return rows, bars, segments, charts
+
+
+def charts_in_series(points):
+    """The chart keys the report can draw from a run's series points."""
+    return set(chart.key for chart in report_svg.CHARTS
+               if report_svg.chart_lines(chart, ["run"], {"run": points})[0][1])
+
+
+def test_page_after_resume_shows_kept_runs_beside_the_rerun_ones(setup):
+    run_dir, out, args, calls = setup
+    proc = start(args)
+    try:
+        wait_for(lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running", proc)
+        code, stdout, stderr = run_cli(["cancel", "--out", out] + list(MIPS))
+        assert code == 0, (stdout, stderr)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3
+    assert sorted(started(calls, out)) == sorted(PROFILES)
+    first_scan = read_state(out)["scan_id"]
+    _, _, first_segments, _ = page_parts(html_page(out))
+    kept_series = dict((name, read_series(series_path(work_dir(out, name)))[1])
+                       for name in QUICK)
+
+    code, stdout, stderr = run_cli(resume_args(run_dir, out))
+    assert code == 0, (stdout, stderr)
+    assert sorted(started(calls, out)) == ["m1", "m2"]
+    page = html_page(out)
+    rows, bars, segments, charts = page_parts(page)
+    assert sorted(rows) == sorted(bars) == sorted(PROFILES)
+    # Kept runs are marked so, in the table and on their bars; the re-run ones are not.
+    for name in PROFILES:
+        marked = name in QUICK
+        assert ('class="tag kept"' in rows[name]) is marked, (name, rows[name])
+        assert ('class="tag kept"' in bars[name]) is marked, (name, bars[name])
+        assert ("in the earlier scan (kept)" in bars[name]) is marked, (name, bars[name])
+        assert "Completed" in rows[name]
+    assert ("<dt>Resumed from</dt><dd>scan %s; kept from it (completed there, inputs unchanged, "
+            "not run again): q1, q2</dd>" % first_scan) in page
+    # A kept run is drawn from the files its run left: the same phases as before the
+    # resume, and a line in every chart its series has points for.
+    for name in QUICK:
+        assert segments[name] == first_segments[name] and segments[name], name
+        assert read_series(series_path(work_dir(out, name)))[1] == kept_series[name]
+        assert charts.get(name, set()) == charts_in_series(kept_series[name]), name
+        assert charts[name], name  # both logged an incumbent before their time limit
+    # The re-run ones ran their MIP again for seconds.
+    for name in MIPS:
+        assert "mip" in [phase for phase, _ in segments[name]], (name, segments[name])
+        points = read_series(series_path(work_dir(out, name)))[1]
+        assert {"incumbent", "mip_gap"} <= charts[name] == charts_in_series(points), name
+    assert "no progress series" not in page and "listing of" not in page
+
+    # times-doctor report draws the same page from the files alone.
+    code, text, err = run_cli(["report", "--out", out])
+    assert code == 0, (text, err)
+    assert text.splitlines() == ["Report: " + os.path.join(out, "times_doctor_out",
+                                                            "scan_report.html")]
+    written = re.compile(r"<dt>Page written</dt><dd>[^<]*</dd>")
+    assert written.sub("", html_page(out)) == written.sub("", page)

@@ -70,6 +70,7 @@ tr.best{background:#e8f5e9}
 font-size:.9em}
 .tag{display:inline-block;border:1px solid #2e7d32;color:#1b5e20;border-radius:3px;
 padding:0 4px;font-size:.8em;margin-left:4px}
+.tag.kept{border-color:#616161;color:#424242}
 .bars{margin:0;padding:0;list-style:none}
 .bars li{margin:0 0 10px}
 .bar{display:flex;height:18px;background:#f5f5f5;border:1px solid #e0e0e0}
@@ -104,21 +105,23 @@ def render(report):
     started_at, options dict), rows (CSV row dicts, plus "_lst"), series
     (name -> list of points, or None when absent), notes (strings: what is
     missing), generated_at (str), tolerance (float, optional), best_name
-    and best_kind ("fastest optimal" / "best so far"), direction.
+    and best_kind ("fastest optimal" / "best so far"), kept (names of runs
+    a resumed scan carried over from scan["resumed_from"]).
     """
     scan = report.get("scan") or {}
     rows = report.get("rows") or []
     series = report.get("series") or {}
+    kept = report.get("kept") or []
     title = "times-doctor: %s" % (scan.get("model") or "scan report")
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              "<title>%s</title><style>%s</style></head><body>" % (esc(title), CSS),
              "<h1>%s</h1>" % esc(title),
-             _header(scan, report.get("generated_at"))]
+             _header(scan, report.get("generated_at"), kept)]
     for note in report.get("notes") or []:
         parts.append('<p class="note">Note: %s</p>' % esc(note))
-    parts.append(_summary(rows, report))
-    parts.append(_time_bars(rows, series))
+    parts.append(_summary(rows, report, kept))
+    parts.append(_time_bars(rows, series, kept))
     parts.append(_convergence(rows, series))
     parts.append(_numerics(rows))
     parts.append("</body></html>\n")
@@ -171,11 +174,15 @@ def range_warnings(lst):
 
 # -- sections ------------------------------------------------------------
 
-def _header(scan, generated_at):
+def _header(scan, generated_at, kept):
     items = [("Model", scan.get("model")), ("Driver", scan.get("driver")),
              ("Run folder", scan.get("run_dir")), ("Output folder", scan.get("out_dir")),
              ("GAMS", scan.get("gams")), ("Host", scan.get("host")),
              ("Scan started", scan.get("started_at")), ("Page written", generated_at)]
+    if scan.get("resumed_from"):
+        items.append(("Resumed from", "scan %s; kept from it (completed there, inputs "
+                      "unchanged, not run again): %s" % (
+                          scan["resumed_from"], ", ".join(kept) or "none")))
     options = scan.get("options") or {}
     if options:
         items.append(("Options", "; ".join("%s: %s" % (key, _option(value))
@@ -186,7 +193,7 @@ def _header(scan, generated_at):
     return '<section id="scan"><dl class="meta">%s</dl></section>' % body
 
 
-def _summary(rows, report):
+def _summary(rows, report, kept):
     head = ("Profile", "Status", "Model status", "Objective", "Time (s)", "Iterations",
             "GAMS rc")
     best = report.get("best_name")
@@ -201,7 +208,7 @@ def _summary(rows, report):
             "gams_rc_meaning", "")
         cells = [
             (esc(name) + (' <span class="tag">%s</span>' % esc(report.get("best_kind", "best"))
-                          if is_best else ""), ""),
+                          if is_best else "") + (_KEPT_TAG if name in kept else ""), ""),
             (_badge(row.get("status", "")), ""),
             (esc(row.get("model_status", "")), ""),
             (esc(row.get("objective", "")), "num"),
@@ -236,7 +243,7 @@ def _summary(rows, report):
     return "\n".join(lines)
 
 
-def _time_bars(rows, series):
+def _time_bars(rows, series, kept):
     runtimes = [_float(row.get("runtime_seconds")) or 0.0 for row in rows]
     longest = max(runtimes + [0.0])
     lines = ['<section id="time"><h2>Time per profile</h2>']
@@ -267,14 +274,17 @@ def _time_bars(rows, series):
                             _fmt(end - start)))
             words.append("%s %s s" % (label, _fmt(end - start)))
         ending = "%s at %s s" % (LABELS.get(status, status).lower(), _fmt(runtime))
+        if name in kept:
+            ending += " in the earlier scan (kept)"
         if not points:
             words.append("no progress series: phases unknown")
         elif all(phase in ("", "done") for phase, _, _ in spans):
             words.append("no solver phase seen: the solve fell between two reads of the log")
-        lines.append('<li data-run="%s"><div><strong>%s</strong> %s</div>'
+        lines.append('<li data-run="%s"><div><strong>%s</strong> %s%s</div>'
                      '<div class="bar" role="img" aria-label="%s">%s</div>'
                      '<div class="bartext">%s</div></li>' % (
-                         esc(name), esc(name), _badge(status), esc(", ".join(words)),
+                         esc(name), esc(name), _badge(status),
+                         _KEPT_TAG if name in kept else "", esc(", ".join(words)),
                          "".join(segs), esc("; ".join(words) + ". " + ending.capitalize())))
     lines.append("</ul>")
     lines.append('<ul class="legend" id="phase-legend">%s</ul>' % "".join(
@@ -354,6 +364,11 @@ def _numerics(rows):
 
 
 # -- helpers -------------------------------------------------------------
+
+# A resumed scan's run carried over from the earlier scan (resume.py).
+_KEPT_TAG = (' <span class="tag kept" title="completed in the earlier scan, inputs unchanged: '
+             'not run again">kept</span>')
+
 
 def _badge(status):
     return '<span class="badge" style="background:%s">%s</span>' % (

@@ -57,6 +57,9 @@ def load_report(out_dir, rows=None, now=None):
     """The dict report_html.render() takes, from the files of the scan in *out_dir*.
 
     *rows*: the scan's own rows (with their LstResults); None reads the CSV.
+    A resumed scan's kept runs (``kept`` in the state file) are drawn like
+    the others, from the files the earlier scan left in their work
+    directories, and named in ``kept``.
     """
     notes = []
     state = _load_state(out_dir, notes)
@@ -84,6 +87,7 @@ def load_report(out_dir, rows=None, now=None):
         best, kind = best_so_far(rows), "best so far"
     return {
         "scan": _scan_info(state, notes),
+        "kept": [name for name, job in jobs.items() if job.get("kept")],
         "rows": rows,
         "series": series,
         "notes": notes,
@@ -163,7 +167,8 @@ def _scan_info(state, notes):
     info = {"model": os.path.basename(driver) if driver else None, "driver": driver,
             "run_dir": state.get("run_dir"), "out_dir": state.get("out_dir"),
             "gams": state.get("gams"), "host": scanner.get("host"),
-            "started_at": scanner.get("started_at"), "options": state.get("options")}
+            "started_at": scanner.get("started_at"), "options": state.get("options"),
+            "resumed_from": state.get("resumed_from")}
     if state and "options" not in state:
         notes.append("the state file predates the HTML report: GAMS and the scan options "
                      "were not recorded")
