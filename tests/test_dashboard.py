@@ -417,6 +417,22 @@ def test_log_outside_the_scan_folder_is_never_read(served, tmp_path):
         assert json.loads(body.decode())["lines"] == []
 
 
+def files_opened(monkeypatch, action):
+    """(paths open() was called with while *action* ran, what it returned)."""
+    opened = []
+    real_open = builtins.open
+
+    def spy(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    try:
+        return opened, action()
+    finally:
+        monkeypatch.setattr(builtins, "open", real_open)
+
+
 def write_series(work_dir, points, name="dual"):
     """A progress series as the runner writes it: points of (seconds, phase, metrics)."""
     writer = SeriesWriter(series_path(work_dir), name, "cplex")
@@ -466,16 +482,8 @@ def test_series_outside_the_scan_folder_is_never_read(served, tmp_path, monkeypa
                                                    "elsewhere")
     with open(path, "w") as handle:
         json.dump(document, handle)
-    opened = []
-    real_open = builtins.open
-
-    def spy(file, *args, **kwargs):
-        opened.append(str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", spy)
-    charts = [run_chart(server, run) for run in ("dual", "sift")]
-    monkeypatch.setattr(builtins, "open", real_open)
+    opened, charts = files_opened(monkeypatch, lambda: [run_chart(server, run)
+                                                        for run in ("dual", "sift")])
     assert charts == [None, None]
     assert not any("elsewhere" in name for name in opened), opened
 
@@ -496,16 +504,7 @@ TRAVERSALS = [
 @pytest.mark.parametrize("path", TRAVERSALS)
 def test_path_traversal_is_404_and_reads_nothing(served, monkeypatch, path):
     server = served[0]
-    opened = []
-    real_open = builtins.open
-
-    def spy(file, *args, **kwargs):
-        opened.append(str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", spy)
-    status, _, body = call(server, "GET", path)
-    monkeypatch.setattr(builtins, "open", real_open)
+    opened, (status, _, body) = files_opened(monkeypatch, lambda: call(server, "GET", path))
     assert status == 404, path
     assert b"SECRET" not in body and b"root:" not in body and b"line" not in body
     # Looking a scan id up reads state files; nothing else is opened.

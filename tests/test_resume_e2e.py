@@ -150,12 +150,18 @@ def last_line(stdout):
     return stdout.strip().splitlines()[-1]
 
 
-def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
-    run_dir, out, args, calls = setup
+def scan_and_cancel_the_mips(args, out):
+    """Run the first scan until q1, q2 completed, then cancel m1, m2; returns its stdout."""
     code, stdout, stderr = scan_until(args, lambda: quick_done_mips_running(out),
                                       "q1, q2 completed, m1, m2 running",
                                       cancel_runs(out, *MIPS))
     assert code == 3, (stdout, stderr)
+    return stdout
+
+
+def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
+    run_dir, out, args, calls = setup
+    stdout = scan_and_cancel_the_mips(args, out)
     assert last_line(stdout) == ("To run what did not complete: times-doctor scan %s --resume "
                                  "--out %s" % (run_dir, out))
     assert sorted(started(calls, out)) == sorted(PROFILES)
@@ -356,16 +362,7 @@ def charts_in_series(points):
 
 def test_page_after_resume_shows_kept_runs_beside_the_rerun_ones(setup):
     run_dir, out, args, calls = setup
-    proc = start(args)
-    try:
-        wait_for(lambda: quick_done_mips_running(out), "q1, q2 completed, m1, m2 running", proc)
-        code, stdout, stderr = run_cli(["cancel", "--out", out] + list(MIPS))
-        assert code == 0, (stdout, stderr)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 3
+    scan_and_cancel_the_mips(args, out)
     assert sorted(started(calls, out)) == sorted(PROFILES)
     first_scan = read_state(out)["scan_id"]
     _, _, first_segments, _ = page_parts(html_page(out))
