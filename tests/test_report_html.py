@@ -5,6 +5,7 @@ import re
 import time
 
 from times_doctor import report_html, report_page, scanfiles
+from times_doctor.dashview import state_css
 from times_doctor.job_control import JobRegistry
 from times_doctor.lst import LstResult
 from times_doctor.report import LST_KEY, best_so_far, render_csv, summary_lines
@@ -135,6 +136,14 @@ def test_numerics_warn_in_plain_language_above_the_usual_range():
     assert report_html.range_warnings(big) == [
         "a right-hand side of 1.00e+12 (above 1.00e+09) looks like a stand-in for infinity "
         "or a unit problem"]
+
+
+def test_status_badges_have_the_dashboard_colours():
+    page = report()
+    for status in ("completed", "interrupted", "cancelled"):
+        colour = re.search(r"\.st-%s\{color:(#[0-9a-f]{6});" % status, state_css()).group(1)
+        assert ('<span class="badge" style="background:%s">%s</span>'
+                % (colour, status.capitalize())) in page
 
 
 def test_the_page_is_self_contained():

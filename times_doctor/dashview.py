@@ -22,27 +22,13 @@ from times_doctor.series import read_series, series_path
 from times_doctor.state_file import read_state
 from times_doctor.states import (
     ACTIVE_STATES, ALWAYS_COUNTED, CANCELLABLE_STATES, COLOURS, FINAL_STATES, LABELS,
-    SUMMARY_ORDER, count_states)
+    SUMMARY_ORDER, count_states, web_colour)
 
 LOG_TAIL_LINES = 100
 LOG_TAIL_MAX_BYTES = 64 * 1024
 
 CHART_MAX_POINTS = 150
 POLL_MILLISECONDS = 1000
-
-# Colour of each ansi style name (states.COLOURS) on a white page.
-_CSS_COLOURS = {
-    "dim": ("#777777", False),
-    "yellow": ("#a66f00", False),
-    "green": ("#2e7d32", False),
-    "cyan": ("#00838f", False),
-    "red": ("#c62828", False),
-    "bold": ("#222222", True),
-    "bold green": ("#1b5e20", True),
-    "bold red": ("#b71c1c", True),
-    "bold yellow": ("#9a5b00", True),
-    "bold cyan": ("#006064", True),
-}
 
 ScanEntry = collections.namedtuple("ScanEntry", "scan_id out_dir out_root state_path document")
 
@@ -328,10 +314,10 @@ def page_config():
 
 
 def state_css():
-    """One CSS rule per state: the terminal's colour (states.COLOURS) as a web colour."""
+    """One CSS rule per state: the terminal's colour as a web colour (states.web_colour)."""
     rules = []
     for state in sorted(COLOURS):
-        colour, bold = _CSS_COLOURS.get(COLOURS[state], ("#222222", False))
+        colour, bold = web_colour(state)
         rules.append(".st-%s{color:%s;%s}" % (state, colour, "font-weight:bold;" if bold else ""))
     return "\n".join(rules)
 

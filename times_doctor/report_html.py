@@ -7,12 +7,13 @@ external address, printable, legible on a phone.  Colours never carry
 meaning alone: every status, phase and run also has its name in text.
 """
 
+import html
 import math
 
 from times_doctor import report_svg
 from times_doctor.lst import model_status_is_optimal
 from times_doctor.series import phase_spans
-from times_doctor.states import LABELS, RunStatus
+from times_doctor.states import LABELS, RunStatus, web_colour
 
 # Relative objective difference above which optimal profiles "disagree".
 DEFAULT_TOLERANCE = 1e-6
@@ -22,13 +23,6 @@ MATRIX_RATIO_LIMIT = 1e9
 # "infinity" stand-in or a unit problem.
 LARGE_VALUE_LIMIT = 1e9
 
-# The terminal's state colours (states.COLOURS) as CSS colours.
-STATUS_CSS = {
-    RunStatus.WAITING: "#757575", RunStatus.STARTING: "#f9a825", RunStatus.RUNNING: "#2e7d32",
-    RunStatus.PAUSED: "#00838f", RunStatus.COMPLETED: "#1b5e20", RunStatus.FAILED: "#c62828",
-    RunStatus.TIMEOUT: "#d32f2f", RunStatus.CANCELLED: "#f57f17",
-    RunStatus.INTERRUPTED: "#006064",
-}
 # Statuses whose bar ends early (drawn hatched).
 STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
 
@@ -129,10 +123,8 @@ def render(report):
 
 
 def esc(text):
-    """HTML-escape any value (None as empty)."""
-    text = "" if text is None else str(text)
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    """HTML-escape any value (None as empty), quotes too: it also fills attributes."""
+    return html.escape("" if text is None else str(text))
 
 
 def objective_spread(rows, tolerance=DEFAULT_TOLERANCE):
@@ -372,7 +364,7 @@ _KEPT_TAG = (' <span class="tag kept" title="completed in the earlier scan, inpu
 
 def _badge(status):
     return '<span class="badge" style="background:%s">%s</span>' % (
-        STATUS_CSS.get(status, "#616161"), esc(LABELS.get(status, status or "unknown")))
+        web_colour(status)[0], esc(LABELS.get(status, status or "unknown")))
 
 
 def _relative(values):

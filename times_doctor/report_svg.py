@@ -8,6 +8,7 @@ orders of magnitude, and only a log axis shows the last ones.
 """
 
 import collections
+import html
 import math
 
 Chart = collections.namedtuple("Chart", "key title log value")
@@ -131,7 +132,8 @@ def render_chart(chart, lines_by_run, end_seconds, names):
         index = names.index(name)
         colour, dash = _stroke(index)
         coords = " ".join("%.1f,%.1f" % (x(t), y(v)) for t, v in points)
-        parts.append('<g data-run="%s"><title>%s</title>' % (_attr(name), _attr(name)))
+        label = html.escape(name)
+        parts.append('<g data-run="%s"><title>%s</title>' % (label, label))
         if len(points) > 1:
             parts.append('<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>'
                          % (colour, dash, coords))
@@ -182,8 +184,3 @@ def _tick_label(value, step):
             decimals += 1  # a step of 2.5 or 0.25
         return "%.*f" % (decimals, value)
     return "%.3g" % value
-
-
-def _attr(text):
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))

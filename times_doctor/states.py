@@ -85,6 +85,28 @@ COLOURS = {
     RunStatus.INTERRUPTED: "bold cyan",
 }
 
+# The same colours on a white web page (the dashboard's text, the HTML report's
+# badges): style name -> (CSS colour, bold).  Dark enough for white text too.
+WEB_COLOURS = {
+    "dim": ("#777777", False),
+    "yellow": ("#a66f00", False),
+    "green": ("#2e7d32", False),
+    "cyan": ("#00838f", False),
+    "red": ("#c62828", False),
+    "bold": ("#222222", True),
+    "bold green": ("#1b5e20", True),
+    "bold red": ("#b71c1c", True),
+    "bold yellow": ("#9a5b00", True),
+    "bold cyan": ("#006064", True),
+}
+UNKNOWN_WEB_COLOUR = ("#616161", False)
+
+
+def web_colour(state):
+    """(CSS colour, bold) of *state*: the terminal's colour (COLOURS) on a web page."""
+    return WEB_COLOURS.get(COLOURS.get(state), UNKNOWN_WEB_COLOUR)
+
+
 # Order of the counts in every summary line (terminal, status command, dashboard).
 SUMMARY_ORDER = (
     RunStatus.WAITING, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.COMPLETED,
