@@ -94,6 +94,13 @@ def test_the_reader_bounds_what_it_returns(tmp_path):
             handle.write(json.dumps({"t": index, "phase": "mip", "incumbent": index}) + "\n")
     _, points, _ = read_series(path, max_points=100)
     assert len(points) <= 100 and points[0]["t"] == 0 and points[-1]["t"] == 9999
+    # Every length, around each halving: bounded, first and newest point kept.
+    for count in range(1, 40):
+        with open(path, "w") as handle:
+            for index in range(count):
+                handle.write(json.dumps({"t": index, "phase": "mip"}) + "\n")
+        _, points, _ = read_series(path, max_points=8)
+        assert len(points) <= 8 and points[0]["t"] == 0 and points[-1]["t"] == count - 1
 
 
 def test_a_write_error_stops_the_series_not_the_caller(tmp_path):

@@ -8,6 +8,7 @@ existed, a run that never wrote a listing) becomes a note on the page, and
 the rest is still drawn.
 """
 
+import collections
 import csv
 import os
 import time
@@ -16,7 +17,7 @@ from times_doctor import report_html, scanfiles
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_OK, ParseError, UsageError
 from times_doctor.lst import parse_lst
-from times_doctor.report import LST_KEY, best_so_far, fastest_optimal
+from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
 from times_doctor.series import read_series, series_path
 from times_doctor.state_file import iso_time, read_state
 
@@ -123,8 +124,7 @@ def _load_csv(path, notes):
 
 
 def _jobs(state):
-    return dict((job.get("name"), job) for job in state.get("jobs") or []
-                if isinstance(job, dict))
+    return collections.OrderedDict((job.get("name"), job) for job in scanfiles.jobs_of(state))
 
 
 def _add_unfinished(rows, jobs):
@@ -134,11 +134,11 @@ def _add_unfinished(rows, jobs):
         if name in known:
             continue
         elapsed = job.get("elapsed_seconds")
-        rows.append({"profile": name, "solver": job.get("solver", ""),
-                     "status": job.get("status", ""), "model_status": "", "objective": "",
-                     "runtime_seconds": "%.3f" % elapsed if elapsed is not None else "",
-                     "iterations": "", "gams_rc": "", "gams_rc_meaning": "",
-                     "dir": job.get("work_dir") or "", "lst": ""})
+        row = dict((column, "") for column in CSV_COLUMNS)
+        row.update(profile=name, solver=job.get("solver", ""), status=job.get("status", ""),
+                   runtime_seconds="%.3f" % elapsed if elapsed is not None else "",
+                   dir=job.get("work_dir") or "")
+        rows.append(row)
 
 
 def _attach_listing(row, notes):

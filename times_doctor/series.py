@@ -219,8 +219,10 @@ def read_series(path, max_points=4 * DEFAULT_MAX_POINTS):
                 seen += 1
             else:
                 skipped += 1
-    if last is not None and (not points or points[-1] is not last):
-        points[-1 if len(points) >= max_points else len(points):] = [last]
+    if last is not None and points[-1] is not last:
+        # The newest point always ends the series; the loop leaves room for
+        # it (it halves as soon as max_points is reached).
+        points.append(last)
     return header, points, skipped
 
 
