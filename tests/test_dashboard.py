@@ -447,7 +447,7 @@ def run_chart(server, run):
     return json.loads(body.decode())["dashboard"]["runs"][run]["chart"]
 
 
-def test_chart_is_read_from_the_run_series_and_follows_it(served):
+def test_chart_is_read_from_the_run_series_and_follows_it(served, monkeypatch):
     server, base, _ = served
     work = scanfiles.work_dir(base, "cplex", "dual")
     assert run_chart(server, "dual") is None  # no series file yet
@@ -462,10 +462,13 @@ def test_chart_is_read_from_the_run_series_and_follows_it(served):
         handle.write(json.dumps({"t": 3.25, "phase": "dual simplex", "dual_obj": 2.0}) + "\n")
     assert run_chart(server, "dual")["series"][0]["points"] == [[1.0, -3.0], [2.0, 1.5],
                                                                 [3.25, 2.0]]
-    # The run's log is not what the chart is drawn from.
+    # The run's log is not what the chart is drawn from, and an unchanged
+    # series is not read again.
     with open(os.path.join(work, "dual_run_log.txt"), "a") as handle:
         handle.write("Iteration:   100   Dual objective     =          99.0\n")
-    assert run_chart(server, "dual")["series"][0]["points"][-1] == [3.25, 2.0]
+    opened, chart = files_opened(monkeypatch, lambda: run_chart(server, "dual"))
+    assert chart["series"][0]["points"][-1] == [3.25, 2.0]
+    assert [name for name in opened if not name.endswith("scan_state.json")] == []
 
 
 def test_series_outside_the_scan_folder_is_never_read(served, tmp_path, monkeypatch):
