@@ -6,11 +6,16 @@ re-read the whole file on every poll and kept every line; ``LogTail`` reads
 only the bytes added since the last call and keeps nothing but one bounded
 partial line, so memory does not grow with the size of the log or the length
 of its lines.
+
+``LogPoller`` is the one thread that reads every running log of a scan in
+turn: a reader thread per run cost the scanner more in wake-ups and cold
+caches than the reading itself (issue 14).
 """
 
 import os
 import re
-from typing import List, Optional
+import threading
+from typing import Callable, Dict, List, Optional  # noqa: F401 (type comments)
 
 from times_doctor.errors import ParseError
 from times_doctor.logparse import decode_lines
@@ -92,38 +97,39 @@ class LogTail(object):
         does not look at.  Same arguments and errors as ``read_lines``.
         """
         blocks = []  # type: List[bytes]
-        # What is there is read at once (still within max_bytes_per_call):
-        # one read and one copy instead of a 64 KiB chunk loop and a join.
-        self._read(final, blocks.append, whole=True)
+        self._read(final, blocks.append)
         if not blocks:
             return None
         return blocks[0] if len(blocks) == 1 else b"\n".join(blocks)
 
-    def _read(self, final, take_block, whole=False):
+    def _read(self, final, take_block):
         """Read the new bytes; pass each chunk's complete lines to *take_block* as bytes.
 
-        *whole*: the first read takes every byte the file holds (up to the
-        cap), not chunk_bytes; later reads (the file grew meanwhile) go on
-        in chunks.
+        In chunks of chunk_bytes, never all at once: a read of 160 kB
+        allocated a fresh buffer each time, and the memory allocator handed
+        such sizes back to the OS and took them again, so every poll paid a
+        page fault per 4 KiB (1,400 a second for 16 runs, about a third of
+        the scanner's CPU time in issue 14).  64 KiB buffers are reused.
         """
         if self._closed:
             return
         try:
-            # Unbuffered for whole reads: the bytes go straight into one object.
-            with open(self.path, "rb", buffering=0 if whole else -1) as stream:
+            # Unbuffered: each chunk goes straight into one bytes object.
+            with open(self.path, "rb", buffering=0) as stream:
                 stat = os.fstat(stream.fileno())
                 self._check_same_file(stat)
                 stream.seek(self.offset)
                 budget = self.max_bytes_per_call
-                size = max(self.chunk_bytes, stat.st_size - self.offset) if whole else 0
                 while budget > 0:
-                    data = stream.read(min(size or self.chunk_bytes, budget))
-                    size = 0
+                    wanted = min(self.chunk_bytes, budget)
+                    data = stream.read(wanted)
                     if not data:
                         break
                     self.offset += len(data)
                     budget -= len(data)
                     self._split(data, take_block)
+                    if len(data) < wanted:
+                        break  # the end of the file as it is now: no empty read to find it
                 self.behind = budget <= 0 and self.offset < os.fstat(stream.fileno()).st_size
         except FileNotFoundError:
             # Not created yet, or removed between polls: nothing new to show.
@@ -181,6 +187,98 @@ class LogTail(object):
         room = self.max_line_bytes - len(self._partial)
         if room > 0:
             self._partial += piece[:room]
+
+
+class LogPoller(object):
+    """One thread that calls each registered log reader in turn, every *interval_seconds*.
+
+    A scan's workers used to wake twice a second each to read their own
+    log: with 16 runs that was 32 wake-ups a second, each on a cold cache,
+    and it cost the scanner more than the bytes (issue 14).  Now a worker
+    registers a reader (a callable that reads its log once and shows what
+    it found) and sleeps on its events only; this thread makes one pass
+    over all readers per interval.
+
+    ``remove`` returns only once that reader is not running and will not
+    run again, so the worker can do its final read itself without racing
+    this thread.  A reader's exception stops that reader only, and is handed
+    to the worker by ``remove``.
+
+    Args:
+        interval_seconds: time between passes (the first pass comes one
+            interval after the first ``add``).
+        name: the thread's name.
+    """
+
+    def __init__(self, interval_seconds, name="td-logs"):
+        if interval_seconds <= 0:
+            raise ValueError("LogPoller interval must be positive")
+        self.interval_seconds = interval_seconds
+        self._name = name
+        self._lock = threading.Lock()     # _readers, _errors, _thread, _stopped
+        self._reading = threading.Lock()  # held while one reader runs; taken before _lock
+        self._readers = {}  # type: Dict[str, Callable[[], None]]
+        self._errors = {}   # type: Dict[str, BaseException]
+        self._done = threading.Event()
+        self._thread = None  # type: Optional[threading.Thread]
+        self._stopped = False
+
+    def add(self, key, read):
+        # type: (str, Callable[[], None]) -> None
+        """Call *read()* once per pass from now on (the thread starts with the first add).
+
+        Raises:
+            RuntimeError: the poller was stopped (a scan that ended).
+        """
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("LogPoller is stopped")
+            self._readers[key] = read
+            self._errors.pop(key, None)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name)
+                # Daemon: a scan that dies without stop() must still exit.
+                self._thread.daemon = True
+                self._thread.start()
+
+    def remove(self, key):
+        # type: (str) -> Optional[BaseException]
+        """Stop calling *key*'s reader; returns the exception that stopped it, if any.
+
+        On return the reader is not running and never runs again.
+        """
+        with self._reading:
+            with self._lock:
+                self._readers.pop(key, None)
+                return self._errors.pop(key, None)
+
+    def stop(self):
+        """End the thread (idempotent); readers still registered are no longer called."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._done.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self):
+        while not self._done.wait(self.interval_seconds):
+            with self._lock:
+                keys = list(self._readers)
+            for key in keys:
+                if self._done.is_set():
+                    return
+                with self._reading:
+                    with self._lock:
+                        read = self._readers.get(key)
+                    if read is None:
+                        continue  # removed during this pass
+                    try:
+                        read()
+                    except BaseException as exc:  # handed to the worker by remove()
+                        with self._lock:
+                            self._readers.pop(key, None)
+                            self._errors[key] = exc
 
 
 def tail_lines(path, n, max_bytes=DEFAULT_TAIL_MAX_BYTES):

@@ -36,10 +36,16 @@ LICENCE_RC = 7
 # event (exit, cancel, request) wakes the worker first.
 POLL_SECONDS = 0.5
 
+# With a LogPoller reading the log, nothing but a timeout needs the worker
+# between events (exit, cancel, request); this only bounds the wait in case
+# an exit were ever missed.
+IDLE_WAIT_SECONDS = 5.0
+
 
 def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, grace_seconds=10.0, groups=None,
                            monotonic=time.monotonic, poll_seconds=POLL_SECONDS,
-                           log_seconds=None, start_process=subprocess.Popen, sleep=time.sleep):
+                           log_seconds=None, start_process=subprocess.Popen, sleep=time.sleep,
+                           log_poller=None):
     """Run one profile's GAMS job to a final state.
 
     Args:
@@ -60,6 +66,10 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
             the registry's, so it must be the registry's clock; the SLURM task's
             leaves out suspended time).  Tests pass
             fakes (tests/test_runner_states.py).
+        log_poller: optional logtail.LogPoller that reads the log instead
+            of this worker (one thread for all runs; log_seconds is then
+            the poller's); the worker then wakes only for events and the
+            timeout, and does the final read itself.
 
     Returns:
         A RunResult, or None if the run was cancelled before it started.
@@ -94,13 +104,21 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     # The report's charts (issue 15): one downsampled point per log read.
     series = SeriesWriter(series_path(spec.work_dir), name, spec.solver)
     next_log_read = monotonic()
+    if log_poller is not None:
+        log_poller.add(name, lambda: _read_log(tail, parser, job_registry, name, series))
+        next_log_read = float("inf")
+        poll_seconds = IDLE_WAIT_SECONDS
+    read_error = None
     try:
         if job_registry.is_cancel_requested(name):
             ended_by = RunStatus.CANCELLED
         else:
             job_registry.set_status(name, RunStatus.RUNNING)
         while ended_by is None:
-            if cancel_event.wait(poll_seconds):
+            wait_seconds = poll_seconds
+            if timeout_seconds:
+                wait_seconds = min(wait_seconds, max(0.0, timeout_seconds - job_registry.elapsed(name)))
+            if cancel_event.wait(wait_seconds):
                 if job_registry.is_cancel_requested(name):
                     ended_by = RunStatus.CANCELLED
                     break
@@ -141,9 +159,13 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
             terminate_process_group(ref, 0, groups, monotonic=monotonic, sleep=sleep)
             groups.reap(ref, popen)
         groups.close(ref)
+        if log_poller is not None:
+            read_error = log_poller.remove(name)
         _read_log(tail, parser, job_registry, name, series, final=True)
         tail.close()
         series.close()
+    if read_error is not None:
+        raise read_error  # a bug in reading the log, as if it had escaped the loop above
 
     if job_registry.is_cancel_requested(name):
         # Even if GAMS exited on its own after the request: the user asked.
