@@ -3,12 +3,14 @@
 import os
 import random
 import re
+import threading
+import time
 import tracemalloc
 
 import pytest
 
 from times_doctor.errors import ParseError
-from times_doctor.logtail import LogTail, tail_lines
+from times_doctor.logtail import LogPoller, LogTail, tail_lines
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "logs")
 
@@ -291,3 +293,101 @@ def test_read_block_holds_the_lines_read_lines_returns(tmp_path):
                     break
         assert got_block == got_lines
         assert by_block.read_block() is None
+
+
+# -- LogPoller: one thread reads every registered log ------------------------------
+
+def _wait(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in %g s" % timeout
+        time.sleep(0.005)
+
+
+def test_poller_calls_every_reader_each_pass_on_one_thread():
+    poller = LogPoller(0.01)
+    seen = {"a": [], "b": []}
+    try:
+        poller.add("a", lambda: seen["a"].append(threading.current_thread().name))
+        poller.add("b", lambda: seen["b"].append(threading.current_thread().name))
+        _wait(lambda: len(seen["a"]) >= 3 and len(seen["b"]) >= 3)
+    finally:
+        poller.stop()
+    assert set(seen["a"]) == set(seen["b"]) == {"td-logs"}
+
+
+def test_poller_remove_waits_for_a_running_read_and_it_never_runs_again():
+    poller = LogPoller(0.01)
+    entered, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow_read():
+        calls.append("start")
+        entered.set()
+        release.wait(5)
+        calls.append("end")
+    poller.add("slow", slow_read)
+    try:
+        assert entered.wait(5)
+        removed = []
+        remover = threading.Thread(target=lambda: removed.append(poller.remove("slow")))
+        remover.start()
+        time.sleep(0.05)
+        assert removed == []  # still inside the read
+        release.set()
+        remover.join(5)
+        assert removed == [None] and calls[-1] == "end"
+        count = len(calls)
+        time.sleep(0.05)  # five more intervals
+        assert len(calls) == count
+    finally:
+        release.set()
+        poller.stop()
+
+
+def test_poller_hands_a_readers_error_to_remove_and_goes_on_with_the_others():
+    poller = LogPoller(0.01)
+    good = []
+
+    def broken():
+        raise KeyError("bug in a reader")
+    try:
+        poller.add("broken", broken)
+        poller.add("good", lambda: good.append(1))
+        _wait(lambda: len(good) >= 3)
+        error = poller.remove("broken")
+        assert isinstance(error, KeyError) and "bug in a reader" in str(error)
+        assert poller.remove("broken") is None  # handed over once
+    finally:
+        poller.stop()
+
+
+def test_poller_stop_is_idempotent_and_refuses_later_adds():
+    poller = LogPoller(0.01)
+    poller.stop()  # never started: nothing to join
+    with pytest.raises(RuntimeError):
+        poller.add("late", lambda: None)
+    poller.stop()
+
+
+def test_poller_feeds_a_growing_log_like_a_worker_would(tmp_path):
+    """Through LogTail: every line reaches the reader once, in order."""
+    path = tmp_path / "run.log"
+    tail = LogTail(str(path))
+    got = []
+    poller = LogPoller(0.01)
+    poller.add("run", lambda: got.extend(tail.read_lines()))
+    try:
+        for index in range(50):
+            _append(path, ("line %d\n" % index).encode())
+            time.sleep(0.001)
+        _wait(lambda: len(got) == 50)
+    finally:
+        assert poller.remove("run") is None
+        poller.stop()
+    assert got == ["line %d" % index for index in range(50)]
+
+
+def test_poller_interval_must_be_positive():
+    with pytest.raises(ValueError):
+        LogPoller(0)

@@ -9,7 +9,7 @@ import pytest
 from proc_helpers import wait_until
 from times_doctor import procgroup
 from times_doctor.job_control import ACTION_PAUSE, JobRegistry
-from times_doctor.runner import RunSpec, run_gams_with_progress
+from times_doctor.runner import IDLE_WAIT_SECONDS, RunSpec, run_gams_with_progress
 from times_doctor.states import RunStatus
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake GAMS is a POSIX shell wrapper")
@@ -66,3 +66,65 @@ def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams
     assert result.status == RunStatus.COMPLETED
     # One read when the loop starts, none in the next 10 s, the final one(s) at the end.
     assert reads[0] is False and reads.count(False) == 1 and reads[-1] is True
+
+
+class _RecordingMonitor(object):
+    """Records update() calls with the thread that made them."""
+
+    def __init__(self):
+        self.updates = []
+
+    def update(self, name, **fields):
+        self.updates.append((threading.current_thread().name, fields))
+
+
+def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_path,
+                                                                          fake_gams_path):
+    """The poller's thread shows progress while the run goes on; the worker reads the rest."""
+    from times_doctor.logtail import LogPoller
+    (tmp_path / "model.gms").write_text("* FAKE: cplex-log 400 1.5 barrier\n")
+    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
+    env[procgroup.JOB_ENV_VAR] = "test/bar"
+    spec = RunSpec("bar", "cplex", None, str(tmp_path),
+                   [fake_gams_path, "model.gms", "lo=2", "lf=bar_run_log.txt"],
+                   str(tmp_path / "bar_run_log.txt"), str(tmp_path / "model.lst"), env)
+    registry = JobRegistry(default_grace_seconds=2)
+    event = registry.register("bar")
+    monitor = _RecordingMonitor()
+    poller = LogPoller(0.1, name="test-logs")
+    try:
+        result = run_gams_with_progress(spec, event, registry, monitor, log_poller=poller)
+    finally:
+        poller.stop()
+    assert result.status == RunStatus.COMPLETED
+    progress = [(thread, fields) for thread, fields in monitor.updates if "phase" in fields]
+    assert any(thread == "test-logs" and fields["phase"] == "barrier"
+               for thread, fields in progress)
+    # The last rows (599 of 0..599) came from the worker's own final read.
+    assert progress[-1][0] != "test-logs"
+    assert progress[-1][1]["phase"] == "done" and progress[-1][1]["progress"] == 1.0
+    iterations = [fields.get("iteration") for _, fields in progress if fields.get("iteration")]
+    assert iterations[-1] == 599
+    assert poller.remove("bar") is None  # the worker removed itself
+
+
+def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_path):
+    """No poll wakes the worker any more: it waits for the timeout itself."""
+    from times_doctor.logtail import LogPoller
+    (tmp_path / "model.gms").write_text("* FAKE: sleep 600\n")
+    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
+    env[procgroup.JOB_ENV_VAR] = "test/slow"
+    spec = RunSpec("slow", "cplex", None, str(tmp_path),
+                   [fake_gams_path, "model.gms", "lo=2", "lf=slow_run_log.txt"],
+                   str(tmp_path / "slow_run_log.txt"), str(tmp_path / "model.lst"), env)
+    registry = JobRegistry(default_grace_seconds=2)
+    event = registry.register("slow")
+    poller = LogPoller(0.1)
+    try:
+        result = run_gams_with_progress(spec, event, registry, timeout_seconds=1.0,
+                                        grace_seconds=1.0, log_poller=poller)
+    finally:
+        poller.stop()
+    assert result.status == RunStatus.TIMEOUT
+    # Not one idle wait (5 s) late: the wait was cut to the time left.
+    assert result.runtime_seconds < IDLE_WAIT_SECONDS

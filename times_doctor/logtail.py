@@ -82,7 +82,8 @@ class LogTail(object):
         lines = []  # type: List[str]
         # Each chunk's lines are decoded as they come, so at most one chunk
         # is held twice (as bytes and as text), as in read_block's join.
-        self._read(final, lambda block: lines.extend(decode_lines(block, self.max_line_bytes)))
+        self._read(final, lambda pieces: lines.extend(
+            decode_lines(b"".join(pieces), self.max_line_bytes)))
         return lines
 
     def read_block(self, final=False):
@@ -96,14 +97,23 @@ class LogTail(object):
         the block as it is, so a monitor never splits or decodes the rows it
         does not look at.  Same arguments and errors as ``read_lines``.
         """
-        blocks = []  # type: List[bytes]
-        self._read(final, blocks.append)
-        if not blocks:
+        pieces = []  # type: List[object]
+
+        def take(block_pieces):
+            if pieces:
+                pieces.append(b"\n")
+            pieces.extend(block_pieces)
+        self._read(final, take)
+        if not pieces:
             return None
-        return blocks[0] if len(blocks) == 1 else b"\n".join(blocks)
+        # One copy of the bytes read: the chunks' rows go in as memoryviews.
+        return b"".join(pieces)
 
     def _read(self, final, take_block):
-        """Read the new bytes; pass each chunk's complete lines to *take_block* as bytes.
+        """Read the new bytes; pass each chunk's complete lines to *take_block*.
+
+        *take_block* gets a list of bytes-like pieces (bytes, memoryview)
+        whose concatenation is the block, lines separated by ``b"\\n"``.
 
         In chunks of chunk_bytes, never all at once: a read of 160 kB
         allocated a fresh buffer each time, and the memory allocator handed
@@ -140,7 +150,7 @@ class LogTail(object):
         # not read yet, and flushing it now would split one line in two.
         if final and self._partial and not self.behind:
             partial, self._partial = bytes(self._partial), bytearray()
-            take_block(partial)
+            take_block([partial])
 
     def close(self):
         """Drop the buffered partial line; later calls return ``[]``."""
@@ -158,7 +168,7 @@ class LogTail(object):
             self._skip_lf = False
 
     def _split(self, data, take_block):
-        """Pass the complete lines of *data* to *take_block*, as one block.
+        """Pass the complete lines of *data* to *take_block*, as the pieces of one block.
 
         Whole-chunk byte operations (find, slice) instead of a Python step
         per line: 16 runs logging 2,000 lines/s each must cost the scanner
@@ -174,12 +184,13 @@ class LogTail(object):
         if last_eol < 0:
             self._append_partial(data)
             return
-        # Only the first line continues the buffered partial line.
+        # Only the first line continues the buffered partial line.  The rest
+        # is handed over as a view: the caller's join is its only copy.
         first_eol = data.find(b"\n")
         self._append_partial(data[:first_eol])
-        block = bytes(self._partial) + data[first_eol:last_eol]
+        first_line = bytes(self._partial)
         self._partial = bytearray()
-        take_block(block)
+        take_block([first_line, memoryview(data)[first_eol:last_eol]])
         self._append_partial(data[last_eol + 1:])
 
     def _append_partial(self, piece):
