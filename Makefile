@@ -144,7 +144,7 @@ zipapp:
 	$(PYTHON) -m zipapp build/zipapp -o "$(DIST)/times-doctor.pyz" -p "/usr/bin/env python3"
 	@echo "built $(DIST)/times-doctor.pyz"
 
-# BASELINE=<git ref>: the *_outside benches also run that version, side by side.
+# BASELINE=<git ref>: the *_outside and scale benches also run that version, side by side.
 bench: $(VENV)/.stamp
 	TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) bench/run.py $(if $(BASELINE),--baseline $(BASELINE))
 

@@ -563,8 +563,8 @@ def bench_cancel_all_outside(work, trials, runs=16, grace=2.0, baseline=None):
 
 # -- 5. scale --------------------------------------------------------------------
 
-def _pty_capture(argv, env, rows=40, cols=160):
-    """Run *argv* in a pty; return (bytes written to the terminal, wall seconds, rc)."""
+def _pty_capture(argv, env, rows=40, cols=160, cwd=None):
+    """Run *argv* in a pty (in *cwd*); return (bytes written to the terminal, wall seconds, rc)."""
     import pty
     import select
     import fcntl
@@ -573,6 +573,8 @@ def _pty_capture(argv, env, rows=40, cols=160):
     started = time.monotonic()
     pid, master = pty.fork()
     if pid == 0:
+        if cwd is not None:
+            os.chdir(cwd)
         os.execve(argv[0], argv, env)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     total = 0
@@ -591,7 +593,12 @@ def _pty_capture(argv, env, rows=40, cols=160):
     return total, time.monotonic() - started, os.WEXITSTATUS(status)
 
 
-def bench_scale(work, runs=200, workers=16, sleep_seconds=0.5):
+def bench_scale(work, trials, runs=200, workers=16, sleep_seconds=0.5, baseline=None):
+    """200 short runs through 16 workers in a pty: the scanner's cost per run over the ideal.
+
+    Medians over *trials* (with --baseline, the old package's trials are
+    interleaved with the new one's, as in the *_outside benches).
+    """
     run_dir = _fake_run_dir(work, "scale_run", ["sleep %s" % sleep_seconds])
     # The cost of one fake run on its own (interpreter start included), so
     # the ideal below charges the scanner only for what it adds.
@@ -605,20 +612,33 @@ def bench_scale(work, runs=200, workers=16, sleep_seconds=0.5):
         single.append(time.monotonic() - started)
     one_run = statistics.median(single)
     opt_dir, names = _opt_dir(work, runs, "scale_opts")
-    env = _env()
-    env["TERM"] = "xterm"
-    out = os.path.join(work, "scale_out")
-    written, wall, code = _pty_capture(_scan_command(run_dir, opt_dir, names, workers, out), env)
     waves = -(-runs // workers)
     ideal = waves * one_run
-    return {
-        "runs": runs, "max_workers": workers, "exit_code": code,
-        "one_fake_run_seconds": one_run,
-        "scan_wall_seconds": wall, "ideal_seconds": ideal,
-        "overhead_ms_per_run": (wall - ideal) * 1000.0 / runs,
-        "terminal_bytes_per_second": written / wall,
-        "target": "< 5 ms per run and < 20 kB/s to the terminal",
-    }
+    roots = _package_roots(work, baseline)
+    measured = dict((label, []) for label, _ in roots)
+    for trial in range(trials):
+        for index, (label, root) in enumerate(roots):
+            env = _outside_env(root)
+            env["TERM"] = "xterm"
+            out = os.path.join(work, "scale_out_%d_%d" % (trial, index))
+            os.makedirs(out)
+            # cwd: `python -m` would import the package of the current folder first.
+            written, wall, code = _pty_capture(
+                _scan_command(run_dir, opt_dir, names, workers, out), env, cwd=out)
+            measured[label].append((wall, written, code))
+            shutil.rmtree(out, ignore_errors=True)
+    figures = {"runs": runs, "max_workers": workers, "trials": trials,
+               "one_fake_run_seconds": one_run, "ideal_seconds": ideal}
+    for label, values in measured.items():
+        prefix = "" if label == "new" else label + ": "
+        figures[prefix + "exit_codes"] = sorted(set(code for _, _, code in values))
+        figures[prefix + "scan_wall_seconds"] = summarise([wall for wall, _, _ in values])
+        figures[prefix + "overhead_ms_per_run"] = summarise(
+            [(wall - ideal) * 1000.0 / runs for wall, _, _ in values])
+        figures[prefix + "terminal_bytes_per_second"] = summarise(
+            [written / wall for wall, written, _ in values])
+    figures["target"] = "< 5 ms per run and < 20 kB/s to the terminal"
+    return figures
 
 
 # -- 6. real TIMES-style scan -------------------------------------------------------
@@ -731,7 +751,8 @@ def main(argv=None):
     parser.add_argument("--gams")
     parser.add_argument("--only")
     parser.add_argument("--baseline", metavar="REF",
-                        help="also run the *_outside benches on the package as of git REF")
+                        help="also run the *_outside and scale benches on the package as "
+                             "of git REF")
     args = parser.parse_args(argv)
     try:
         gams, gams_under_test = gams_for_tools(args.gams)
@@ -760,7 +781,7 @@ def main(argv=None):
                 work, 1 if quick else 3, 4.0, 6.0 if quick else 10.0, args.baseline)),
             ("cancel_all_outside", lambda: bench_cancel_all_outside(
                 work, 3 if quick else 7, baseline=args.baseline)),
-            ("scale", lambda: bench_scale(work)),
+            ("scale", lambda: bench_scale(work, 2 if quick else 5, baseline=args.baseline)),
             ("times_style", lambda: bench_times_style(work, gams, 1 if quick else 3)),
             ("preflight", lambda: bench_preflight(5 if quick else 20, gams)),
             ("report_render", lambda: bench_report_render(work, 3 if quick else 10)),
