@@ -68,16 +68,6 @@ def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams
     assert reads[0] is False and reads.count(False) == 1 and reads[-1] is True
 
 
-class _RecordingMonitor(object):
-    """Records update() calls with the thread that made them."""
-
-    def __init__(self):
-        self.updates = []
-
-    def update(self, name, **fields):
-        self.updates.append((threading.current_thread().name, fields))
-
-
 def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_path,
                                                                           fake_gams_path):
     """The poller's thread shows progress while the run goes on; the worker reads the rest."""
@@ -90,21 +80,27 @@ def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_p
                    str(tmp_path / "bar_run_log.txt"), str(tmp_path / "model.lst"), env)
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("bar")
-    monitor = _RecordingMonitor()
+    updates = []  # (thread name, fields) of every write to the run's record
+    real_update = registry.update
+
+    def recording_update(name, **fields):
+        updates.append((threading.current_thread().name, fields))
+        return real_update(name, **fields)
+    registry.update = recording_update
     poller = LogPoller(0.1, name="test-logs")
     try:
-        result = run_gams_with_progress(spec, event, registry, monitor, log_poller=poller)
+        result = run_gams_with_progress(spec, event, registry, log_poller=poller)
     finally:
         poller.stop()
     assert result.status == RunStatus.COMPLETED
-    progress = [(thread, fields) for thread, fields in monitor.updates if "phase" in fields]
+    progress = [(thread, fields) for thread, fields in updates if "phase" in fields]
     assert any(thread == "test-logs" and fields["phase"] == "barrier"
                for thread, fields in progress)
     # The last rows (599 of 0..599) came from the worker's own final read.
     assert progress[-1][0] != "test-logs"
     assert progress[-1][1]["phase"] == "done" and progress[-1][1]["progress"] == 1.0
     iterations = [fields.get("iteration") for _, fields in progress if fields.get("iteration")]
-    assert iterations[-1] == 599
+    assert iterations[-1] == 599 and registry.get("bar").iteration == 599
     assert poller.remove("bar") is None  # the worker removed itself
 
 
