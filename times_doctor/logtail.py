@@ -182,22 +182,27 @@ class LogTail(object):
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         last_eol = data.rfind(b"\n")
         if last_eol < 0:
-            self._append_partial(data)
+            self._append_partial(data, 0, len(data))
             return
         # Only the first line continues the buffered partial line.  The rest
         # is handed over as a view: the caller's join is its only copy.
         first_eol = data.find(b"\n")
-        self._append_partial(data[:first_eol])
+        self._append_partial(data, 0, first_eol)
         first_line = bytes(self._partial)
         self._partial = bytearray()
         take_block([first_line, memoryview(data)[first_eol:last_eol]])
-        self._append_partial(data[last_eol + 1:])
+        self._append_partial(data, last_eol + 1, len(data))
 
-    def _append_partial(self, piece):
-        # type: (bytes) -> None
+    def _append_partial(self, data, start, stop):
+        # type: (bytes, int, int) -> None
+        """Add data[start:stop] to the partial line, cut to max_line_bytes.
+
+        Only what fits is sliced: a 100 kB line must not be copied whole to
+        keep its first 64 KiB.
+        """
         room = self.max_line_bytes - len(self._partial)
-        if room > 0:
-            self._partial += piece[:room]
+        if room > 0 and stop > start:
+            self._partial += data[start:min(stop, start + room)]
 
 
 class LogPoller(object):

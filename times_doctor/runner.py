@@ -17,7 +17,7 @@ from times_doctor import gamsinfo, procgroup
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
                                       terminate_process_group)
 from times_doctor.errors import ParseError
-from times_doctor.logparse import SolverLogParser
+from times_doctor.logparse import MAX_LINE_CHARS, SolverLogParser
 from times_doctor.logtail import LogTail
 from times_doctor.lst import parse_lst
 from times_doctor.series import SeriesWriter, series_path
@@ -99,7 +99,10 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     ended_by = None  # None (own exit), RunStatus.CANCELLED or RunStatus.TIMEOUT
     interrupted = False
     paused = False
-    tail = LogTail(spec.log_path)
+    # The parser reads no further than MAX_LINE_CHARS of a line (4 bytes
+    # each at most), so the tail keeps no more of a line that spans reads:
+    # 100 kB lines then cost 4 KiB each, not a 64 KiB copy and decode.
+    tail = LogTail(spec.log_path, max_line_bytes=MAX_LINE_CHARS * 4)
     parser = SolverLogParser(spec.solver)
     # The report's charts (issue 15): one downsampled point per log read.
     series = SeriesWriter(series_path(spec.work_dir), name, spec.solver)
