@@ -72,12 +72,7 @@ def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_p
                                                                           fake_gams_path):
     """The poller's thread shows progress while the run goes on; the worker reads the rest."""
     from times_doctor.logtail import LogPoller
-    (tmp_path / "model.gms").write_text("* FAKE: cplex-log 400 1.5 barrier\n")
-    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
-    env[procgroup.JOB_ENV_VAR] = "test/bar"
-    spec = RunSpec("bar", "cplex", None, str(tmp_path),
-                   [fake_gams_path, "model.gms", "lo=2", "lf=bar_run_log.txt"],
-                   str(tmp_path / "bar_run_log.txt"), str(tmp_path / "model.lst"), env)
+    spec = fake_gams_spec(tmp_path, fake_gams_path, "bar", "cplex-log 400 1.5 barrier")
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("bar")
     updates = []  # (thread name, fields) of every write to the run's record
@@ -107,12 +102,7 @@ def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_p
 def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_path):
     """No poll wakes the worker any more: it waits for the timeout itself."""
     from times_doctor.logtail import LogPoller
-    (tmp_path / "model.gms").write_text("* FAKE: sleep 600\n")
-    env = dict(os.environ, FAKE_GAMS_PYTHON=sys.executable)
-    env[procgroup.JOB_ENV_VAR] = "test/slow"
-    spec = RunSpec("slow", "cplex", None, str(tmp_path),
-                   [fake_gams_path, "model.gms", "lo=2", "lf=slow_run_log.txt"],
-                   str(tmp_path / "slow_run_log.txt"), str(tmp_path / "model.lst"), env)
+    spec = fake_gams_spec(tmp_path, fake_gams_path, "slow", "sleep 600")
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("slow")
     poller = LogPoller(0.1)
@@ -124,3 +114,23 @@ def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_pa
     assert result.status == RunStatus.TIMEOUT
     # Not one idle wait (5 s) late: the wait was cut to the time left.
     assert result.runtime_seconds < IDLE_WAIT_SECONDS
+
+
+def test_the_local_launcher_reads_every_log_on_one_poller_until_closed(tmp_path, fake_gams_path):
+    """Two runs through one LocalLauncher share its poller thread; close() ends it."""
+    from times_doctor.launchers import LocalLauncher
+    launcher = LocalLauncher()
+    registry = JobRegistry(default_grace_seconds=2)
+    pollers = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        spec = fake_gams_spec(folder, fake_gams_path, name, "cplex-log 200 0.5 barrier")
+        result = launcher.run(spec, registry.register(name), registry, log_seconds=0.1)
+        assert result.status == RunStatus.COMPLETED
+        pollers.append(launcher._log_poller)
+    assert pollers[0] is not None and pollers[0] is pollers[1]
+    launcher.close()
+    launcher.close()
+    assert launcher._log_poller is None
+    assert wait_until(lambda: not any(t.name == "td-logs" for t in threading.enumerate()), 5)

@@ -203,6 +203,9 @@ class SlurmLauncher(object):
         self.poll_seconds = poll_seconds
         self.queue_check_seconds = queue_check_seconds
 
+    def close(self):
+        """Nothing to stop: each run's log is read by its task on the node."""
+
     def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
             log_seconds=None):
         """Submit one run and follow it to a final state; the local runner's contract.

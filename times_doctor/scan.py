@@ -23,14 +23,13 @@ from times_doctor import (ansi, control, launchers, menu, procgroup, profiles, r
 from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError
 from times_doctor.job_control import JobRegistry
-from times_doctor.logtail import LogPoller
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
 # well for callers that know them as scan's (check.py, tests, bench).
 from times_doctor.plan import (ScanConfig, ScanPlan, PlannedRun, choose_max_workers,  # noqa: F401
                                non_negative_float, plan_scan, positive_int)
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_report
-from times_doctor.runner import LICENCE_RC, POLL_SECONDS, RunResult, RunSpec
+from times_doctor.runner import LICENCE_RC, RunResult, RunSpec
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
 from times_doctor.state_file import StateFileWriter
 from times_doctor.states import FINAL_STATES, RunStatus
@@ -96,7 +95,6 @@ class Scan(object):
         self._next_state_write = 0.0
         # Workers' rewrites of the report as runs end (coalesced: see CoalescingWriter).
         self._partial_report = CoalescingWriter(self._write_partial_report)
-        self._log_poller = None  # one thread reads every run's log (_run_workers)
 
     # -- public ------------------------------------------------------------
 
@@ -155,7 +153,6 @@ class Scan(object):
 
     def _run_workers(self, names):
         workers = []
-        self._log_poller = LogPoller(self._log_seconds() or POLL_SECONDS)
         try:
             self.monitor.start()
             for index in range(min(self.plan.max_workers, len(names))):
@@ -171,7 +168,7 @@ class Scan(object):
                 self.registry.wait_all_final(self.plan.grace_seconds + 30)
             for worker in workers:
                 worker.join(timeout=5)
-            self._log_poller.stop()
+            self.launcher.close()  # e.g. the local launcher's log poller
             self.monitor.stop()
             self.inbox.close()
 
@@ -319,8 +316,7 @@ class Scan(object):
                 result = self._run_one(
                     spec, self._cancel_events[name], self.registry,
                     timeout_seconds=self.plan.timeout_seconds,
-                    grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds(),
-                    log_poller=self._log_poller)
+                    grace_seconds=self.plan.grace_seconds, log_seconds=self._log_seconds())
             except BaseException as exc:  # recorded and re-raised by the main thread
                 self._worker_errors.append(exc)
                 self._fail_unexpectedly(name, exc)
