@@ -802,11 +802,31 @@ def main(argv=None):
         shutil.rmtree(work, ignore_errors=True)
     print_table(results["figures"])
     # Quick figures (CI) never overwrite the recorded full run.
-    name = "results-quick.json" if quick else "results.json"
-    with open(os.path.join(HERE, name), "w") as handle:
+    path = os.path.join(HERE, "results-quick.json" if quick else "results.json")
+    if only:
+        results = _merged_into_recorded(path, results)
+    with open(path, "w") as handle:
         json.dump(results, handle, indent=2, sort_keys=True)
         handle.write("\n")
     return 0
+
+
+def _merged_into_recorded(path, results):
+    """*results* of an --only run laid over the recorded run, keeping the other benches' figures.
+
+    A re-run of one bench must not throw away the full run recorded beside
+    it; each bench's own date says when its figures were taken.
+    """
+    try:
+        with open(path) as handle:
+            recorded = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return results  # nothing recorded yet (or unreadable): this run is the record
+    dates = recorded.setdefault("bench_dates", {})
+    for name, figures in results["figures"].items():
+        recorded.setdefault("figures", {})[name] = figures
+        dates[name] = results["date"]
+    return recorded
 
 
 def print_table(figures):

@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 
+from proc_helpers import is_alive, marked_pids  # bench/run.py puts tests/ on sys.path
 from times_doctor import launch_slurm, launchers, procgroup
 from times_doctor.job_control import ACTION_INTERRUPT, JobRegistry
 from times_doctor.states import RunStatus
@@ -86,14 +87,15 @@ def _trial(launcher, spec, marker, action, cluster):
     _wait(lambda: RunStatus.RUNNING in stamps, "the run running")
     figures = {"submit_to_running": (stamps[RunStatus.RUNNING] - started) * 1000.0}
     # gams -> sh -> sh -> solver: the solver itself must be up.
-    _wait(lambda: len(_marked(marker)) >= 4, "the solver started")
+    _wait(lambda: len(marked_pids(marker)) >= 4, "the solver started")
     time.sleep(0.3)
     task_pid = registry.get(spec.name).slurm_task_pid
     job_id = registry.get(spec.name).slurm_job_id
     requested = time.perf_counter()
     if action == "cancel":
         registry.cancel(spec.name)
-        _wait(lambda: not _marked(marker) and not _alive(task_pid), "the run's processes gone",
+        _wait(lambda: not marked_pids(marker) and not (task_pid and is_alive(task_pid)),
+              "the run's processes gone",
               interval=0.002)
         figures["cancel_to_processes_gone"] = (time.perf_counter() - requested) * 1000.0
         if job_id is not None:
@@ -119,35 +121,6 @@ def _wait(condition, what, interval=0.02):
         if time.monotonic() >= deadline:
             raise RuntimeError("bench: timed out waiting for %s" % what)
         time.sleep(interval)
-
-
-def _marked(marker):
-    """Live pids whose environment carries the run's marker (GAMS, its shells, the solver)."""
-    needle = ("%s=%s" % (procgroup.JOB_ENV_VAR, marker)).encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % name, "rb") as handle:
-                environ = handle.read().split(b"\0")
-            with open("/proc/%s/stat" % name, "rb") as handle:
-                zombie = handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-        except (IOError, OSError, IndexError):
-            continue
-        if needle in environ and not zombie:
-            found.append(int(name))
-    return found
-
-
-def _alive(pid):
-    if pid is None:
-        return False
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (IOError, OSError, IndexError):
-        return False
 
 
 def _summary(values):

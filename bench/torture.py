@@ -43,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+from proc_helpers import marked_pids  # noqa: E402
 from pty_helpers import CTRL_C, PtyProcess  # noqa: E402
 from gams_select import gams_for_tools  # noqa: E402
 from scan_helpers import (CSV_COLUMNS, cli_env, session_alive,  # noqa: E402
@@ -694,21 +695,7 @@ class Trial(object):
 
 def marker_carriers(scan_id):
     """Live pids whose environment carries TIMES_DOCTOR_JOB=<scan_id>/..."""
-    if not scan_id:
-        return []
-    needle = ("TIMES_DOCTOR_JOB=%s/" % scan_id).encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % name, "rb") as handle:
-                environ = handle.read()
-        except (IOError, OSError):
-            continue  # gone, or another user's
-        if needle in environ and process_states([int(name)]).get(int(name)) not in (None, "Z"):
-            found.append(int(name))
-    return found
+    return marked_pids("%s/" % scan_id) if scan_id else []
 
 
 def process_states(pids):

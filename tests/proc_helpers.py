@@ -65,6 +65,31 @@ def is_alive(pid):
     return stat is not None and stat.state not in "ZX"
 
 
+def marked_pids(marker):
+    # type: (str) -> List[int]
+    """Live, non-zombie pids whose environment carries TIMES_DOCTOR_JOB=*marker*, sorted.
+
+    *marker* is ``<scan id>/<run>`` for one run's processes (GAMS, its shells,
+    the solver), or ``<scan id>/`` for every run of a scan.  The marker
+    finds a process wherever it went, after it left the run's session too.
+    """
+    needle = ("TIMES_DOCTOR_JOB=%s" % marker).encode()
+    prefix = marker.endswith("/")
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as handle:
+                entries = handle.read().split(b"\0")
+        except (IOError, OSError):  # gone, or another user's
+            continue
+        if any(entry == needle or (prefix and entry.startswith(needle)) for entry in entries) \
+                and is_alive(int(name)):
+            found.append(int(name))
+    return sorted(found)
+
+
 def cmdline(pid):
     # type: (int) -> List[str]
     """The argv of *pid* ([] when gone or a kernel thread)."""

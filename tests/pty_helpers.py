@@ -114,3 +114,26 @@ class PtyProcess(object):
 
 def python_argv(*args):
     return [sys.executable, "-m", "times_doctor"] + list(args)
+
+
+def wait_out_double_interrupt(proc, first_sent):
+    """Drain the terminal until a Ctrl+C sent now cannot pair with the one sent at *first_sent*.
+
+    The scan treats two Ctrl+C within DOUBLE_INTERRUPT_SECONDS as "abort now";
+    the scan saw the first one no earlier than *first_sent* (time.monotonic()),
+    hence the margin.
+    """
+    # Imported here: bench/torture.py uses this module without the package on sys.path.
+    from times_doctor.scan import DOUBLE_INTERRUPT_SECONDS
+    remaining = first_sent + DOUBLE_INTERRUPT_SECONDS + 0.5 - time.monotonic()
+    if remaining > 0:
+        proc.read_available(remaining)
+
+
+def open_cancel_menu(proc):
+    """Ctrl+C, then wait for the menu; returns when the Ctrl+C was sent (time.monotonic())."""
+    mark = len(proc.output)
+    proc.send(CTRL_C)
+    sent = time.monotonic()
+    proc.expect(br"Cancel Menu", since=mark)
+    return sent

@@ -81,6 +81,21 @@ def read_state(out_dir):
         return json.load(handle)
 
 
+def jobs_by_name(out_dir):
+    """{run name: its job in the state file}; {} while there is no complete state file yet."""
+    try:
+        return dict((job["name"], job) for job in read_state(out_dir)["jobs"])
+    except (IOError, ValueError, KeyError):
+        return {}
+
+
+def start_scan(args, env):
+    """`python -m times_doctor ARGS` as a cron job runs it: no terminal, output piped."""
+    return subprocess.Popen([sys.executable, "-m", "times_doctor"] + list(args),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+
+
 def tree_digest(root):
     """Names, sizes, modes and content hashes of everything under *root*."""
     entries = []

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from proc_helpers import wait_until
-from pty_helpers import CTRL_C, PtyProcess, python_argv
+from pty_helpers import (CTRL_C, PtyProcess, open_cancel_menu, python_argv,
+                         wait_out_double_interrupt)
 from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args, read_report,
                           session_alive)
-from times_doctor.scan import DOUBLE_INTERRUPT_SECONDS
 
 pytestmark = [
     pytest.mark.gams,
@@ -47,27 +47,6 @@ def assert_no_process_left(out):
     assert sids, "no session ids recorded"
     for sid in sids:
         assert session_alive(sid) == [], "session %d still has processes" % sid
-
-
-def wait_out_double_interrupt(proc, first_sent):
-    """Drain the terminal until a Ctrl+C sent now cannot pair with the one sent at *first_sent*.
-
-    The scan treats two Ctrl+C within DOUBLE_INTERRUPT_SECONDS as "abort now";
-    the scan saw the first one no earlier than *first_sent* (time.monotonic()),
-    hence the margin.
-    """
-    remaining = first_sent + DOUBLE_INTERRUPT_SECONDS + 0.5 - time.monotonic()
-    if remaining > 0:
-        proc.read_available(remaining)
-
-
-def open_cancel_menu(proc):
-    """Ctrl+C, then wait for the menu; returns when the Ctrl+C was sent (time.monotonic())."""
-    mark = len(proc.output)
-    proc.send(CTRL_C)
-    sent = time.monotonic()
-    proc.expect(br"Cancel Menu", since=mark)
-    return sent
 
 
 def spawn(args):

@@ -7,7 +7,6 @@ A non-TTY scan runs in the background; every command is a separate
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -15,7 +14,8 @@ import pytest
 
 from proc_helpers import wait_until
 from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args,
-                          read_report, read_state, run_cli, session_alive)
+                          jobs_by_name as jobs, read_report, read_state, run_cli,
+                          session_alive, start_scan)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="/proc session and state checks")
@@ -26,19 +26,6 @@ def env(tmp_path):
     runtime = tmp_path / "xdg"
     runtime.mkdir()
     return cli_env({"XDG_RUNTIME_DIR": str(runtime)})
-
-
-def start_scan(args, env):
-    return subprocess.Popen([sys.executable, "-m", "times_doctor"] + args,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
-
-
-def jobs(out):
-    try:
-        return dict((j["name"], j) for j in read_state(out)["jobs"])
-    except (IOError, ValueError, KeyError):
-        return {}
 
 
 def paused_copy(state):

@@ -16,9 +16,10 @@ import time
 
 import pytest
 
-from proc_helpers import is_alive
-from pty_helpers import CTRL_C, PtyProcess, python_argv
-from scan_helpers import CSV_COLUMNS, cli_env, read_report, read_state, run_cli
+from proc_helpers import is_alive, marked_pids, wait_until
+from pty_helpers import PtyProcess, open_cancel_menu, python_argv, wait_out_double_interrupt
+from scan_helpers import (CSV_COLUMNS, cli_env, jobs_by_name as jobs, read_report, read_state,
+                          run_cli, start_scan)
 
 from times_doctor import launch_slurm, launchers
 from times_doctor.job_control import JobRegistry
@@ -143,27 +144,9 @@ def scan_args(run_dir, gams, out, profiles=FOUR, extra=()):
             "--launcher", "slurm"] + list(extra)
 
 
-def start_scan(args, env):
-    return subprocess.Popen([sys.executable, "-m", "times_doctor"] + args,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
-
-
-def jobs(out):
-    try:
-        return dict((j["name"], j) for j in read_state(out)["jobs"])
-    except (IOError, ValueError, KeyError):
-        return {}
-
-
 def wait_for(predicate, proc=None, timeout=90, message="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError("scanner exited (%s) waiting for %s: %r"
-                                 % (proc.returncode, message, proc.communicate()))
-        assert time.monotonic() < deadline, "timed out waiting for %s" % message
-        time.sleep(0.1)
+    """proc_helpers.wait_until, failing with *message*, or at once if the scanner *proc* exits."""
+    return wait_until(predicate, timeout, interval=0.1, message=message, process=proc)
 
 
 def queue(cluster):
@@ -172,25 +155,6 @@ def queue(cluster):
     for line in cluster.run(["squeue", "-h", "-o", "%i|%T|%j"]).splitlines():
         job_id, state, name = line.strip().split("|")
         found[job_id] = (state, name)
-    return found
-
-
-def marked_processes(marker):
-    """Live pids whose environment carries TIMES_DOCTOR_JOB=<marker> (the run's GAMS and solver)."""
-    needle = ("TIMES_DOCTOR_JOB=%s" % marker).encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % name, "rb") as handle:
-                environ = handle.read().split(b"\0")
-            with open("/proc/%s/stat" % name) as handle:
-                zombie = handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-        except (IOError, OSError):
-            continue
-        if needle in environ and not zombie:
-            found.append(int(name))
     return found
 
 
@@ -274,7 +238,7 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
         assert code == 0 and "%s: cancelled" % first in text, (text, err)
         first_job = state[first]["slurm_job_id"]
         wait_for(lambda: first_job not in queue(slurm_cluster), scan, 30, "the job gone")
-        assert marked_processes("%s/%s" % (scan_id, first)) == []
+        assert marked_pids("%s/%s" % (scan_id, first)) == []
         assert not is_alive(jobs(out)[first]["slurm_task_pid"])
 
         # pause: SLURM shows the job suspended, every process of it is stopped.
@@ -282,7 +246,7 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
         assert code == 0 and "%s: paused" % second in text, (text, err)
         second_job = state[second]["slurm_job_id"]
         assert queue(slurm_cluster)[second_job][0] == "SUSPENDED"
-        pids = marked_processes("%s/%s" % (scan_id, second)) + [
+        pids = marked_pids("%s/%s" % (scan_id, second)) + [
             jobs(out)[second]["slurm_task_pid"]]
         assert len(pids) >= 3  # the task, GAMS, the solver
         # slurmstepd sends SIGTSTP, then SIGSTOP two seconds later.
@@ -323,7 +287,7 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
     final = jobs(out)
     listed = queue(slurm_cluster)
     for name in names:
-        assert marked_processes("%s/%s" % (scan_id, name)) == [], name
+        assert marked_pids("%s/%s" % (scan_id, name)) == [], name
         assert final[name]["slurm_job_id"] not in listed, (name, listed)
 
 
@@ -339,12 +303,11 @@ def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_
                         timeout=90, message="both runs running")
         scan_id = read_state(out)["scan_id"]
         state = jobs(out)
-        proc.wait_until(lambda: all(len(marked_processes("%s/%s" % (scan_id, n))) >= 2
+        proc.wait_until(lambda: all(len(marked_pids("%s/%s" % (scan_id, n))) >= 2
                                     for n in ("dual", "primal")),
                         timeout=60, message="GAMS and the solvers started on the node")
         mark = len(proc.output)
-        proc.send(CTRL_C)
-        proc.expect(br"Cancel Menu", since=mark)
+        first_sent = open_cancel_menu(proc)
         proc.send(b"1\n")
         proc.expect(br"Runs to cancel", since=mark)
         proc.send(b"dual\n")
@@ -353,14 +316,12 @@ def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_
         proc.wait_until(lambda: jobs(out)["dual"]["status"] == "cancelled"
                         and dual_job not in queue(slurm_cluster),
                         timeout=30, message="dual cancelled and its job gone")
-        assert marked_processes("%s/%s" % (scan_id, "dual")) == []
+        assert marked_pids("%s/%s" % (scan_id, "dual")) == []
         assert not is_alive(state["dual"]["slurm_task_pid"])
         assert jobs(out)["primal"]["status"] == "running"
         assert queue(slurm_cluster)[state["primal"]["slurm_job_id"]][0] == "RUNNING"
-        time.sleep(1.5)  # not a double Ctrl+C
-        mark = len(proc.output)
-        proc.send(CTRL_C)
-        proc.expect(br"Cancel Menu", since=mark)
+        wait_out_double_interrupt(proc, first_sent)  # the next Ctrl+C opens the menu again
+        open_cancel_menu(proc)
         proc.send(b"3\n")
         assert proc.wait(timeout=60) == 130
     finally:
@@ -369,7 +330,7 @@ def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_
     assert [row["status"] for row in rows] == ["cancelled", "cancelled"]
     assert read_state(out)["exit_code"] == 130
     for name in ("dual", "primal"):
-        assert marked_processes("%s/%s" % (scan_id, name)) == [], name
+        assert marked_pids("%s/%s" % (scan_id, name)) == [], name
         assert not is_alive(jobs(out)[name]["slurm_task_pid"]), name
     assert slurm_cluster.job_ids() == []
 
@@ -407,7 +368,7 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
         ours = [state["dual"]["slurm_job_id"], state["primal"]["slurm_job_id"]]
         listed = queue(slurm_cluster)
         assert sorted(listed[job_id][0] for job_id in ours) == ["PENDING", "RUNNING"]
-        assert marked_processes("%s/%s" % (scan_id, solving))  # an orphan, still solving
+        assert marked_pids("%s/%s" % (scan_id, solving))  # an orphan, still solving
 
         code, text, err = run_cli(["reap", out], env=env)
         assert code == 0, (text, err)
@@ -415,7 +376,7 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
         wait_for(lambda: not set(ours) & set(queue(slurm_cluster)), None, 30,
                  "the scan's jobs gone")
         assert queue(slurm_cluster)[other] == ("RUNNING", "not-times-doctor")
-        wait_for(lambda: marked_processes("%s/%s" % (scan_id, solving)) == [], None, 15,
+        wait_for(lambda: marked_pids("%s/%s" % (scan_id, solving)) == [], None, 15,
                  "the orphan's processes gone")
         assert [j["status"] for j in jobs(out).values()] == ["cancelled"] * 2
     finally:
@@ -466,7 +427,7 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
     final = jobs(out)
     assert final["primal"]["details"] == "SLURM ended the job: NODE_FAIL (NodeDown)"
     for name in ("dual", "primal"):
-        wait_for(lambda: marked_processes("%s/%s" % (scan_id, name)) == [], None, 30,
+        wait_for(lambda: marked_pids("%s/%s" % (scan_id, name)) == [], None, 30,
                  "no process of %s left" % name)
         assert not is_alive(final[name]["slurm_task_pid"])
     assert slurm_cluster.job_ids() == []
