@@ -203,3 +203,37 @@ def test_second_signal_from_aborting_skips_the_grace(tmp_path):
         assert scan.registry.grace_deadline(name) <= second_at[0] + 1  # ... cut short
     assert [row["status"] for row in read_report(run_dir)[1]] == ["cancelled", "cancelled"]
     assert "SIGTERM: cancelling 2 run(s) and stopping the scan" in scan.stdout.getvalue()
+
+
+def test_page_of_the_ended_runs_is_written_by_the_main_loop_while_others_run(tmp_path,
+                                                                             monkeypatch):
+    """A run ends: its CSV row at once (its worker), the HTML page soon after (the main loop).
+
+    The worker that ran it never renders the page, so it starts its next run
+    at once; a killed scan still has a page at most HTML_REFRESH_SECONDS old.
+    """
+    from times_doctor import report_page, scan as scan_module
+    renders = []  # (thread name, profiles on the page)
+    real_write = report_page.write_html_beside
+
+    def recording_write(csv_path, rows):
+        renders.append((threading.current_thread().name, [row["profile"] for row in rows]))
+        return real_write(csv_path, rows)
+    monkeypatch.setattr(report_page, "write_html_beside", recording_write)
+    monkeypatch.setattr(scan_module, "HTML_REFRESH_SECONDS", 0.5)
+    runner = FakeRunner({"dual": "completes", "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2")
+    page = os.path.join(run_dir, "times_doctor_out", "scan_report.html")
+
+    def cancel_primal_once_the_page_shows_dual():
+        wait_until(lambda: any("dual" in shown for _, shown in renders) and os.path.exists(page),
+                   30, message="a page with dual's row")
+        assert scan.registry.get("primal").status == RunStatus.RUNNING
+        assert [row["status"] for row in read_report(run_dir)[1]] == ["completed"]
+        scan.registry.cancel("primal")
+    thread = in_thread(cancel_primal_once_the_page_shows_dual)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    assert renders and all(name == "MainThread" for name, _ in renders), renders
+    assert renders[-1][1] == ["dual", "primal"]  # the final page, after the final CSV

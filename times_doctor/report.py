@@ -73,13 +73,19 @@ def render_csv(rows):
     return buffer.getvalue()
 
 
-def write_report(path, rows):
-    """Atomically (re)write the report and the HTML page beside it.
+def write_report(path, rows, html=True):
+    """Atomically (re)write the report and, unless *html* is False, the HTML page beside it.
 
     A reader never sees half a file; the CSV is written first, so a failure
     rendering the page never costs the CSV.
     """
     write_atomic(path, render_csv(rows))
+    if html:
+        write_html_report(path, rows)
+
+
+def write_html_report(path, rows):
+    """Atomically (re)write scan_report.html beside the CSV at *path*, for *rows*."""
     # Imported here: report_page uses this module's row helpers.
     from times_doctor import report_page
     report_page.write_html_beside(path, rows)
