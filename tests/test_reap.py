@@ -152,6 +152,11 @@ def test_live_leader_whose_record_matches_loses_its_whole_session(tmp_path, slee
     assert [(r["profile"], r["status"], r["objective"]) for r in rows] == [
         ("dual", "cancelled", ""), ("primal", "completed", "4.0"), ("sift", "cancelled", "")]
     assert list(rows[0]) == list(reap.CSV_COLUMNS)
+    # The page beside the CSV shows the reaped rows too, not the dead scan's last view.
+    with open(os.path.join(os.path.dirname(report), "scan_report.html")) as handle:
+        page = handle.read()
+    assert all(name in page for name in ("dual", "primal", "sift"))
+    assert page.count(">Cancelled<") >= 2 and ">Completed<" in page
     # A second reap finds nothing to do.
     assert reap.reap(out) is None
 

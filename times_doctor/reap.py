@@ -30,7 +30,7 @@ from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import ControlError, EXIT_USAGE, ParseError
 from times_doctor.lst import parse_lst
-from times_doctor.report import CSV_COLUMNS, render_csv, report_row
+from times_doctor.report import CSV_COLUMNS, report_row, write_report
 from times_doctor.scanfiles import jobs_of, require_state_file, state_path
 from times_doctor.state_file import iso_time, read_state
 from times_doctor.states import FINAL_STATES, RunStatus
@@ -241,7 +241,11 @@ def _signal(found, sig, os_api, record):
 
 
 def _rewrite_report(document, jobs):
-    """Keep the CSV's finished rows; add the missing ones, in profile order."""
+    """Keep the CSV's finished rows; add the missing ones, in profile order.
+
+    The HTML page is rewritten with it (report.write_report), as a scan
+    does, so it shows the reaped runs as the CSV does.
+    """
     report = document.get("report")
     if not isinstance(report, str) or not report:
         return
@@ -270,7 +274,7 @@ def _rewrite_report(document, jobs):
                                None, job.get("returncode"), lst, job.get("work_dir") or "",
                                job.get("lst") if lst is not None else ""))
     rows.extend(existing.values())  # rows of runs the state does not know: keep them
-    write_atomic(report, render_csv(rows))
+    write_report(report, rows)
 
 
 def _not_before(value, reference):
