@@ -237,3 +237,38 @@ def test_page_of_the_ended_runs_is_written_by_the_main_loop_while_others_run(tmp
     thread.join(30)
     assert renders and all(name == "MainThread" for name, _ in renders), renders
     assert renders[-1][1] == ["dual", "primal"]  # the final page, after the final CSV
+
+
+def test_page_that_cannot_be_written_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
+    """The page is a view: a full disk under it warns once; the runs and the CSV go on."""
+    import errno
+    from times_doctor import report_page, scan as scan_module
+    real_write = report_page.write_html_beside
+    failures = []
+
+    def failing_write(csv_path, rows):
+        if len(rows) < 3:  # every page written while a run still runs
+            failures.append(len(rows))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(csv_path, rows)
+    monkeypatch.setattr(report_page, "write_html_beside", failing_write)
+    monkeypatch.setattr(scan_module, "HTML_REFRESH_SECONDS", 0.2)
+    runner = FakeRunner({"dual": "completes", "primal": "waits", "sift": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal", "sift"],
+                              parallel=True, max_workers="3")
+
+    def end_the_runs_one_failed_page_at_a_time():
+        wait_until(lambda: failures == [1], 30, message="the page of dual failed")
+        scan.registry.cancel("sift")
+        wait_until(lambda: failures == [1, 2], 30, message="the page of dual, sift failed")
+        assert scan.registry.get("primal").status == RunStatus.RUNNING
+        scan.registry.cancel("primal")
+    thread = in_thread(end_the_runs_one_failed_page_at_a_time)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    assert failures == [1, 2]
+    text = scan.stdout.getvalue()
+    assert text.count("warning: could not write scan_report.html: No space left on device") == 1
+    assert [row["status"] for row in read_report(run_dir)[1]] == ["completed", "cancelled",
+                                                                 "cancelled"]
+    assert os.path.exists(os.path.join(run_dir, "times_doctor_out", "scan_report.html"))

@@ -21,7 +21,7 @@ import time
 from times_doctor import (ansi, control, launchers, menu, procgroup, profiles, reap, resume,
                           rundir, scanfiles, sessions)
 from times_doctor.atomic import CoalescingWriter, write_atomic
-from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError
+from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError, os_reason
 from times_doctor.job_control import JobRegistry
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
 # well for callers that know them as scan's (check.py, tests, bench).
@@ -102,6 +102,7 @@ class Scan(object):
         self._next_state_write = 0.0
         self._html_due = threading.Event()  # a run ended since the page was written
         self._next_html_write = 0.0
+        self._page_error_said = False
         # Workers' rewrites of the report as runs end (coalesced: see CoalescingWriter).
         self._partial_report = CoalescingWriter(self._write_partial_report)
 
@@ -352,7 +353,15 @@ class Scan(object):
         self._html_due.clear()
         with self._results_lock:
             rows = self._report_rows(final=False)
-        write_html_report(self.report_path, rows)
+        try:
+            write_html_report(self.report_path, rows)
+        except (IOError, OSError) as exc:
+            # A view only: the runs and the CSV go on; said once, not every 5 s.
+            if not self._page_error_said:
+                self._page_error_said = True
+                self.monitor.message("warning: could not write scan_report.html: %s (the CSV "
+                                     "is written; `times-doctor report` renders the page later)"
+                                     % os_reason(exc))
 
     def _log_seconds(self):
         """How often a worker reads its log: as often as something shows the progress.
