@@ -1,11 +1,25 @@
-"""The launcher seam: where a scan's runs execute (issue 13).
+"""The launcher seam: where a scan's runs execute.
 
-``local`` forks each run on this machine (runner.py); ``slurm`` hands each
-run to SLURM (launch_slurm.py), which starts times-doctor's task on a compute
-node to run it with the same local runner.  Both offer one method with the
-runner's contract and write the same run record (job_control.JobRegistry),
-so the scan's workers, its menu, control requests, the state file and the
-report do not care which one ran a profile.
+``local`` forks each run on this machine (runner.py); ``slurm`` hands the
+runs to SLURM (launch_slurm.py), which starts times-doctor's task on a
+compute node to run each with the same local runner.  Both write the same
+run record (job_control.JobRegistry), so the scan's workers, its menu,
+control requests, the state file and the report do not care which one ran a
+profile.
+
+The protocol, in the order a scan uses it (scan.Scan._start_batch):
+
+- ``submit(specs, max_parallel, registry, timeout_seconds, grace_seconds,
+  log_seconds)``: a batch of runs the scan starts at once, before any
+  worker runs them.  Local: nothing to do.  SLURM: one job array
+  (``--array=...%max_parallel``) for the whole batch.
+- ``followers(batch_size, max_parallel)``: how many workers follow the
+  batch (local: max_parallel; SLURM arrays: one per task, as SLURM does the
+  throttling and a worker only waits for its task).
+- ``run(spec, cancel_event, registry, ...)``, in each worker: follow one run
+  to a final state (the runner's contract: a RunResult, or None when it was
+  cancelled before it started).  A run not submitted in a batch is started here.
+- ``close()``: after every worker, stop the launcher's threads.
 """
 
 import threading
@@ -48,6 +62,14 @@ class LocalLauncher(object):
         self._lock = threading.Lock()
         self._log_poller = None
 
+    def submit(self, specs, max_parallel, registry, timeout_seconds=0, grace_seconds=10.0,
+               log_seconds=None):
+        """Nothing to hand over: each run starts when a worker runs it."""
+
+    def followers(self, batch_size, max_parallel):
+        """At most max_parallel runs at once: that many workers."""
+        return max(1, min(batch_size, max_parallel))
+
     def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
             log_seconds=None):
         """run_gams_with_progress(); a RunResult, or None if cancelled before it started."""
@@ -70,9 +92,14 @@ class LocalLauncher(object):
             return self._log_poller
 
 
-def make_launcher(name, scan_id, threads, slurm_args, environ):
-    """The launcher called *name* ("local" or "slurm") for one scan."""
+def make_launcher(name, scan_id, threads, slurm_args, environ, batch_dir=None):
+    """The launcher called *name* ("local" or "slurm") for one scan.
+
+    *batch_dir*: where SLURM's batch manifests and sbatch output go
+    (scanfiles.slurm_dir of the scan).
+    """
     if name == "slurm":
         from times_doctor import launch_slurm
-        return launch_slurm.SlurmLauncher(scan_id, threads, slurm_args, environ)
+        return launch_slurm.SlurmLauncher(scan_id, threads, slurm_args, environ,
+                                          batch_dir=batch_dir)
     return LocalLauncher()

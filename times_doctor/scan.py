@@ -13,6 +13,7 @@ report, resume).
 """
 
 import collections
+import itertools
 import os
 import sys
 import threading
@@ -74,7 +75,8 @@ class Scan(object):
         self.registry = JobRegistry(default_grace_seconds=plan.grace_seconds)
         # Where runs execute: this machine, or SLURM (issue 13).
         self.launcher = launchers.make_launcher(plan.launcher, self.scan_id, plan.threads,
-                                                plan.config.slurm_args, self.environ)
+                                                plan.config.slurm_args, self.environ,
+                                                batch_dir=scanfiles.slurm_dir(plan.out_dir))
         # What a worker calls per run (runner.run_gams_with_progress's
         # signature): the launcher's; tests pass a fake that starts nothing.
         self._run_one = run_one if run_one is not None else self.launcher.run
@@ -87,8 +89,9 @@ class Scan(object):
         self.results = {}
         self._results_lock = threading.Lock()
         self._cancel_events = {}
-        self._queue = collections.deque()
+        self._queue = collections.deque()  # runs of the started batches no worker took yet
         self._queue_lock = threading.Lock()
+        self._worker_numbers = itertools.count()
         self._worker_errors = []
         self._licence_failed = set()  # solvers whose run ended with GAMS rc 7
         self._abort_signal = None
@@ -165,11 +168,8 @@ class Scan(object):
         workers = []
         try:
             self.monitor.start()
-            for index in range(min(self.plan.max_workers, len(names))):
-                worker = threading.Thread(target=self._worker, name="td-worker-%d" % index)
-                worker.daemon = True
-                worker.start()
-                workers.append(worker)
+            workers.extend(self._start_batch(
+                [name for name in names if name not in self._kept], self.plan.max_workers))
             self._main_loop()
         finally:
             # Whatever happened above, no job may outlive the scan.
@@ -181,6 +181,31 @@ class Scan(object):
             self.launcher.close()  # e.g. the local launcher's log poller
             self.monitor.stop()
             self.inbox.close()
+
+    def _start_batch(self, names, max_parallel):
+        """Start *names* as one batch, at most *max_parallel* at once; the new worker threads.
+
+        The one way runs start.  The launcher sees the whole batch before any
+        worker runs one of them (SLURM: one job array, ``--array=...%M``,
+        one submission whatever the number of runs; local: nothing, runs
+        start as workers pick them up), and says how many workers follow it.
+        A later batch (runs started after these, e.g. re-runs of the best
+        profiles) calls this again with its own names and max_parallel.
+        """
+        with self._queue_lock:
+            self._queue.extend(names)
+        self.launcher.submit([self.specs[name] for name in names], max_parallel, self.registry,
+                             timeout_seconds=self.plan.timeout_seconds,
+                             grace_seconds=self.plan.grace_seconds,
+                             log_seconds=self._log_seconds())
+        workers = []
+        for _ in range(self.launcher.followers(len(names), max_parallel) if names else 0):
+            worker = threading.Thread(target=self._worker,
+                                      name="td-worker-%d" % next(self._worker_numbers))
+            worker.daemon = True
+            worker.start()
+            workers.append(worker)
+        return workers
 
     def _take_late_signals(self):
         """A signal that arrived as the last run finished still sets the exit code.
@@ -277,7 +302,6 @@ class Scan(object):
             self.specs[spec.name] = spec
             self._cancel_events[spec.name] = self.registry.register(
                 spec.name, work_dir=prepared.path)
-            self._queue.append(spec.name)
         job_info = dict((spec.name, {"solver": spec.solver, "profile": spec.profile.base_name,
                                      "log": spec.log_path, "lst": spec.lst_path,
                                      "kept": spec.name in self._kept,
@@ -381,6 +405,8 @@ class Scan(object):
         with self._results_lock:
             if spec.solver not in self._licence_failed:
                 return False
+        if self.registry.get(spec.name).status != RunStatus.WAITING:
+            return False  # its launcher started it with its batch (a SLURM array task): follow it
         message = "not started: %s licence error" % spec.solver
         # The reason only if it is the reason: a run cancelled meanwhile stays
         # cancelled, without a licence note in its row.

@@ -31,6 +31,7 @@ HTML_REPORT_NAME = "scan_report.html"
 STATE_FILE_NAME = "scan_state.json"
 LOCK_NAME = "scan.lock"
 REQUESTS_FOLDER = "requests"
+SLURM_FOLDER = "slurm"
 
 
 # -- paths -----------------------------------------------------------------------
@@ -71,6 +72,11 @@ def state_path(out_dir):
 
 def requests_dir(out_dir):
     return os.path.join(runs_root(out_dir), REQUESTS_FOLDER)
+
+
+def slurm_dir(out_dir):
+    """SLURM job arrays' manifests (array-N.json) and sbatch's own output (slurm-A.out)."""
+    return os.path.join(runs_root(out_dir), SLURM_FOLDER)
 
 
 def work_dir(out_dir, solver, profile_name):

@@ -1,8 +1,10 @@
 """The compute-node side of a SLURM run: one profile, run by the local runner.
 
-SLURM starts ``python -m times_doctor _slurm-task <work_dir>/slurm_task.json``
-as the batch script (``exec``) or as a job step.  This process runs that one
-profile with runner.run_gams_with_progress(), the code that is proven
+SLURM starts ``python -m times_doctor _slurm-task --array <batch manifest>``
+as the batch script (``exec``) of each task of a job array (the manifest
+lists the batch's task specs; ``SLURM_ARRAY_TASK_ID`` picks this task's), or
+``python -m times_doctor _slurm-task <work_dir>/slurm_task.json`` as a job
+step inside an allocation.  This process runs that one profile with runner.run_gams_with_progress(), the code that is proven
 locally: GAMS in its own session, the ``waitid`` watch, TERM -> grace ->
 KILL, the session sweep and the SIGINT-to-GAMS-only interrupt.  SLURM is
 only the transport: the scanner turns its menu and control actions into
@@ -41,6 +43,10 @@ from times_doctor.states import FINAL_STATES
 TASK_SPEC_NAME = "slurm_task.json"
 RECORD_NAME = "slurm_record.json"
 TASK_COMMAND = "_slurm-task"
+ARRAY_FLAG = "--array"
+# What an array task writes its own output to, in its run's folder, once it
+# knows its run (before that, sbatch's --output in the batch folder has it).
+TASK_OUTPUT_NAME = "slurm-%s.out"
 
 # How often the task looks for signals and rewrites its record for progress.
 TICK_SECONDS = 0.1
@@ -81,6 +87,37 @@ def read_task_spec(path):
     return document
 
 
+def write_manifest(path, spec_paths):
+    """The batch manifest of a job array: task index -> that run's task spec."""
+    write_atomic(path, json.dumps({"tasks": list(spec_paths)}, indent=2) + "\n")
+
+
+def spec_of_array_task(manifest_path, environ):
+    """The task spec path of this array task (``SLURM_ARRAY_TASK_ID``); ParseError if none."""
+    index = environ.get("SLURM_ARRAY_TASK_ID", "")
+    if not index.isdigit():
+        raise ParseError("%s %s runs as a SLURM array task: SLURM_ARRAY_TASK_ID is %r"
+                         % (TASK_COMMAND, ARRAY_FLAG, index))
+    try:
+        with open(manifest_path, "rb") as handle:
+            tasks = json.loads(handle.read().decode("utf-8"))["tasks"]
+        return tasks[int(index)]
+    except (IOError, OSError) as exc:
+        raise ParseError("cannot read the SLURM batch manifest %s: %s"
+                         % (manifest_path, exc.strerror or exc))
+    except (ValueError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise ParseError("the SLURM batch manifest %s has no task %s: %s"
+                         % (manifest_path, index, exc))
+
+
+def slurm_ids(environ):
+    """(job id as scancel names it, step id) of this process: ``A_i`` for an array task."""
+    array_job, array_task = environ.get("SLURM_ARRAY_JOB_ID"), environ.get("SLURM_ARRAY_TASK_ID")
+    if array_job and array_task:
+        return "%s_%s" % (array_job, array_task), environ.get("SLURM_STEP_ID")
+    return environ.get("SLURM_JOB_ID"), environ.get("SLURM_STEP_ID")
+
+
 def read_record(path):
     """The task's record, or None when it is missing or half-visible (read again later)."""
     try:
@@ -90,13 +127,32 @@ def read_record(path):
         return None
 
 
-def main(argv):
-    """``times-doctor _slurm-task SPEC``: run one profile; returns the exit code."""
+def main(argv, environ=None):
+    """``times-doctor _slurm-task [--array MANIFEST | SPEC]``: run one profile; the exit code."""
+    environ = os.environ if environ is None else environ
+    if len(argv) == 2 and argv[0] == ARRAY_FLAG:
+        spec = read_task_spec(spec_of_array_task(argv[1], environ))
+        job_id, _step = slurm_ids(environ)
+        _redirect_output(os.path.join(spec["work_dir"], TASK_OUTPUT_NAME % job_id))
+        return Task(spec).run()
     if len(argv) != 1:
-        raise UsageError("usage: times-doctor %s <work_dir>/%s (started by the SLURM "
-                         "launcher, not by hand)" % (TASK_COMMAND, TASK_SPEC_NAME))
+        raise UsageError("usage: times-doctor %s --array <batch manifest> | <work_dir>/%s "
+                         "(started by the SLURM launcher, not by hand)"
+                         % (TASK_COMMAND, TASK_SPEC_NAME))
     spec = read_task_spec(argv[0])
     return Task(spec).run()
+
+
+def _redirect_output(path):
+    """This task's stdout and stderr into its run's folder (an array has one --output)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+    finally:
+        os.close(fd)
 
 
 class Task(object):
@@ -116,8 +172,8 @@ class Task(object):
             "node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(),
             "host": socket.gethostname(),
             "task_pid": os.getpid(),
-            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-            "slurm_step_id": os.environ.get("SLURM_STEP_ID"),
+            "slurm_job_id": slurm_ids(os.environ)[0],
+            "slurm_step_id": slurm_ids(os.environ)[1],
         })
         self.registry.add_listener(self.record.on_snapshot)
         self._signals = collections.deque(maxlen=64)
