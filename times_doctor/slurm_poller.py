@@ -262,6 +262,7 @@ class QueuePoller(object):
         if not pending or slots <= 0:
             return  # a part still runs at --max-workers: a finished task wakes us
         size = max(1, min(len(pending), batch.try_size))
+        refused = None
         while True:
             part = pending[:size]
             throttle = min(slots, len(part))
@@ -270,9 +271,12 @@ class QueuePoller(object):
             array_id = out.strip().split(";")[0]
             if rc == 0 and array_id.isdigit():
                 self._submitted(batch, part, array_id, throttle, size)
+                if refused is not None and size < len(pending):
+                    self._refused(batch, pending[size:], "limit", refused, "", split=True)
                 return
             kind, reason = submit_refusal(err or out)
             if kind is not None and size > 1:
+                refused = reason
                 size //= 2
                 continue
             self._refused(batch, pending, kind, reason, err or out.strip() or "rc %d" % rc)
@@ -288,21 +292,25 @@ class QueuePoller(object):
             batch.parts.append([array_id, throttle])
             if len(batch.parts) == 2:
                 self._split.append(batch)
+            # More of the batch (split off for a limit) is tried at once, twice
+            # as big, unless the refusal that split it says to wait (_refused).
             batch.try_size = size * 2
+            batch.next_try = now
             batch.retry_seconds = SUBMIT_RETRY_MIN_SECONDS
-            # The rest (split off for a limit) is tried after a pause, not at once.
-            batch.next_try = now + SUBMIT_RETRY_MIN_SECONDS
             self._arrays[array_id] = list(part)
             self._interval = self.min_seconds
             self._next_poll = min(self._next_poll or now, now + self.min_seconds)
 
-    def _refused(self, batch, pending, kind, reason, text):
+    def _refused(self, batch, pending, kind, reason, text, split=False):
+        """*pending* was refused (*split*: the rest of a batch a part of which fitted)."""
         with self._lock:
             if kind == "limit":
                 wait = batch.retry_seconds
                 batch.next_try = self._monotonic() + wait
                 batch.retry_seconds = min(SUBMIT_RETRY_MAX_SECONDS, wait * 2)
-                batch.try_size = 1
+                # Nothing fitted: the next try starts small (one RPC while the
+                # limit holds, not a halving cascade) and doubles once it fits.
+                batch.try_size = min(batch.try_size, len(pending)) if split else 1
                 for task in pending:
                     task.waiting = ("waiting to be submitted: SLURM refused the job array for a "
                                     "per-user limit (%s); next try in %.0f s" % (reason, wait))

@@ -143,19 +143,23 @@ def array_of(task_id):
 
 
 def scancel_targets(task_ids):
-    """Task ids grouped for one scancel: ``A_[1,3,5]`` per array (one RPC each)."""
+    """Task ids grouped for one scancel: ``A_[0-3,7]`` per array (one RPC each).
+
+    Plain job ids and step ids (``J.S``) stay as they are.
+    """
     by_array = collections.OrderedDict()
+    targets = []
     for task_id in task_ids:
         array, _, index = str(task_id).partition("_")
-        by_array.setdefault(array, []).append(index)
-    targets = []
-    for array, indexes in by_array.items():
-        if indexes == [""]:
-            targets.append(array)
-        elif len(indexes) == 1:
-            targets.append("%s_%s" % (array, indexes[0]))
+        if index.isdigit():
+            by_array.setdefault(array, []).append(int(index))
         else:
-            targets.append("%s_[%s]" % (array, ",".join(indexes)))
+            targets.append(str(task_id))
+    for array, indexes in by_array.items():
+        if len(indexes) == 1:
+            targets.append("%s_%d" % (array, indexes[0]))
+        else:
+            targets.append("%s_[%s]" % (array, array_spec(indexes)))
     return targets
 
 
