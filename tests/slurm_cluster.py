@@ -30,6 +30,7 @@ prints its ``SLURM_CONF`` and stops it on Enter.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -406,17 +407,14 @@ def parse_sdiag(text):
     for line in text.splitlines():
         if line.startswith("Remote Procedure Call statistics by message type"):
             table = by_type
-            continue
-        if line.startswith("Remote Procedure Call statistics by user"):
+        elif line.startswith("Remote Procedure Call statistics by user"):
             table = by_user
-            continue
-        if table is None:
-            continue
-        parts = line.split()
-        if len(parts) >= 4 and parts[1].startswith("(") and parts[2] == "count:":
-            table[parts[0]] = int(parts[3])
-        elif line.strip() and not line.startswith(" ") and table is by_user:
-            table = None
+        elif line[:1].strip():
+            table = None  # another section
+        elif table is not None:
+            found = re.match(r"\s+(\S+)\s+\(\s*\d+\)\s+count:(\d+)", line)
+            if found:
+                table[found.group(1)] = int(found.group(2))
     return by_type, by_user
 
 

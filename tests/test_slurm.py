@@ -1,10 +1,11 @@
-"""The SLURM launcher (issue 13): pure parts with fakes, then a real one-node cluster.
+"""The SLURM launcher: pure parts with fakes, then a real cluster of three nodes.
 
-The end-to-end tests run real slurmctld/slurmd/munged (the session fixture
-``slurm_cluster`` in conftest.py, started as root in a temporary folder), the
-GAMS under test and real solvers.  The cluster has this machine's CPUs (2
-here), so with ``--threads 1`` two runs solve at once and the rest wait in
-SLURM's queue.
+The end-to-end tests run real slurmctld, three slurmd (emulated nodes n1-n3
+of one CPU each, all on this machine) and munged (the session fixture
+``slurm_cluster`` in conftest.py, started as root in a temporary folder),
+the GAMS under test and real solvers.  With ``--threads 1`` three runs solve
+at once, one per node, and the rest wait in SLURM's queue.  The poller and
+SLURM's texts are tested on their own in test_slurm_poller.py.
 """
 
 import json
@@ -34,15 +35,6 @@ FOUR = "dual,primal,sift,bar_nox"
 
 
 # -- pure parts ------------------------------------------------------------------------
-
-def test_parse_job_state_from_scontrol_show_job():
-    text = ("JobId=7 JobName=td-1-2-dual\n   JobState=TIMEOUT Reason=TimeLimit "
-            "Dependency=(null)\n")
-    assert launch_slurm.parse_job_state(text) == ("TIMEOUT", "TimeLimit")
-    assert launch_slurm.parse_job_state("   JobState=CANCELLED Reason=None x") == (
-        "CANCELLED", None)
-    assert launch_slurm.parse_job_state("slurm_load_jobs error: Invalid job id") == (None, None)
-
 
 def test_ended_by_slurm_rows():
     assert launch_slurm.ended_by_slurm("TIMEOUT", "TimeLimit") == (
@@ -129,6 +121,20 @@ def test_reap_jobs_cancels_only_jobs_whose_name_and_user_match():
     assert "'my-own-job'" in untouched["primal"] and "somebody" in untouched["sift"]
 
 
+def test_reap_jobs_cancels_a_dead_scans_array_tasks_in_one_scancel():
+    me = __import__("pwd").getpwuid(os.getuid()).pw_name
+    jobs = [{"name": "p%d" % index, "slurm_job_id": "40_%d" % index, "slurm_mode": "array"}
+            for index in range(5)]
+    jobs.append({"name": "forged", "slurm_job_id": "41_0", "slurm_mode": "array"})
+    listed = dict(("40_%d" % index, ("td-S", me)) for index in range(4))  # 40_4 ended
+    listed["41_0"] = ("td-other", me)
+    fake = FakeCommands(listed)
+    cancelled, untouched = launch_slurm.reap_jobs(jobs, "S", os.getuid(), fake)
+    assert fake.calls == [["scancel", "40_[0-3]"]]
+    assert cancelled == ["40_[0-3]"]
+    assert list(untouched) == ["forged"] and "'td-other'" in untouched["forged"]
+
+
 # -- a real cluster ------------------------------------------------------------------------
 
 @pytest.fixture
@@ -150,12 +156,17 @@ def wait_for(predicate, proc=None, timeout=90, message="condition"):
 
 
 def queue(cluster):
-    """{job id: (state, name)} of what squeue still lists."""
+    """{job or array task id: (state, name)} of what squeue still lists (one line per task)."""
     found = {}
-    for line in cluster.run(["squeue", "-h", "-o", "%i|%T|%j"]).splitlines():
+    for line in cluster.run(["squeue", "-h", "-r", "-o", "%i|%T|%j"]).splitlines():
         job_id, state, name = line.strip().split("|")
         found[job_id] = (state, name)
     return found
+
+
+def array_ids(state):
+    """The job arrays of a scan's runs, from their task ids (``A_i``)."""
+    return sorted(set(job["slurm_job_id"].split("_")[0] for job in state["jobs"]))
 
 
 def comparable(rows):
@@ -164,7 +175,7 @@ def comparable(rows):
 
 
 @pytest.mark.gams
-def test_four_profiles_via_sbatch_and_inside_salloc_match_a_local_scan(
+def test_four_profiles_as_one_array_and_inside_salloc_match_a_local_scan(
         copy_model, gams_path, tmp_path, env, slurm_cluster):
     run_dir = copy_model("transport")
     profiles = "dual,primal,sift,bar"
@@ -174,30 +185,43 @@ def test_four_profiles_via_sbatch_and_inside_salloc_match_a_local_scan(
     assert code == 0, (stdout, stderr)
     _, local_rows = read_report(local_out)
 
-    # From "a login node": one batch job per profile.
+    # From "a login node": one job array for the four profiles, spread over the nodes.
     out = str(tmp_path / "sbatch")
+    slurm_cluster.reset_rpc_counts()
     code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, out, profiles), env=env)
     assert code == 0, (stdout, stderr)
+    by_type, _by_user = slurm_cluster.rpc_counts()
     columns, rows = read_report(out)
     assert columns == CSV_COLUMNS
     assert comparable(rows) == comparable(local_rows)
     assert [row["status"] for row in rows] == ["completed"] * 4
     state = read_state(out)
     assert state["launcher"] == "slurm" and state["exit_code"] == 0
+    [array] = array_ids(state)
+    assert [job["slurm_job_id"] for job in state["jobs"]] == [
+        "%s_%d" % (array, index) for index in range(4)]
     for job in state["jobs"]:
-        assert job["slurm_mode"] == "batch" and job["slurm_job_id"].isdigit()
-        assert job["slurm_node"] == slurm_cluster.node
-        assert job["slurm_job_name"] == "td-%s-%s" % (state["scan_id"], job["name"])
+        assert job["slurm_mode"] == "array"
+        assert job["slurm_job_name"] == "td-%s" % state["scan_id"]
         assert job["pid"] is None and job["sid"] is None  # nothing local for reap to touch
         with open(os.path.join(job["work_dir"], "slurm_record.json")) as handle:
             assert json.load(handle)["slurm_job_id"] == job["slurm_job_id"]
+        assert os.path.exists(os.path.join(job["work_dir"],
+                                           "slurm-%s.out" % job["slurm_job_id"]))
+    # Three one-CPU nodes: the first three tasks start at once, one on each.
+    assert set(job["slurm_node"] for job in state["jobs"]) == set(slurm_cluster.nodes)
+    # What the scan asked of slurmctld: one submission, then only looks at
+    # its array (one RPC each); the completions are slurmd's.
+    assert by_type.get("REQUEST_SUBMIT_BATCH_JOB") == 1, by_type
+    assert "REQUEST_JOB_INFO" not in by_type and "REQUEST_PARTITION_INFO" not in by_type
+    assert 1 <= by_type.get("REQUEST_JOB_INFO_SINGLE", 0) <= 10, by_type
 
-    # Inside an allocation of 2 CPUs: one job step per profile, 2 at a time.
+    # Inside an allocation of two nodes: one job step per profile, on both nodes.
     out = str(tmp_path / "salloc")
     salloc = subprocess.Popen(
-        ["salloc", "--ntasks=2", "--cpus-per-task=1", sys.executable, "-m", "times_doctor"]
-        + scan_args(run_dir, gams_path, out, profiles), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        ["salloc", "--nodes=2", "--ntasks=2", "--cpus-per-task=1", sys.executable, "-m",
+         "times_doctor"] + scan_args(run_dir, gams_path, out, profiles),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     stdout, stderr = salloc.communicate(timeout=300)
     assert salloc.returncode == 0, (stdout, stderr)
     _, rows = read_report(out)
@@ -207,6 +231,7 @@ def test_four_profiles_via_sbatch_and_inside_salloc_match_a_local_scan(
     assert len(job_ids) == 1  # the allocation's
     assert sorted(job["slurm_step_id"] for job in state["jobs"]) == ["0", "1", "2", "3"]
     assert set(job["slurm_mode"] for job in state["jobs"]) == set(["step"])
+    assert len(set(job["slurm_node"] for job in state["jobs"])) == 2
     assert slurm_cluster.job_ids() == []
 
 
@@ -216,22 +241,25 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
     names = FOUR.split(",")
     scan = start_scan(scan_args(run_dir, gams_path, out, extra=[
-        "--gams-arg", "solvelink=0", "--max-workers", "4"]), env)
+        "--gams-arg", "solvelink=0", "--max-workers", "2"]), env)
     try:
         def statuses():
             state = jobs(out)
             return dict((n, state.get(n, {}).get("status")) for n in names)
 
-        # The cluster has 2 CPUs: two runs solve, the other two wait in
-        # SLURM's queue (which two depends on the order the workers submit).
+        # One array, --array=0-3%2: two runs solve (on two of the three
+        # nodes), the other two wait in SLURM's queue for the array's limit.
         wait_for(lambda: list(statuses().values()).count("running") == 2, scan,
                  message="two runs running")
         state = jobs(out)
         scan_id = read_state(out)["scan_id"]
         first, second = [n for n in names if state[n]["status"] == "running"]
         waiting = [n for n in names if n not in (first, second)]
+        assert state[first]["slurm_node"] != state[second]["slurm_node"]
         listed = queue(slurm_cluster)
         assert [listed[state[n]["slurm_job_id"]][0] for n in waiting] == ["PENDING"] * 2
+        wait_for(lambda: all("pending (JobArrayTaskLimit)" in (jobs(out)[n]["details"] or "")
+                             for n in waiting), scan, 30, "the pending reason in Details")
 
         # times-doctor cancel of a running run: its job leaves squeue, nothing of it is left.
         code, text, err = run_cli(["cancel", out, first, "--grace-seconds", "2"], env=env)
@@ -346,11 +374,13 @@ def _proc_state(pid):
 @pytest.mark.gams
 def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_path, tmp_path,
                                                               env, slurm_cluster):
-    # A job of the same user with another name, holding one of the 2 CPUs.
+    # A job of the same user with another name, holding two of the 3 nodes.
     other = slurm_cluster.run(["sbatch", "--parsable", "--job-name=not-times-doctor",
-                               "--cpus-per-task=1", "--output=/dev/null",
-                               "--wrap=sleep 300"]).strip()
+                               "--nodes=2", "--ntasks=2", "--cpus-per-task=1",
+                               "--output=/dev/null", "--wrap=srun sleep 300"]).strip()
     try:
+        wait_for(lambda: queue(slurm_cluster).get(other, ("",))[0] == "RUNNING", None, 30,
+                 "the other job running")
         run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
         scan = start_scan(scan_args(run_dir, gams_path, out, "dual,primal",
                                     ["--gams-arg", "solvelink=0"]), env)
@@ -372,7 +402,9 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
 
         code, text, err = run_cli(["reap", out], env=env)
         assert code == 0, (text, err)
-        assert "cancelled SLURM job(s) %s, %s" % tuple(sorted(ours)) in text, text
+        array = ours[0].split("_")[0]
+        assert sorted(ours) == ["%s_0" % array, "%s_1" % array]
+        assert "cancelled SLURM job(s) %s_[0-1]" % array in text, text
         wait_for(lambda: not set(ours) & set(queue(slurm_cluster)), None, 30,
                  "the scan's jobs gone")
         assert queue(slurm_cluster)[other] == ("RUNNING", "not-times-doctor")
@@ -388,16 +420,19 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
         copy_model, gams_path, tmp_path, env, slurm_cluster):
     # SLURM checks time limits every 30 s, in whole minutes: a job whose end
     # time is moved to now is ended within that check (about 30 s: the
-    # cost of this test).  A node set DOWN ends its jobs at once.
+    # cost of this test).  A node set DOWN ends its jobs at once; the runs
+    # on the other nodes go on, and nothing is requeued behind the scan's back.
     run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
-    scan = start_scan(scan_args(run_dir, gams_path, out, "dual,primal", [
+    names = ["dual", "primal", "sift"]
+    scan = start_scan(scan_args(run_dir, gams_path, out, ",".join(names), [
         "--gams-arg", "solvelink=0", "--slurm-arg=--time=30"]), env)
-    node_down = False
+    down = None
     try:
-        wait_for(lambda: [j.get("status") for j in jobs(out).values()] == ["running"] * 2, scan,
-                 message="both runs running")
+        wait_for(lambda: [j.get("status") for j in jobs(out).values()] == ["running"] * 3, scan,
+                 message="three runs running")
         state = jobs(out)
         scan_id = read_state(out)["scan_id"]
+        assert sorted(state[n]["slurm_node"] for n in names) == sorted(slurm_cluster.nodes)
         # SLURM refuses an end time not after the job's start ("Invalid time
         # specified") within the second the job started: ask again.
         end_now = ["scontrol", "update", "jobid=%s" % state["dual"]["slurm_job_id"],
@@ -406,16 +441,28 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
                  "scontrol to accept EndTime=now")
         wait_for(lambda: jobs(out)["dual"]["status"] == "timeout", scan, 90, "dual timed out")
         assert jobs(out)["primal"]["status"] == "running"
-        slurm_cluster.run(["scontrol", "update", "nodename=%s" % slurm_cluster.node,
-                           "state=down", "reason=td-test-node-failure"])
-        node_down = True
+        down = state["primal"]["slurm_node"]
+        slurm_cluster.run(["scontrol", "update", "nodename=%s" % down, "state=down",
+                           "reason=td-test-node-failure"])
+        wait_for(lambda: jobs(out)["primal"]["status"] == "failed", scan, 60, "primal failed")
+        # sift, on a node that stayed up, goes on as it was.
+        after = jobs(out)["sift"]
+        assert after["status"] == "running"
+        assert (after["slurm_job_id"], after["slurm_node"]) == (
+            state["sift"]["slurm_job_id"], state["sift"]["slurm_node"])
+        primal_job = state["primal"]["slurm_job_id"]
+        shown = slurm_cluster.run(["scontrol", "-o", "show", "job", primal_job])
+        assert " JobState=NODE_FAIL " in shown and " Restarts=0 " in shown, shown
+        assert primal_job not in slurm_cluster.job_ids()  # not pending again: not requeued
+        code, text, err = run_cli(["cancel", out, "sift", "--grace-seconds", "2"], env=env)
+        assert code == 0, (text, err)
         stdout, stderr = scan.communicate(timeout=90)
     finally:
         if scan.poll() is None:
             scan.kill()
             scan.wait()
-        if node_down:
-            slurm_cluster.return_node()
+        if down is not None:
+            slurm_cluster.return_node(down)
     assert scan.returncode == 1, (stdout, stderr)
     _, rows = read_report(out)
     by_name = dict((row["profile"], row) for row in rows)
@@ -424,10 +471,129 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
         "SLURM ended the job: time limit, TIMEOUT (TimeLimit)")
     assert by_name["primal"]["status"] == "failed"
     assert by_name["primal"]["gams_rc_meaning"] == "SLURM ended the job: NODE_FAIL (NodeDown)"
+    assert by_name["sift"]["status"] == "cancelled"
     final = jobs(out)
     assert final["primal"]["details"] == "SLURM ended the job: NODE_FAIL (NodeDown)"
-    for name in ("dual", "primal"):
+    for name in names:
         wait_for(lambda: marked_pids("%s/%s" % (scan_id, name)) == [], None, 30,
                  "no process of %s left" % name)
         assert not is_alive(final[name]["slurm_task_pid"])
+    assert slurm_cluster.job_ids() == []
+
+
+@pytest.mark.gams
+def test_reap_cancels_the_array_of_a_sigkilled_scanner_with_100_tasks_queued(
+        copy_model, gams_path, tmp_path, env, slurm_cluster):
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    opt_dir = tmp_path / "opts"
+    opt_dir.mkdir()
+    names = ["p%03d" % index for index in range(100)]
+    for name in names:
+        (opt_dir / (name + ".opt")).write_text("lpmethod 2\n")
+    scan = start_scan(["scan", run_dir, "--gams-path", gams_path, "--opt-dir", str(opt_dir),
+                       "--profiles", ",".join(names), "--threads", "1", "--parallel",
+                       "--gams-arg", "solvelink=0", "--grace-seconds", "3", "--out", out,
+                       "--yes", "--launcher", "slurm", "--no-preflight"], env)
+    try:
+        # One task per node solves; the other 97 wait in SLURM's queue.
+        wait_for(lambda: [j.get("status") for j in jobs(out).values()].count("running") == 3
+                 and all(j.get("slurm_job_id") for j in jobs(out).values()), scan, 120,
+                 "three runs running, every run submitted")
+    finally:
+        scan.send_signal(signal.SIGKILL)
+        scan.communicate()
+    state = read_state(out)
+    scan_id = state["scan_id"]
+    [array] = array_ids(state)
+    listed = queue(slurm_cluster)
+    ours = dict((job_id, entry) for job_id, entry in listed.items()
+                if job_id.startswith(array + "_"))
+    assert len(ours) == 100
+    assert sorted(entry[0] for entry in ours.values()).count("PENDING") == 97
+    solving = [job["name"] for job in state["jobs"] if job["status"] == "running"]
+    assert all(marked_pids("%s/%s" % (scan_id, name)) for name in solving)  # orphans
+
+    code, text, err = run_cli(["reap", out], env=env)
+    assert code == 0, (text, err)
+    assert "cancelled SLURM job(s) %s_[0-99]" % array in text, text
+    wait_for(lambda: not [job_id for job_id in slurm_cluster.job_ids()
+                          if job_id.startswith(array + "_")], None, 30, "the array gone")
+    for name in solving:
+        wait_for(lambda: marked_pids("%s/%s" % (scan_id, name)) == [], None, 30,
+                 "the processes of %s gone" % name)
+    assert set(j["status"] for j in jobs(out).values()) == set(["cancelled"])
+
+
+@pytest.mark.gams
+def test_a_per_user_submit_limit_is_waited_out_with_the_reason_in_details(
+        copy_model, gams_path, tmp_path, env, slurm_cluster):
+    run_dir, out = copy_model("transport"), str(tmp_path / "out")
+    names = ["dual", "primal", "sift"]
+    slurm_cluster.set_submit_limit(0)
+    try:
+        scan = start_scan(scan_args(run_dir, gams_path, out, ",".join(names)), env)
+        try:
+            reason = ("waiting to be submitted: SLURM refused the job array for a per-user "
+                      "limit (QOSMaxSubmitJobPerUserLimit); next try in 10 s")
+            wait_for(lambda: [jobs(out).get(n, {}).get("details") for n in names]
+                     == [reason] * 3, scan, 30, "the reason in every run's Details")
+            assert [j["status"] for j in jobs(out).values()] == ["starting"] * 3
+            # The limit eases to one job at a time: the runs go in, an array of one each.
+            slurm_cluster.set_submit_limit(1)
+            stdout, stderr = scan.communicate(timeout=120)
+        finally:
+            if scan.poll() is None:
+                scan.kill()
+                scan.wait()
+    finally:
+        slurm_cluster.set_submit_limit(None)
+    assert scan.returncode == 0, (stdout, stderr)
+    _, rows = read_report(out)
+    assert [row["status"] for row in rows] == ["completed"] * 3
+    assert len(array_ids(read_state(out))) == 3
+
+
+LEGACY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "slurm_legacy")
+
+
+@pytest.mark.gams
+def test_a_scan_of_the_one_job_per_profile_launcher_is_reaped_and_resumed(
+        copy_model, gams_path, tmp_path, env, slurm_cluster):
+    # The state file as b89039a wrote it (tests/fixtures/slurm_legacy/README.md),
+    # with this test's folders and two jobs submitted the way that launcher did.
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    with open(os.path.join(LEGACY, "scan_state.json")) as handle:
+        text = handle.read()
+    document = json.loads(text)
+    submitted = {}
+    for job in document["jobs"]:
+        submitted[job["name"]] = slurm_cluster.run([
+            "sbatch", "--parsable", "--no-requeue", "--job-name=%s" % job["slurm_job_name"],
+            "--ntasks=1", "--nodes=1", "--cpus-per-task=1", "--output=/dev/null",
+            "--wrap=sleep 300"]).strip()
+    text = text.replace("@OUT_DIR@", out).replace("@RUN_DIR@", run_dir).replace(
+        "@GAMS@", gams_path)
+    for name, job_id in submitted.items():
+        text = text.replace("@JOB_%s@" % name, job_id)
+    state_path = os.path.join(out, "times_doctor_out", "scan_runs", "scan_state.json")
+    os.makedirs(os.path.dirname(state_path))
+    with open(state_path, "w") as handle:
+        handle.write(text)
+
+    code, text, err = run_cli(["reap", out], env=env)
+    assert code == 0, (text, err)
+    assert "cancelled SLURM job(s) %s" % ", ".join(sorted(submitted.values())) in text, text
+    wait_for(lambda: not set(submitted.values()) & set(slurm_cluster.job_ids()), None, 30,
+             "the old scan's jobs gone")
+    assert [j["status"] for j in jobs(out).values()] == ["cancelled"] * 2
+
+    # Resumed with today's launcher: its runs go to SLURM as one array.
+    code, text, err = run_cli(["scan", run_dir, "--resume", "--out", out, "--yes",
+                               "--timeout-seconds", "3"], env=env)
+    assert code == 1, (text, err)  # both MIPs stopped by the 3 s timeout
+    state = read_state(out)
+    assert state["resumed_from"] == document["scan_id"] and state["launcher"] == "slurm"
+    assert [job["status"] for job in state["jobs"]] == ["timeout"] * 2
+    assert set(job["slurm_mode"] for job in state["jobs"]) == set(["array"])
+    assert len(array_ids(state)) == 1
     assert slurm_cluster.job_ids() == []
