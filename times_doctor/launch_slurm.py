@@ -76,6 +76,9 @@ from times_doctor.states import RunStatus, can_transition
 POLL_SECONDS = 0.5
 # After a cancel's grace, how long the task may take before a plain scancel.
 BACKSTOP_SECONDS = 15.0
+# How long a task that ended badly may stay COMPLETING before its final
+# SLURM state is asked for on its own (see _SlurmRun._slurm_verdict).
+VERDICT_SECONDS = 20.0
 # A task gone from SLURM with no final record: how long to wait for the
 # record to become visible on the shared file system.
 RECORD_SETTLE_SECONDS = 3.0
@@ -546,9 +549,7 @@ class _SlurmRun(object):
             # If SLURM ended the job (time limit, node failure, ...), that is
             # the story: its signal reaches GAMS too, so the task may well
             # report GAMS killed by SIGTERM as an ordinary failure.
-            state, reason = self.slurm_end
-            if state is None:
-                state, reason = self.commands.end_reason(self.job_id)
+            state, reason = self._slurm_verdict()
             if state in SLURM_ENDED_STATES or status in (None, RunStatus.CANCELLED):
                 status, message = ended_by_slurm(state, reason)
                 returncode = None
@@ -573,6 +574,31 @@ class _SlurmRun(object):
         self.registry.set_status(self.name, status, returncode)
         return RunResult(self.name, status, returncode, float(runtime), lst, message,
                          list(record.get("survivors") or []))
+
+    def _slurm_verdict(self):
+        """(state, reason) SLURM gives a task that ended without a good result of its own.
+
+        The task's final record often comes first: when SLURM ends a task for
+        its time limit, the task's record says "cancelled" while SLURM still
+        shows it COMPLETING.  So the poller is asked to look again (one RPC
+        per look) until it shows a final state, for up to VERDICT_SECONDS;
+        then ``scontrol``/``sacct`` for the task alone.
+        """
+        if self.task is None:
+            return self.commands.end_reason(self.job_id)
+        deadline = time.monotonic() + VERDICT_SECONDS
+        asked = None
+        while self.slurm_end[0] is None:
+            info, polled_at = self.poller.look(self.job_id)
+            if info is not None and info.state in ENDED_STATES:
+                return info.state, info.reason
+            if time.monotonic() >= deadline:
+                return self.commands.end_reason(self.job_id)
+            if polled_at != asked:
+                asked = polled_at
+                self.poller.nudge()
+            time.sleep(self.launcher.poll_seconds)
+        return self.slurm_end
 
     def _update(self, **fields):
         """Write fields of the run's record (job_control.RECORD_FIELDS); None leaves one as it is."""
