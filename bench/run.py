@@ -791,6 +791,9 @@ def main(argv=None):
             # about 35 s (bench/slurm_bench.py).
             from slurm_bench import bench_slurm
             benches.append(("slurm", lambda: bench_slurm(work, gams, market_split_spec, 10, 5)))
+            from slurm_scale_bench import bench_slurm_scale
+            benches.append(("slurm_scale", lambda: bench_slurm_scale(
+                work, lambda ref: _package_roots(work, args.baseline or ref))))
         for name, bench in benches:
             if only and name not in only:
                 continue
