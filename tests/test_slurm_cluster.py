@@ -24,12 +24,13 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 
 HOLDING_TEST = '''
 import os, time
-from proc_helpers import wait_until
+from proc_helpers import cmdline, wait_until
+from slurm_cluster import job_processes
 
 def test_hold(slurm_cluster):
     slurm_cluster.run(["sbatch", "--wrap=sleep 300", "--output=/dev/null"])
-    wait_until(lambda: slurm_cluster.run(["squeue", "-h", "-o", "%T"]).strip() == "RUNNING",
-               60, message="the job running")
+    wait_until(lambda: [pid for pid in job_processes(slurm_cluster.conf_path)
+                        if cmdline(pid)[:1] == ["sleep"]], 60, message="the job's sleep started")
     with open(os.environ["TD_HOLD_FILE"], "w") as handle:
         handle.write(slurm_cluster.conf_path)
     time.sleep(600)
