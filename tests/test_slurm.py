@@ -232,7 +232,8 @@ def test_four_profiles_as_one_array_and_inside_salloc_match_a_local_scan(
     assert sorted(job["slurm_step_id"] for job in state["jobs"]) == ["0", "1", "2", "3"]
     assert set(job["slurm_mode"] for job in state["jobs"]) == set(["step"])
     assert len(set(job["slurm_node"] for job in state["jobs"])) == 2
-    assert slurm_cluster.job_ids() == []
+    # salloc has returned; SLURM releases a two-node allocation a moment later.
+    wait_for(lambda: slurm_cluster.job_ids() == [], None, 30, "the allocation released")
 
 
 @pytest.mark.gams
