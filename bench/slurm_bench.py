@@ -1,11 +1,12 @@
 """SLURM launcher latencies for `make bench` (issue 13), beside the local launcher's.
 
-A real one-node cluster (tests/slurm_cluster.py: munged, slurmctld, slurmd as
-root in a temporary folder) runs the marketsplit MIP under the GAMS under
+A real cluster of three emulated nodes (tests/slurm_cluster.py: munged,
+slurmctld, slurmd -N per node as root in a temporary folder) runs the marketsplit MIP under the GAMS under
 test, one run at a time, through the same launcher object a scan's worker
 uses (launchers.LocalLauncher, launch_slurm.SlurmLauncher).  Per run:
 
-- submit-to-running: launcher.run() called -> the run's record says RUNNING
+- submit-to-running: launcher.run() called (the array of one is submitted by
+  the launcher's poller) -> the run's record says RUNNING
   (for SLURM: sbatch, scheduling, slurmd, the task starting and writing its
   record, the scanner reading it);
 - cancel-to-gone: registry.cancel() -> no process of the run left (GAMS, its
@@ -64,7 +65,7 @@ def bench_slurm(work, gams, spec_for, trials, interrupt_trials):
             if job_gone:
                 figures["%s_cancel_to_job_gone_from_squeue_ms" % name] = _summary(job_gone)
             figures["%s_interrupt_to_final_ms" % name] = _summary(interrupt)
-    figures["note"] = ("one-node test cluster on this machine (sched_interval=1); the scanner "
+    figures["note"] = ("3-node test cluster on this machine (sched_interval=1), each run an array of one; the scanner "
                        "reads a SLURM run's record every %.1f s" % launch_slurm.POLL_SECONDS)
     return figures
 
