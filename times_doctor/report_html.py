@@ -12,16 +12,13 @@ import math
 
 from times_doctor import report_svg
 from times_doctor.lst import model_status_is_optimal
+# The threshold and the warnings live with the diagnosis (rangestats.py).
+from times_doctor.rangestats import MATRIX_RATIO_LIMIT, range_warnings
 from times_doctor.series import phase_spans
 from times_doctor.states import LABELS, RunStatus, web_colour
 
 # Relative objective difference above which optimal profiles "disagree".
 DEFAULT_TOLERANCE = 1e-6
-# Matrix coefficient ratio (max / min) beyond which solvers lose accuracy.
-MATRIX_RATIO_LIMIT = 1e9
-# Any coefficient, right-hand side or bound larger than this looks like an
-# "infinity" stand-in or a unit problem.
-LARGE_VALUE_LIMIT = 1e9
 
 # Statuses whose bar ends early (drawn hatched).
 STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
@@ -142,26 +139,6 @@ def objective_spread(rows, tolerance=DEFAULT_TOLERANCE):
     optimal = [value for row, value in done if model_status_is_optimal(row.get("model_status"))]
     disagree = len(optimal) >= 2 and _relative(optimal) > tolerance
     return spread, disagree
-
-
-def range_warnings(lst):
-    """Plain-language warnings for one listing's range statistics (a list of str)."""
-    warnings = []
-    if lst is None:
-        return warnings
-    low, high = lst.matrix_min, lst.matrix_max
-    if low and high and high / low > MATRIX_RATIO_LIMIT:
-        warnings.append(
-            "the matrix coefficients span %s orders of magnitude (ratio %s, above %s): "
-            "solvers lose accuracy on such models; rescale the units of the variables or "
-            "equations with the largest and smallest coefficients"
-            % (_fmt(math.log10(high / low), 3), _fmt(high / low), _fmt(MATRIX_RATIO_LIMIT)))
-    for name, value in (("matrix coefficient", high), ("right-hand side", lst.rhs_max),
-                        ("bound", lst.bound_max)):
-        if value is not None and value > LARGE_VALUE_LIMIT:
-            warnings.append("a %s of %s (above %s) looks like a stand-in for infinity or a "
-                            "unit problem" % (name, _fmt(value), _fmt(LARGE_VALUE_LIMIT)))
-    return warnings
 
 
 # -- sections ------------------------------------------------------------
