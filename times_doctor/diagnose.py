@@ -1,4 +1,4 @@
-"""``times-doctor diagnose``: a TIMES run's listing, log and QA_CHECK.LOG condensed into what to fix.
+"""``times-doctor diagnose``: a TIMES run's listing, log and QA_CHECK.LOG said as what to fix.
 
 Runs nothing.  For a run folder (a VEDA ``GAMS_Wrk`` case, a RUN_DIR) it
 reads the newest listing (``*.lst``), the newest run log (``*run_log*.txt``,
@@ -155,7 +155,7 @@ def diagnose(files, context=None):
     main = listing if listing is not None else log
     if main is not None:
         findings.extend(_licence(main, log))
-        findings.extend(_gams_errors(main))
+        findings.extend(_gams_errors(main) or _gams_stopped(listing, log))
         conflict_source = _with(listing, log, lambda scan: scan.conflict.found)
         findings.extend(_status(listing, log, conflict_source, context))
         if conflict_source is not None:
@@ -168,6 +168,33 @@ def diagnose(files, context=None):
         findings.extend(_qa_findings(qa))
     findings.sort(key=lambda finding: -finding.rank)
     return Diagnosis(files, findings)
+
+
+def link_conflicts(diagnoses):
+    """Point the infeasible runs of a scan at the conflict another profile found.
+
+    *diagnoses*: [Diagnosis]; returns them with the status fix of each
+    infeasible run without a conflict of its own replaced.
+    """
+    owners = [each.files.name for each in diagnoses
+              if any(finding.kind == "conflict" for finding in each.findings)]
+    if not owners:
+        return list(diagnoses)
+    linked = []
+    for each in diagnoses:
+        if each.files.name in owners:
+            linked.append(each)
+            continue
+        findings = []
+        for finding in each.findings:
+            if finding.kind == "status" and status_code(finding.data.get("model_status")) in \
+                    _INFEASIBLE:
+                finding = finding._replace(fix="the %s profile of this scan names what cannot "
+                                           "hold together: see its conflict refiner's report"
+                                           % ", ".join(owners))
+            findings.append(finding)
+        linked.append(each._replace(findings=findings))
+    return linked
 
 
 def headline(diagnosis):
@@ -192,6 +219,74 @@ def diagnose_command_line(run_dir=None, out=None):
     """The ``times-doctor diagnose ...`` command that reads a scan again."""
     return "times-doctor diagnose %s" % (_quote(run_dir) if run_dir and not out
                                          else "--out %s" % _quote(out or run_dir))
+
+
+class DiagnosisCache(object):
+    """Diagnoses by their files' signatures: a page redrawn every few seconds reads each once.
+
+    Keeps at most *max_entries* (the oldest go first); a file that changed
+    (size or modification time) is read again.
+    """
+
+    def __init__(self, max_entries=256):
+        self.max_entries = max_entries
+        self._entries = collections.OrderedDict()
+
+    def get(self, files, context=None):
+        key = (files, tuple(_signature(path) for path in files[2:]))
+        found = self._entries.get(key)
+        if found is None:
+            found = diagnose(files, context)
+            self._entries[key] = found
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return found
+
+
+def scan_end_lines(rows, run_dir, out_dir):
+    """The lines a scan ends with when no profile reached a usable result, else [].
+
+    *rows*: the scan's CSV rows (``profile``, ``status``, ``model_status``,
+    ``dir``, ``lst``).  A scan the user cancelled says nothing here; one whose
+    every run failed, timed out or ended without an optimal or feasible
+    point names the most blocking finding of its profiles and the command
+    that prints them all.
+    """
+    from times_doctor.states import RunStatus
+    if not rows or any(row.get("status") in (RunStatus.CANCELLED, RunStatus.INTERRUPTED)
+                       for row in rows):
+        return []
+    if any(row.get("status") == RunStatus.COMPLETED and
+           status_code(row.get("model_status")) in _USABLE for row in rows):
+        return []
+    context = {"run_dir": run_dir, "out": None if out_dir == run_dir else out_dir}
+    diagnoses = []
+    for row in rows:
+        folder = row.get("dir")
+        if folder and os.path.isdir(folder):
+            diagnoses.append(diagnose(run_files(row.get("profile", ""), folder,
+                                                listing=row.get("lst") or None), context))
+    best = None
+    for each in link_conflicts(diagnoses):
+        found = headline(each)
+        # A tie goes to the run with a conflict report: it says what to change.
+        key = (found.rank, any(item.kind == "conflict" for item in each.findings)) \
+            if found is not None else None
+        if found is not None and (best is None or key > best[2]):
+            best = (each.files.name, found, key, each)
+    if best is None:
+        return []
+    name, finding, _, chosen = best
+    lines = ["Most blocking (%s): %s" % (name, finding.title)]
+    report = [item for item in chosen.findings if item.kind == "conflict"]
+    if report and finding.kind == "status":
+        finding = report[0]
+        lines.append("  %s" % finding.title)
+    if finding.fix:
+        lines.append("  fix: %s" % finding.fix)
+    lines.append("Every finding: %s" % diagnose_command_line(
+        run_dir, None if out_dir == run_dir else out_dir))
+    return lines
 
 
 # -- rendering -------------------------------------------------------------------
@@ -250,7 +345,7 @@ def run_diagnose_command(run_dir=None, out=None, as_json=False, no_color=False, 
     stdout = stdout or sys.stdout
     found = targets(run_dir, out)
     context = {"run_dir": run_dir, "out": out}
-    diagnoses = [diagnose(files, context) for files in found]
+    diagnoses = link_conflicts([diagnose(files, context) for files in found])
     if as_json:
         stdout.write(json.dumps(document(diagnoses, os.path.abspath(out or run_dir)),
                                 indent=2) + "\n")
@@ -363,6 +458,21 @@ def _gams_errors(scan):
                     fix, {"errors": data, "totals": totals})]
 
 
+def _gams_stopped(listing, log):
+    """GAMS said it stopped on errors, but the lines that say which were not found."""
+    status = log.log_status if log is not None else None
+    failed = status is not None and "error" in status.lower() and "licens" not in status.lower()
+    if not failed and not (listing is not None and listing.user_errors):
+        return []
+    words = status or "user error(s) encountered"
+    return [Finding(RANKS["gams_errors"], ERROR, "gams_errors", "GAMS stopped: %s" % words,
+                    ["the listing names no error line times-doctor reads; its last "
+                     "'****' lines and the run log say where"],
+                    "read the run log's '*** Error' lines and the listing's '****' lines, "
+                    "correct the first, then run again",
+                    {"errors": [], "totals": None, "status": words})]
+
+
 # GAMS User's Guide, "The Solve Summary": model status -> (severity, plain words).
 _MODEL_STATUS = {
     1: (INFO, "optimal"), 2: (INFO, "locally optimal"),
@@ -381,6 +491,10 @@ _MODEL_STATUS = {
 # GAMS solver status codes that mean a limit or an interruption stopped the solver.
 _LIMITS = {2: "the iteration limit (iterlim)", 3: "the time limit (reslim, or --timeout-seconds)",
            8: "an interrupt"}
+# Model statuses that say no point satisfies the model.
+_INFEASIBLE = (4, 5, 10, 19)
+# Model statuses with a point worth having: optimal, locally optimal, feasible, integer.
+_USABLE = (1, 2, 7, 8, 15, 16)
 # CPLEX LP statuses (CPXgetstat) that mean barrier stopped short of a proven optimum.
 _NOT_PROVEN_LP = {5: "optimal with unscaled infeasibilities", 6: "non-optimal (num_best)"}
 
@@ -408,7 +522,7 @@ def _status(listing, log, conflict_source, context):
     if lp_status:
         lines.append("solver's own status: %s" % lp_status)
     fix = None
-    if code in (4, 10, 19, 5):
+    if code in _INFEASIBLE:
         if conflict_source is not None:
             fix = "see the conflict refiner's report below: it names what cannot hold together"
         else:
@@ -657,6 +771,16 @@ def _newest(folder, patterns, exclude=()):
     return max(paths, key=lambda path: (_mtime(path), path))
 
 
+def _signature(path):
+    if not path:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (path, None)
+    return (path, info.st_size, info.st_mtime)
+
+
 def _mtime(path):
     try:
         return os.path.getmtime(path)
@@ -667,10 +791,9 @@ def _mtime(path):
 def _scan_command(context, profile):
     run_dir = context.get("run_dir")
     out = context.get("out")
-    if run_dir and not out:
-        return "times-doctor scan %s --profiles %s" % (_quote(run_dir), profile)
-    return "times-doctor scan RUN_DIR --profiles %s%s" % (
-        profile, " --out %s" % _quote(out) if out else "")
+    return "times-doctor scan %s --profiles %s%s" % (
+        _quote(run_dir) if run_dir else "RUN_DIR", profile,
+        " --out %s" % _quote(out) if out and out != run_dir else "")
 
 
 def _diagnose_again(context):

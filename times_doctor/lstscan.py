@@ -102,6 +102,7 @@ class ListingScan(object):
         self.datacheck_texts = {}                # warning number -> message, names masked
         self.licence = None              # GAMS's licensing message
         self.log_status = None           # "*** Status: ..." of a log
+        self.user_errors = False         # the listing's "**** USER ERROR(S) ENCOUNTERED"
         self.file_summary = False        # the listing's "**** FILE SUMMARY" came
         self.job_stop = False            # the log's "--- Job ... Stop" came
         self.has_compilation = False     # "COMPILATION TIME" or an echo: GAMS wrote it
@@ -255,6 +256,8 @@ def _star_line(scan, line):
     stripped = line.strip("* ").strip()
     if stripped == "FILE SUMMARY":
         scan.file_summary = True
+    elif stripped == "USER ERROR(S) ENCOUNTERED":
+        scan.user_errors = True
     elif line.startswith("*** Status:"):
         scan.log_status = line[len("*** Status:"):].strip()
         if "licens" in scan.log_status.lower():

@@ -10,7 +10,7 @@ meaning alone: every status, phase and run also has its name in text.
 import html
 import math
 
-from times_doctor import report_svg
+from times_doctor import report_diagnosis, report_svg
 from times_doctor.lst import model_status_is_optimal
 # The threshold and the warnings live with the diagnosis (rangestats.py).
 from times_doctor.rangestats import MATRIX_RATIO_LIMIT, range_warnings
@@ -93,7 +93,8 @@ def render(report):
     """The whole page for *report* (a dict; see report_page.load_report).
 
     Keys: scan (dict: model, driver, run_dir, out_dir, gams, host,
-    started_at, options dict), rows (CSV row dicts, plus "_lst"), series
+    started_at, options dict), rows (CSV row dicts, plus "_lst"),
+    diagnoses (name -> diagnose.Diagnosis, optional) and diagnose_command, series
     (name -> list of points, or None when absent), notes (strings: what is
     missing), generated_at (str), tolerance (float, optional), best_name
     and best_kind ("fastest optimal" / "best so far"), kept (names of runs
@@ -112,6 +113,8 @@ def render(report):
     for note in report.get("notes") or []:
         parts.append('<p class="note">Note: %s</p>' % esc(note))
     parts.append(_summary(rows, report, kept))
+    parts.append(report_diagnosis.render_section(report.get("diagnoses") or {},
+                                                 report.get("diagnose_command") or ""))
     parts.append(_time_bars(rows, series, kept))
     parts.append(_convergence(rows, series))
     parts.append(_numerics(rows))
