@@ -42,6 +42,9 @@ from times_doctor.tally import BoundedCounter
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_CHARS = 4096   # a selected line is cut here (its rest is never needed)
+# A line longer than this (a binary file, a listing of one endless line) keeps its
+# head only: the memory a line may take is bounded whatever the file holds.
+MAX_CARRY_BYTES = 1 << 20
 
 _SELECTED = re.compile(
     rb"^(?:\*\*\*[^\n]*"
@@ -170,8 +173,8 @@ def _scan_stream(scan, stream):
         else:
             end = buffer.rfind(b"\n") + 1
             if end == 0:
-                # One line longer than a chunk: keep a bounded head of it.
-                carry = buffer[:CHUNK_BYTES] if len(buffer) > 2 * CHUNK_BYTES else buffer
+                # No line end yet: keep a bounded head of the line.
+                carry = buffer[:MAX_CARRY_BYTES]
                 continue
         body, carry = buffer[:end], buffer[end:]
         scan.lines += body.count(b"\n") + (1 if not chunk and body and
