@@ -45,9 +45,9 @@ equations part."""
 class FamilyTally(object):
     """The members of one TIMES family (or one non-TIMES symbol) in a conflict."""
 
-    def __init__(self, key, example):
+    def __init__(self, key, symbol):
         self.key = key
-        self.symbol = times_vocab.symbol(example)
+        self.symbol = symbol
         self.count = 0
         self.rows = 0
         self.kinds = collections.Counter()
@@ -55,7 +55,7 @@ class FamilyTally(object):
         self.labels = []                # per index position: BoundedCounter of labels
         self.examples = []
 
-    def add(self, member):
+    def add(self, member, labels):
         self.count += 1
         self.rows += 1 if member.row else 0
         self.kinds[member.kind] += 1
@@ -63,7 +63,6 @@ class FamilyTally(object):
         if number is not None:
             low, high = self.values.get(member.kind, (number, number))
             self.values[member.kind] = (min(low, number), max(high, number))
-        _, labels = times_vocab.split_name(member.name)
         while len(self.labels) < len(labels):
             self.labels.append(BoundedCounter(MAX_LABELS))
         for position, label in enumerate(labels):
@@ -117,11 +116,12 @@ class ConflictReport(object):
         self.member_count += 1
         if len(self.members) < MAX_MEMBERS:
             self.members.append(member)
-        key = times_vocab.family_key(member.name)
+        item = times_vocab.symbol(member.name)
+        key = times_vocab.symbol_key(item)
         tally = self.families.get(key)
         if tally is None:
-            tally = self.families[key] = FamilyTally(key, member.name)
-        tally.add(member)
+            tally = self.families[key] = FamilyTally(key, item)
+        tally.add(member, item.labels)
 
     def unnamed(self):
         """True when the names are CPLEX's own (c1, x1): GAMS gave it none (``names no``)."""

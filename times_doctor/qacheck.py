@@ -30,7 +30,6 @@ import io
 import re
 
 from times_doctor.errors import ParseError, os_reason
-from times_doctor.lst import bounded_lines
 from times_doctor.tally import BoundedCounter, Samples
 
 MAX_LINE_BYTES = 65536
@@ -110,12 +109,19 @@ class _GroupTally(object):
 
     def add(self, event, raw):
         self.count += 1
-        self.level = max(self.level, event.level)
+        if event.level > self.level:
+            self.level = event.level
         if self.message is None:
             self.message = event.text
-        self.examples.add(raw.strip())
+        if self.count <= self.examples.limit:
+            self.examples.add(raw.strip())
+        else:
+            self.examples.count += 1
         for key, value in event.fields:
-            self.fields.setdefault(key, BoundedCounter(1000)).add(value)
+            counter = self.fields.get(key)
+            if counter is None:
+                counter = self.fields[key] = BoundedCounter(1000)
+            counter.add(value)
 
     def frozen(self):
         return QaGroup(self.group, self.severity, self.rank, self.level, self.count,
@@ -131,13 +137,29 @@ def condense_qa_check(path):
     summary = QaSummary(path)
     try:
         with io.open(path, "rb") as stream:
-            for raw in bounded_lines(stream, MAX_LINE_BYTES):
+            for raw in chunked_lines(stream):
                 if summary.binary is None and b"\x00" in raw:
                     summary.binary = summary.lines + 1
-                _feed(summary, raw.decode("utf-8", "replace").rstrip("\r\n"))
+                _feed(summary, raw.decode("utf-8", "replace").rstrip("\r"))
     except (IOError, OSError) as error:
         raise ParseError("cannot read %s: %s" % (path, os_reason(error)))
     return summary
+
+
+def chunked_lines(stream, chunk_bytes=1 << 20):
+    """The lines of a binary stream (without line ends), read in chunks; a line is cut at
+    MAX_LINE_BYTES, so memory stays bounded whatever the file holds."""
+    carry = b""
+    while True:
+        chunk = stream.read(chunk_bytes)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        lines = (carry + chunk).split(b"\n")
+        carry = lines.pop()[:MAX_LINE_BYTES]
+        for line in lines:
+            yield line[:MAX_LINE_BYTES]
 
 
 def parse_event(line, group=""):
@@ -145,15 +167,18 @@ def parse_event(line, group=""):
     match = _EVENT.match(line)
     if not match:
         return None
-    level, severity, rest = int(match.group(1)), match.group(2), match.group(3)
+    level, severity, rest = match.groups()
+    first = _FIELD.search(rest)
+    if first is None:
+        return Event(int(level), severity, " ".join(rest.split()).rstrip(",:"), [], group)
     fields = []
-    first = None
-    for field in _FIELD.finditer(rest):
-        if first is None:
-            first = field.start()
-        fields.extend(split_field(field.group(1), field.group(2)))
-    text = rest if first is None else rest[:first]
-    return Event(level, severity, " ".join(text.split()).rstrip(",:"), fields, group)
+    for key, value in _FIELD.findall(rest, first.start()):
+        if "." in key:
+            fields.extend(split_field(key, value))
+        else:
+            fields.append((key.strip("()"), value))
+    text = " ".join(rest[:first.start()].split()).rstrip(",:")
+    return Event(int(level), severity, text, fields, group)
 
 
 def split_field(key, value):

@@ -7,9 +7,6 @@ tally (and said so), and the first ``max_samples`` examples kept verbatim.
 Imports nothing from the package.
 """
 
-import collections
-
-
 class BoundedCounter(object):
     """A Counter that tracks at most *max_keys* distinct keys.
 
@@ -20,7 +17,7 @@ class BoundedCounter(object):
 
     def __init__(self, max_keys=10000):
         self.max_keys = max_keys
-        self.counts = collections.Counter()
+        self.counts = {}      # key -> occurrences (a plain dict: add() runs per event)
         self.first = {}       # key -> first "where" given
         self.other = 0
         self.total = 0
@@ -28,10 +25,13 @@ class BoundedCounter(object):
     def add(self, key, where=None, count=1):
         """Count *key* (*count* times); *where* is remembered for its first occurrence."""
         self.total += count
-        if key in self.counts or len(self.counts) < self.max_keys:
-            if key not in self.counts and where is not None:
+        counts = self.counts
+        if key in counts:
+            counts[key] += count
+        elif len(counts) < self.max_keys:
+            counts[key] = count
+            if where is not None:
                 self.first[key] = where
-            self.counts[key] += count
         else:
             self.other += count
 

@@ -197,25 +197,28 @@ def split_name(text):
     opening = text.find("(")
     if opening <= 0 or not text.endswith(")"):
         return text, []
-    name = text[:opening].strip()
+    inner = text[opening + 1:-1]
+    if "'" not in inner and '"' not in inner:
+        return text[:opening].strip(), [label.strip() for label in inner.split(",")]
     labels = []
-    current = []
-    quote = None
-    for char in text[opening + 1:-1]:
-        if quote:
-            if char == quote:
-                quote = None
-            else:
-                current.append(char)
-        elif char in "'\"":
-            quote = char
-        elif char == ",":
-            labels.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    labels.append("".join(current).strip())
-    return name, labels
+    position = 0
+    while position <= len(inner):
+        match = _LABEL.match(inner, position)
+        labels.append(_unquote(match.group(1).strip()))
+        if match.end() == position or not match.group(0).endswith(","):
+            break
+        position = match.end()
+    return text[:opening].strip(), labels
+
+
+# One label of a name: a quoted label (which may hold commas), else text up to a comma.
+_LABEL = re.compile(r"""\s*('[^']*'|"[^"]*"|[^,]*)\s*(?:,|$)""")
+
+
+def _unquote(label):
+    if len(label) >= 2 and label[0] == label[-1] and label[0] in "'\"":
+        return label[1:-1]
+    return label
 
 
 def symbol(text):
@@ -234,7 +237,11 @@ def symbol(text):
 
 def family_key(text):
     """The group a name belongs to: "EQ_COMBAL" for EQG_COMBAL(...), the bare name otherwise."""
-    item = symbol(text)
+    return symbol_key(symbol(text))
+
+
+def symbol_key(item):
+    """family_key() of a Symbol already split."""
     if item.kind == "equation" and item.family is not None:
         return "EQ_" + item.family.name
     return item.name.upper() if item.family is not None else item.name
