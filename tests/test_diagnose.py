@@ -392,3 +392,44 @@ def test_cli_json_on_the_real_times_run(tmp_path):
     ranges = run["findings"][0]["data"]["rows"]
     assert [row["name"] for row in ranges] == ["matrix", "right-hand side", "bound"]
     assert ranges[0]["ratio"] == pytest.approx(3.077e11)
+
+
+# -- the page and the scan's last lines -------------------------------------------------
+
+
+def test_report_section_shows_only_profiles_with_something_to_say():
+    from times_doctor import report_diagnosis
+    Finding = diagnose.Finding
+    blocked = diagnose.Diagnosis(diagnose.RunFiles("dual", "/w/dual", None, None, None), [
+        Finding(80, "error", "status", "Solve: infeasible <x>", ["detail & more"],
+                "run the conflict profile", {})])
+    quiet = diagnose.Diagnosis(diagnose.RunFiles("bar", "/w/bar", None, None, None), [
+        Finding(0, "info", "solved", "Solve: optimal", [], None, {})])
+    section = report_diagnosis.render_section(
+        {"dual": blocked, "bar": quiet}, "times-doctor diagnose --out /o")
+    assert section.startswith('<section id="diagnosis"><h2>Diagnosis</h2>')
+    assert '<div class="diagnosis" data-run="dual"><h3>dual</h3>' in section
+    assert 'data-run="bar"' not in section
+    assert ('<div class="warn" data-kind="status"><strong>Solve: infeasible &lt;x&gt;</strong> '
+            '(blocks a result)') in section
+    assert "<li>detail &amp; more</li>" in section and "<p>Fix: run the conflict profile</p>" \
+        in section
+    assert "<code>times-doctor diagnose --out /o</code>" in section
+    assert report_diagnosis.render_section({"bar": quiet}, "x") == ""
+
+
+def test_scan_end_lines_only_when_no_profile_reached_a_usable_point(tmp_path):
+    folder = tmp_path / "dual"
+    folder.mkdir()
+    shutil.copy(os.path.join(LST, "cplex_infeasible.lst"), str(folder / "model.lst"))
+    row = {"profile": "dual", "status": "completed", "model_status": "4 Infeasible",
+           "dir": str(folder), "lst": str(folder / "model.lst")}
+    lines = diagnose.scan_end_lines([row], "/runs/model", "/runs/model")
+    assert lines[0].startswith("Most blocking (dual): Solve: infeasible")
+    assert lines[1] == ("  fix: run the conflict profile to name the equations and bounds that "
+                        "cannot hold together: times-doctor scan /runs/model --profiles "
+                        "conflict, then times-doctor diagnose /runs/model")
+    assert lines[2] == "Every finding: times-doctor diagnose /runs/model"
+    assert diagnose.scan_end_lines([dict(row, status="cancelled")], "/r", "/r") == []
+    assert diagnose.scan_end_lines([row, dict(row, profile="bar", model_status="1 Optimal")],
+                                   "/r", "/r") == []
