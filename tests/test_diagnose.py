@@ -408,7 +408,8 @@ def test_report_section_shows_only_profiles_with_something_to_say():
     section = report_diagnosis.render_section(
         {"dual": blocked, "bar": quiet}, "times-doctor diagnose --out /o")
     assert section.startswith('<section id="diagnosis"><h2>Diagnosis</h2>')
-    assert '<div class="diagnosis" data-run="dual"><h3>dual</h3>' in section
+    assert ('<div class="diagnosis" data-run="dual" style="overflow-wrap:anywhere"><h3>dual</h3>'
+            in section)
     assert 'data-run="bar"' not in section
     assert ('<div class="warn" data-kind="status"><strong>Solve: infeasible &lt;x&gt;</strong> '
             '(blocks a result)') in section

@@ -81,7 +81,7 @@ def test_conflict_profile_names_the_times_families_and_the_fix(copy_model, gams_
         page = handle.read()
     section = page[page.index('<section id="diagnosis">'):]
     section = section[:section.index("</section>")]
-    assert '<div class="diagnosis" data-run="conflict">' in section
+    assert '<div class="diagnosis" data-run="conflict"' in section
     assert "EQ_CUMFLO cumulative commodity flow limit" in section
     assert "times-doctor diagnose --out %s" % out in section
 

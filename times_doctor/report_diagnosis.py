@@ -24,7 +24,9 @@ def render_section(diagnoses, command):
         shown = [finding for finding in diagnosis.findings if finding.severity != INFO]
         if not shown:
             continue
-        parts = ['<div class="diagnosis" data-run="%s"><h3>%s</h3>' % (_esc(name), _esc(name))]
+        # Paths and GAMS names are long unbroken words: let them wrap on a phone.
+        parts = ['<div class="diagnosis" data-run="%s" style="overflow-wrap:anywhere"><h3>%s</h3>'
+                 % (_esc(name), _esc(name))]
         for finding in shown:
             parts.append('<div class="%s" data-kind="%s"><strong>%s</strong> (%s)'
                          % (_CLASSES[finding.severity], _esc(finding.kind),

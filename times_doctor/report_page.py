@@ -20,7 +20,7 @@ from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
 from times_doctor.series import read_series, series_path
 from times_doctor.state_file import iso_time, read_state
-from times_doctor.states import FINAL_STATES
+from times_doctor.states import FINAL_STATES, RunStatus
 
 # The page is drawn every few seconds during a scan: each run's diagnosis is
 # read once per change of its files.
@@ -160,13 +160,17 @@ def _attach_listing(row, notes):
 
 
 def _diagnoses(rows, jobs, state, out_dir):
-    """name -> Diagnosis of each run that ended and has a work directory."""
+    """name -> Diagnosis of each run that ended by itself and has a work directory.
+
+    A cancelled run is left out: its listing ends where the user stopped it,
+    which the page already says.
+    """
     found = collections.OrderedDict()
     context = {"run_dir": state.get("run_dir"), "out": out_dir}
     for row in rows:
         name = row.get("profile", "")
         job = jobs.get(name, {})
-        if row.get("status") not in FINAL_STATES:
+        if row.get("status") not in FINAL_STATES or row.get("status") == RunStatus.CANCELLED:
             continue
         folder = row.get("dir") or job.get("work_dir") or ""
         if not folder or not os.path.isdir(folder):
