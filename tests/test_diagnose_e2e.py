@@ -20,20 +20,21 @@ from times_doctor import optdef, solvers
 pytestmark = pytest.mark.gams
 
 
-def scan(run_dir, gams_path, out, profiles, *extra):
+def scan_model(copy_model, model, gams_path, tmp_path, profiles, *extra):
+    """Scan a copy of a test model with *profiles*; returns (out folder, stdout)."""
+    run_dir = copy_model(model)
+    out = str(tmp_path / "out")
     code, stdout, stderr = run_cli(["scan", run_dir, "--gams-path", gams_path, "--profiles",
                                     profiles, "--threads", "1", "--out", out, "--yes"]
                                    + list(extra))
-    assert "Traceback" not in stderr, stderr
-    return code, stdout, stderr
+    assert code == 0 and "Traceback" not in stderr, (stdout, stderr)
+    return out, stdout
 
 
 def test_conflict_profile_names_the_times_families_and_the_fix(copy_model, gams_path,
                                                                 tmp_path):
-    run_dir = copy_model("times_infeasible")
-    out = str(tmp_path / "out")
-    code, stdout, stderr = scan(run_dir, gams_path, out, "dual,conflict")
-    assert code == 0, (stdout, stderr)
+    out, stdout = scan_model(copy_model, "times_infeasible", gams_path, tmp_path,
+                             "dual,conflict")
     _, rows = read_report(out)
     assert [(row["profile"], row["model_status"]) for row in rows] == [
         ("dual", "4 Infeasible"), ("conflict", "4 Infeasible")]
@@ -88,10 +89,7 @@ def test_conflict_profile_names_the_times_families_and_the_fix(copy_model, gams_
 
 def test_datacheck_profile_groups_cplex_warnings_by_number_and_family(copy_model, gams_path,
                                                                       tmp_path):
-    run_dir = copy_model("times_style")
-    out = str(tmp_path / "out")
-    code, stdout, stderr = scan(run_dir, gams_path, out, "datacheck")
-    assert code == 0, (stdout, stderr)
+    out, _ = scan_model(copy_model, "times_style", gams_path, tmp_path, "datacheck")
     code, text, err = run_cli(["diagnose", "--out", out, "--json"])
     (run,) = json.loads(text)["runs"]
     (finding,) = [item for item in run["findings"] if item["kind"] == "datacheck"]
@@ -109,10 +107,8 @@ def test_datacheck_profile_groups_cplex_warnings_by_number_and_family(copy_model
 
 
 def test_gurobi_conflict_profile_reports_the_iis(copy_model, gams_path, tmp_path):
-    run_dir = copy_model("times_infeasible")
-    out = str(tmp_path / "out")
-    code, stdout, stderr = scan(run_dir, gams_path, out, "conflict", "--solver", "gurobi")
-    assert code == 0, (stdout, stderr)
+    out, _ = scan_model(copy_model, "times_infeasible", gams_path, tmp_path, "conflict",
+                        "--solver", "gurobi")
     code, text, err = run_cli(["diagnose", "--out", out, "--json"])
     (run,) = json.loads(text)["runs"]
     (report,) = [item for item in run["findings"] if item["kind"] == "conflict"]

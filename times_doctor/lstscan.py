@@ -158,31 +158,38 @@ def scan_file(path):
     return scan
 
 
-def _scan_stream(scan, stream):
+def line_blocks(stream, chunk_bytes=None, max_carry=None):
+    """Blocks of whole lines of a binary stream, about a chunk each; the last one may lack
+    its line end.  A line longer than *max_carry* keeps its head only (memory stays bounded
+    whatever the file holds)."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    max_carry = max_carry or MAX_CARRY_BYTES
     carry = b""
-    last_line = ""
     while True:
-        chunk = stream.read(CHUNK_BYTES)
-        if scan.nul_offset is None and chunk:
-            nul = chunk.find(b"\x00")
+        chunk = stream.read(chunk_bytes)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        buffer = carry + chunk
+        end = buffer.rfind(b"\n") + 1
+        if end == 0:
+            carry = buffer[:max_carry]  # no line end yet
+            continue
+        carry = buffer[end:][:max_carry]
+        yield buffer[:end]
+
+
+def _scan_stream(scan, stream):
+    last_line = ""
+    for body in line_blocks(stream):
+        if scan.nul_offset is None:
+            nul = body.find(b"\x00")
             if nul >= 0:
                 scan.nul_offset = scan.size + nul
-        scan.size += len(chunk)
-        buffer = carry + chunk
-        if not chunk:
-            end = len(buffer)           # the last line may lack its line end
-        else:
-            end = buffer.rfind(b"\n") + 1
-            if end == 0:
-                # No line end yet: keep a bounded head of the line.
-                carry = buffer[:MAX_CARRY_BYTES]
-                continue
-        body, carry = buffer[:end], buffer[end:]
-        scan.lines += body.count(b"\n") + (1 if not chunk and body and
-                                           not body.endswith(b"\n") else 0)
+        scan.size += len(body)
+        scan.lines += body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
         last_line = _scan_body(scan, body, last_line)
-        if not chunk:
-            return
 
 
 def _scan_body(scan, body, last_line):

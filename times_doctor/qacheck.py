@@ -30,6 +30,7 @@ import io
 import re
 
 from times_doctor.errors import ParseError, os_reason
+from times_doctor.lstscan import line_blocks
 from times_doctor.tally import BoundedCounter, Samples
 
 MAX_LINE_BYTES = 65536
@@ -146,18 +147,13 @@ def condense_qa_check(path):
     return summary
 
 
-def chunked_lines(stream, chunk_bytes=1 << 20):
-    """The lines of a binary stream (without line ends), read in chunks; a line is cut at
-    MAX_LINE_BYTES, so memory stays bounded whatever the file holds."""
-    carry = b""
-    while True:
-        chunk = stream.read(chunk_bytes)
-        if not chunk:
-            if carry:
-                yield carry
-            return
-        lines = (carry + chunk).split(b"\n")
-        carry = lines.pop()[:MAX_LINE_BYTES]
+def chunked_lines(stream):
+    """The lines of a binary stream (without line ends), read in blocks (lstscan.line_blocks),
+    each cut at MAX_LINE_BYTES."""
+    for block in line_blocks(stream):
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()
         for line in lines:
             yield line[:MAX_LINE_BYTES]
 

@@ -14,6 +14,7 @@ from times_doctor import report_diagnosis, report_svg
 from times_doctor.lst import model_status_is_optimal
 # The threshold and the warnings live with the diagnosis (rangestats.py).
 from times_doctor.rangestats import MATRIX_RATIO_LIMIT, range_warnings
+from times_doctor.rangestats import fmt as _fmt
 from times_doctor.series import phase_spans
 from times_doctor.states import LABELS, RunStatus, web_colour
 
@@ -358,17 +359,6 @@ def _float(text):
     except (TypeError, ValueError):
         return None
     return value if not (math.isinf(value) or math.isnan(value)) else None
-
-
-def _fmt(value, digits=4):
-    """A short number: 12.3, 0.00123, 1.5e+09."""
-    if value is None:
-        return ""
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e6:
-        return "%.*g" % (digits, value)
-    return "%.*e" % (max(digits - 2, 1), value)
 
 
 def _option(value):
