@@ -237,8 +237,12 @@ def test_real_times_listing_statuses_and_ranges_are_what_grep_finds():
     findings = diagnose.diagnose(diagnose.run_files("run", REAL, listing=NZ_LISTING))
     ranges = [finding for finding in findings.findings if finding.kind == "ranges"][0]
     assert ranges.severity == "warning" and ranges.title == (
-        "Range statistics: matrix out of the usual range")
-    assert ranges.lines[0] == "matrix [1.00e-05, 3.08e+06], ratio 3.08e+11: out of the usual range"
+        "Range statistics: matrix and right-hand side out of the usual range")
+    assert ranges.lines[:2] == [
+        "matrix [1.00e-05, 3.08e+06], ratio 3.08e+11: out of the usual range",
+        "right-hand side [2.79e-07, 1.327e+05], ratio 4.75e+11: out of the usual range"]
+    assert ("right-hand sides as small as 2.79e-07 are below the solvers' feasibility "
+            "tolerance (1.00e-06), so they act as zero: drop them or rescale") in ranges.lines
     solved = [finding for finding in findings.findings if finding.kind == "solved"][0]
     assert solved.data["objective"] == 1213314.6885
 

@@ -124,7 +124,7 @@ def run_files(name, folder, listing=None, log=None):
     """The RunFiles of *folder*: given paths that exist, else the newest of each kind."""
     listing = listing if listing and os.path.isfile(listing) else _newest(folder, ("*.lst",))
     log = log if log and os.path.isfile(log) else _newest(
-        folder, ("*run_log*.txt", "*.log"), exclude=(QA_CHECK_NAME.lower(),))
+        folder, ("*run_log*.txt", "*.log"), exclude=("qa_check",))
     qa_check = None
     try:
         for entry in os.listdir(folder):
@@ -765,7 +765,8 @@ def _newest(folder, patterns, exclude=()):
     paths = []
     for pattern in patterns:
         paths.extend(path for path in glob.glob(os.path.join(folder, pattern))
-                     if os.path.isfile(path) and os.path.basename(path).lower() not in exclude)
+                     if os.path.isfile(path) and not os.path.basename(path).lower().startswith(
+                         exclude))
     if not paths:
         return None
     return max(paths, key=lambda path: (_mtime(path), path))

@@ -9,8 +9,10 @@ manual, "Recommended ranges for variables and constraints", "Advanced user
 scaling") recommend six orders of magnitude or less for the matrix and
 right-hand sides and bounds of 1e4 or less.  TIMES models rarely meet those;
 what is flagged here is what goes well beyond them: a matrix ratio above
-1e9 (the scan report's threshold), and any value above 1e9 (an infinity
-stand-in or a unit problem).  Pure; imports nothing but the listing type.
+1e9 (the scan report's threshold), any value above 1e9 (an infinity
+stand-in or a unit problem), and a right-hand side or bound smaller than the
+solvers' default feasibility tolerance, 1e-6 (CPLEX ``eprhs``, Gurobi
+``FeasibilityTol``), which the solver cannot tell from zero.  Pure.
 """
 
 import collections
@@ -21,8 +23,9 @@ MATRIX_RATIO_LIMIT = 1e9
 # Any coefficient, right-hand side or bound larger than this looks like an
 # "infinity" stand-in or a unit problem.
 LARGE_VALUE_LIMIT = 1e9
-# Gurobi's recommendation for the matrix: six orders of magnitude.
-RECOMMENDED_MATRIX_RATIO = 1e6
+# CPLEX's eprhs and Gurobi's FeasibilityTol default: a right-hand side or bound
+# below it is zero to the solver.
+FEASIBILITY_TOLERANCE = 1e-6
 
 RangeRow = collections.namedtuple("RangeRow", "name low high ratio problems")
 RangeRow.__doc__ = """One line of the range statistics: name ("matrix", "right-hand side",
@@ -46,6 +49,10 @@ def range_rows(lst):
                 "solvers lose accuracy on such models; rescale the units of the variables or "
                 "equations with the largest and smallest coefficients"
                 % (fmt(math.log10(ratio), 3), fmt(ratio), fmt(MATRIX_RATIO_LIMIT)))
+        if name != "matrix" and low is not None and 0 < low < FEASIBILITY_TOLERANCE:
+            problems.append("%ss as small as %s are below the solvers' feasibility tolerance "
+                            "(%s), so they act as zero: drop them or rescale"
+                            % (name, fmt(low), fmt(FEASIBILITY_TOLERANCE)))
         if high is not None and high > LARGE_VALUE_LIMIT:
             label = "matrix coefficient" if name == "matrix" else name
             problems.append("a %s of %s (above %s) looks like a stand-in for infinity or a "
