@@ -33,6 +33,9 @@ SHAPES = {
     "infeasible": ("infeasible/infeasible.mps", 8, 13, 37),
     "licence_limit": ("licence_limit/licence_limit.mps", 2101, 2101, 4201),
     "marketsplit": ("marketsplit/marketsplit.mps", 6, 51, None),
+    # Counted from its own files (never run with the real GAMS: the demo licence
+    # had expired): 1 + 48 EQL_CAPACT + 16 EQG_COMBAL + 2 EQ_CUMFLO rows.
+    "times_infeasible": ("times_infeasible/times_infeasible.mps", 67, 91, 327),
 }
 
 # model -> what the real GAMS found: an optimal objective, or "infeasible".
@@ -253,6 +256,21 @@ def test_solves_to_what_gams_found(solver, model):
     else:
         assert result["status"] == "optimal"
         assert abs(result["objective"] - expected) <= 1e-6 * abs(expected), result
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_times_infeasible_is_infeasible_by_its_cumulative_limit_alone(solver, tmp_path):
+    """Infeasible as it is; optimal once FLO_CUM(UP) of IMPELC in R1 reaches the 800 its
+    ACT_BND(LO) needs: the data change of cumlimit.dd is the one cause."""
+    path = mps_path("times_infeasible")
+    assert _solve(solver, path)["status"] == "infeasible"
+    bound = " UP BND  VAR_CUMFLO(R1,IMPELC,ELC,2020,2050) "
+    with open(path) as handle:
+        text = handle.read()
+    assert text.count(bound + "750\n") == 1
+    relaxed = tmp_path / "relaxed.mps"
+    relaxed.write_text(text.replace(bound + "750\n", bound + "800\n"))
+    assert _solve(solver, str(relaxed))["status"] == "optimal"
 
 
 def _solve(solver, path):

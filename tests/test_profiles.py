@@ -10,8 +10,8 @@ from times_doctor.errors import ProfileError, UsageError
 from times_doctor.profiles import (Profile, known_profile_names, option_file_name,
                                    read_option_file, render_option_file, resolve_profiles)
 
-ALL_CPLEX = ["dual", "primal", "sift", "bar", "bar_nox", "concurrent"]
-ALL_GUROBI = ["dual", "primal", "bar", "bar_nox", "concurrent"]
+ALL_CPLEX = ["dual", "primal", "sift", "bar", "bar_nox", "concurrent", "datacheck", "conflict"]
+ALL_GUROBI = ["dual", "primal", "bar", "bar_nox", "concurrent", "conflict"]
 
 
 def names_of(chosen):
@@ -53,6 +53,9 @@ def write(path, text, mode="w"):
     ("gurobi", "bar", ["Method 2"]),
     ("gurobi", "bar_nox", ["Method 2", "Crossover 0"]),
     ("gurobi", "concurrent", ["Method 3"]),
+    ("cplex", "datacheck", ["datacheck 2"]),
+    ("cplex", "conflict", ["iis 1", "conflictdisplay 2", "names yes"]),
+    ("gurobi", "conflict", ["iis 1", "names yes"]),
 ])
 def test_builtin_profile_lines(solver, name, lines):
     assert resolve_profiles(solver, [name]) == [Profile(name, solver, name, "builtin", lines)]
@@ -131,14 +134,14 @@ def test_lines_are_copies():
 def test_unknown_profile_lists_the_known_ones():
     message = profile_error(resolve_profiles, "cplex", ["dual,fast"])
     assert message == ("unknown profile 'fast' for cplex: choose from dual, primal, sift, bar, "
-                       "bar_nox, concurrent (or put your own in DIR/cplex/fast.opt and pass "
-                       "--opt-dir DIR)")
+                       "bar_nox, concurrent, datacheck, conflict (or put your own in "
+                       "DIR/cplex/fast.opt and pass --opt-dir DIR)")
 
 
 def test_unknown_profile_for_gurobi_lists_gurobi_names():
     message = profile_error(resolve_profiles, "gurobi", ["turbo"])
     assert message.startswith("unknown profile 'turbo' for gurobi: choose from dual, primal, "
-                              "bar, bar_nox, concurrent")
+                              "bar, bar_nox, concurrent, conflict")
 
 
 def test_unknown_profile_for_both():
@@ -242,7 +245,7 @@ def test_opt_dir_override_keeps_the_file_spelling(tmp_path):
 def test_opt_dir_profile_is_listed_in_unknown_message(opt_dir):
     message = profile_error(resolve_profiles, "cplex", ["nope"], opt_dir)
     assert message == ("unknown profile 'nope' for cplex: choose from dual, primal, sift, bar, "
-                       "bar_nox, concurrent, tuned, extra")
+                       "bar_nox, concurrent, datacheck, conflict, tuned, extra")
 
 
 def test_opt_dir_gurobi_profile_with_solver_cplex(opt_dir):

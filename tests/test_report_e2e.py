@@ -86,6 +86,9 @@ def test_acceptance_scan_page_in_chromium(browser, copy_model, gams_path, tmp_pa
     assert re.findall(r'<tr class="run(?: best)?" data-run="([^"]+)"', page) == list(NAMES)
     assert re.findall(r'<li data-run="([^"]+)">', page) == list(NAMES)
     assert '<tr class="run best" data-run="%s">' % best["profile"] in page
+    # The Diagnosis section: the interrupted run's integer solution, not the cancelled run.
+    diagnosed = re.findall(r'<div class="diagnosis" data-run="([^"]+)"', page)
+    assert "sift" in diagnosed and "dual" not in diagnosed
     assert not re.search(r"(?:https?|ftp)://|<script|\bsrc=|\bhref=|url\(|@import", page)
 
     # The phase split: each bar's phases, in order, are phases its log went through.
@@ -116,7 +119,8 @@ def test_acceptance_scan_page_in_chromium(browser, copy_model, gams_path, tmp_pa
         assert facts["innerWidth"] == width, facts
         assert facts["rows"] == 5 and facts["bars"] == 5, facts
         assert facts["figures"] == len(figures) and facts["emptyCharts"] == [], facts
-        assert facts["sections"] == ["scan", "summary", "time", "convergence", "numerics"]
+        assert facts["sections"] == ["scan", "summary", "diagnosis", "time", "convergence",
+                                     "numerics"]
         assert facts["scrollWidth"] <= facts["clientWidth"], facts
         assert facts["overflowing"] == [], facts
         assert facts["smallestChartText"] >= 7, facts  # px on screen, at either width

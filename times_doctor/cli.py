@@ -87,6 +87,7 @@ def build_parser(option_defaults=True):
     check.add_argument("--json", action="store_true", help="print the checklist as JSON "
                        "(times-doctor/check, see README)")
     _add_scan_options(check, option_defaults)
+    _add_diagnose_parser(sub)
     _add_dashboard_parser(sub)
     _add_control_parsers(sub)
     return parser
@@ -98,6 +99,36 @@ exit codes:
   1    at least one item failed (each names its fix)
   2    bad input (option values, unknown profiles, a RUN_DIR that is not a folder)
 """
+
+
+DIAGNOSE_EXIT_CODES = """\
+exit codes:
+  0    nothing found that blocks a result (warnings alone pass)
+  1    some run has a finding that blocks a result (each names its fix)
+  2    bad input (not a folder, nothing to diagnose in it)
+"""
+
+
+def _add_diagnose_parser(sub):
+    diagnose = sub.add_parser("diagnose", help="say what blocks a TIMES run, from its listing, "
+                              "log and QA_CHECK.LOG (runs nothing)",
+                              description="Read the newest listing, run log and QA_CHECK.LOG "
+                              "of a TIMES run (RUN_DIR), or of every profile of a scan (a "
+                              "RUN_DIR holding times_doctor_out/, or --out DIR), and print "
+                              "what blocks a result, most blocking first: GAMS errors, the "
+                              "solve's status and what to try, the conflict refiner's report "
+                              "in TIMES terms, range statistics, CPLEX datacheck warnings and "
+                              "QA_CHECK.LOG condensed.",
+                              epilog=DIAGNOSE_EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    diagnose.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
+                          help="the run's folder (its .lst, run log, QA_CHECK.LOG; a scan's "
+                          "times_doctor_out/ in it is read too)")
+    diagnose.add_argument("--out", metavar="DIR", help="a scan's --out folder: its profiles")
+    diagnose.add_argument("--json", action="store_true", help="print the findings as JSON "
+                          "(times-doctor/diagnose, see README)")
+    diagnose.add_argument("--no-color", action="store_true", help="no colour codes")
+    diagnose.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def _add_scan_options(scan, option_defaults=True):
@@ -284,6 +315,12 @@ def _dispatch(args):
         finally:
             if web is not None:
                 web.stop()
+    if args.command == "diagnose":
+        from times_doctor import diagnose
+        if args.run_dir and args.out:
+            raise UsageError("give RUN_DIR or --out, not both")
+        return diagnose.run_diagnose_command(args.run_dir, args.out, as_json=args.json,
+                                             no_color=args.no_color)
     if args.command == "dashboard":
         from times_doctor import dashboard
         return dashboard.run_dashboard(args.run_dirs, bind=args.bind,

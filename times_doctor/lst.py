@@ -127,10 +127,10 @@ def parse_lst(path):
     Raises:
         ParseError: the file cannot be opened or read (the message names it).
     """
-    state = _LstState()
+    state = LstState()
     try:
         with open(path, "rb") as stream:
-            for raw in _bounded_lines(stream, MAX_LINE_BYTES):
+            for raw in bounded_lines(stream, MAX_LINE_BYTES):
                 state.feed(raw.decode("utf-8", "replace").rstrip("\r\n"))
     except OSError as exc:
         raise ParseError("cannot read listing file %s: %s" % (path, exc))
@@ -149,7 +149,7 @@ def initsys_from_lst(path):
     """
     in_summary = False
     with io.open(path, "rb") as stream:
-        for line in _bounded_lines(stream, MAX_LINE_BYTES):
+        for line in bounded_lines(stream, MAX_LINE_BYTES):
             stripped = line.strip()
             if not in_summary:
                 in_summary = stripped == b"Include File Summary"
@@ -171,7 +171,7 @@ def model_status_is_optimal(model_status):
     Accepts the ``LstResult.model_status`` string ("1 Optimal"), a bare
     code, or None (no solve: False).
     """
-    code = _status_code(model_status)
+    code = status_code(model_status)
     return code is not None and code in OPTIMAL_MODEL_STATUS_CODES
 
 
@@ -205,8 +205,13 @@ _RANGE = re.compile(
     r"^(?:---\s+)?(Matrix|RHS|Bound)\s+\[min, max\]\s*:\s*\[\s*([^,\]]+?)\s*,\s*([^\]]+?)\s*\]")
 
 
-class _LstState(object):
-    """The values seen so far; the fields of the solve being read."""
+class LstState(object):
+    """The values seen so far; the fields of the solve being read.
+
+    ``feed(line)`` each line (others than the ones it knows are ignored
+    cheaply), then ``result()``; diagnose's listing reader feeds it the
+    lines it selects.
+    """
 
     def __init__(self):
         # "Matrix", "RHS", "Bound" -> (min, max) of the last model generated.
@@ -278,7 +283,7 @@ class _LstState(object):
                          self.direction)
 
 
-def _bounded_lines(stream, max_line_bytes):
+def bounded_lines(stream, max_line_bytes):
     """Yield the lines of a binary stream, each cut to ``max_line_bytes``.
 
     ``readline(limit)`` never returns more than ``limit`` bytes; the rest of
@@ -313,8 +318,9 @@ def _squeeze(text):
     return " ".join(text.split())
 
 
-def _status_code(status):
+def status_code(status):
     # type: (Union[str, int, None]) -> Optional[int]
+    """The number of a status ("4 Infeasible" -> 4; a bare code as it is); None when absent."""
     if status is None or isinstance(status, bool):
         return None
     if isinstance(status, int):

@@ -64,6 +64,10 @@ WARNING = "warning"
 # Def files of real solvers are a few hundred kB; this is a safety bound.
 MAX_DEF_FILE_BYTES = 8 * 1024 * 1024
 
+# What GAMS's option reader (gamsapi gams.core.opt, checked against it) takes
+# for a boolean, in any case: "names yes" is as good as "names 1".
+BOOLEAN_WORDS = ("0", "1", "yes", "no", "true", "false", "on", "off", "y", "n", "t", "f")
+
 KINDS = ("boolean", "integer", "double", "enumint", "enumstr", "string", "strlist",
          "immediate")
 _NUMBER_WORDS = {"minint": -2147483648, "maxint": 2147483647,
@@ -260,7 +264,7 @@ def _value_problem(option, value):
     if value == "":
         return "'%s' needs a value" % option.name
     if kind == "boolean":
-        if value in ("0", "1"):
+        if value.lower() in BOOLEAN_WORDS:
             return None
         return "'%s' is a boolean: write 0 or 1, not '%s'" % (option.name, value)
     if kind == "enumstr":

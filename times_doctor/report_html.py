@@ -10,18 +10,16 @@ meaning alone: every status, phase and run also has its name in text.
 import html
 import math
 
-from times_doctor import report_svg
+from times_doctor import report_diagnosis, report_svg
 from times_doctor.lst import model_status_is_optimal
+# The threshold and the warnings live with the diagnosis (rangestats.py).
+from times_doctor.rangestats import MATRIX_RATIO_LIMIT, range_warnings
+from times_doctor.rangestats import fmt as _fmt
 from times_doctor.series import phase_spans
 from times_doctor.states import LABELS, RunStatus, web_colour
 
 # Relative objective difference above which optimal profiles "disagree".
 DEFAULT_TOLERANCE = 1e-6
-# Matrix coefficient ratio (max / min) beyond which solvers lose accuracy.
-MATRIX_RATIO_LIMIT = 1e9
-# Any coefficient, right-hand side or bound larger than this looks like an
-# "infinity" stand-in or a unit problem.
-LARGE_VALUE_LIMIT = 1e9
 
 # Statuses whose bar ends early (drawn hatched).
 STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
@@ -96,7 +94,8 @@ def render(report):
     """The whole page for *report* (a dict; see report_page.load_report).
 
     Keys: scan (dict: model, driver, run_dir, out_dir, gams, host,
-    started_at, options dict), rows (CSV row dicts, plus "_lst"), series
+    started_at, options dict), rows (CSV row dicts, plus "_lst"),
+    diagnoses (name -> diagnose.Diagnosis, optional) and diagnose_command, series
     (name -> list of points, or None when absent), notes (strings: what is
     missing), generated_at (str), tolerance (float, optional), best_name
     and best_kind ("fastest optimal" / "best so far"), kept (names of runs
@@ -115,6 +114,8 @@ def render(report):
     for note in report.get("notes") or []:
         parts.append('<p class="note">Note: %s</p>' % esc(note))
     parts.append(_summary(rows, report, kept))
+    parts.append(report_diagnosis.render_section(report.get("diagnoses") or {},
+                                                 report.get("diagnose_command") or ""))
     parts.append(_time_bars(rows, series, kept))
     parts.append(_convergence(rows, series))
     parts.append(_numerics(rows))
@@ -142,26 +143,6 @@ def objective_spread(rows, tolerance=DEFAULT_TOLERANCE):
     optimal = [value for row, value in done if model_status_is_optimal(row.get("model_status"))]
     disagree = len(optimal) >= 2 and _relative(optimal) > tolerance
     return spread, disagree
-
-
-def range_warnings(lst):
-    """Plain-language warnings for one listing's range statistics (a list of str)."""
-    warnings = []
-    if lst is None:
-        return warnings
-    low, high = lst.matrix_min, lst.matrix_max
-    if low and high and high / low > MATRIX_RATIO_LIMIT:
-        warnings.append(
-            "the matrix coefficients span %s orders of magnitude (ratio %s, above %s): "
-            "solvers lose accuracy on such models; rescale the units of the variables or "
-            "equations with the largest and smallest coefficients"
-            % (_fmt(math.log10(high / low), 3), _fmt(high / low), _fmt(MATRIX_RATIO_LIMIT)))
-    for name, value in (("matrix coefficient", high), ("right-hand side", lst.rhs_max),
-                        ("bound", lst.bound_max)):
-        if value is not None and value > LARGE_VALUE_LIMIT:
-            warnings.append("a %s of %s (above %s) looks like a stand-in for infinity or a "
-                            "unit problem" % (name, _fmt(value), _fmt(LARGE_VALUE_LIMIT)))
-    return warnings
 
 
 # -- sections ------------------------------------------------------------
@@ -378,17 +359,6 @@ def _float(text):
     except (TypeError, ValueError):
         return None
     return value if not (math.isinf(value) or math.isnan(value)) else None
-
-
-def _fmt(value, digits=4):
-    """A short number: 12.3, 0.00123, 1.5e+09."""
-    if value is None:
-        return ""
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e6:
-        return "%.*g" % (digits, value)
-    return "%.*e" % (max(digits - 2, 1), value)
 
 
 def _option(value):

@@ -13,13 +13,18 @@ import csv
 import os
 import time
 
-from times_doctor import report_html, scanfiles
+from times_doctor import diagnose, report_html, scanfiles
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_OK, ParseError, UsageError
 from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
 from times_doctor.series import read_series, series_path
 from times_doctor.state_file import iso_time, read_state
+from times_doctor.states import FINAL_STATES, RunStatus
+
+# The page is drawn every few seconds during a scan: each run's diagnosis is
+# read once per change of its files.
+_DIAGNOSES = diagnose.DiagnosisCache()
 
 
 def write_html_beside(csv_path, rows):
@@ -82,6 +87,7 @@ def load_report(out_dir, rows=None, now=None):
         notes.append("no progress series (%s) for %s: a scan made before this feature, or a "
                      "run that never started; its phases and convergence are not shown"
                      % (os.path.basename(series_path("")), ", ".join(no_series)))
+    diagnoses = _diagnoses(rows, jobs, state, out_dir)
     best = fastest_optimal([row for row in rows if row.get("runtime_seconds")])
     kind = "fastest optimal"
     if best is None:
@@ -91,6 +97,9 @@ def load_report(out_dir, rows=None, now=None):
         "kept": [name for name, job in jobs.items() if job.get("kept")],
         "rows": rows,
         "series": series,
+        "diagnoses": diagnoses,
+        "diagnose_command": diagnose.diagnose_command_line(
+            state.get("run_dir"), None if state.get("run_dir") == out_dir else out_dir),
         "notes": notes,
         "generated_at": iso_time(time.time() if now is None else now),
         "best_name": best["profile"] if best is not None else None,
@@ -148,6 +157,29 @@ def _attach_listing(row, notes):
         row[LST_KEY] = parse_lst(row["lst"])
     except ParseError as exc:
         notes.append("listing of %s not read: %s" % (row.get("profile"), exc))
+
+
+def _diagnoses(rows, jobs, state, out_dir):
+    """name -> Diagnosis of each run that ended by itself and has a work directory.
+
+    A cancelled run is left out: its listing ends where the user stopped it,
+    which the page already says.
+    """
+    found = collections.OrderedDict()
+    context = {"run_dir": state.get("run_dir"), "out": out_dir}
+    for row in rows:
+        name = row.get("profile", "")
+        job = jobs.get(name, {})
+        if row.get("status") not in FINAL_STATES or row.get("status") == RunStatus.CANCELLED:
+            continue
+        folder = row.get("dir") or job.get("work_dir") or ""
+        if not folder or not os.path.isdir(folder):
+            continue
+        files = diagnose.run_files(name, folder, listing=row.get("lst") or None,
+                                   log=job.get("log"))
+        found[name] = _DIAGNOSES.get(files, context)
+    linked = diagnose.link_conflicts(list(found.values()))
+    return collections.OrderedDict((each.files.name, each) for each in linked)
 
 
 def _load_series(work_dir, name, notes):

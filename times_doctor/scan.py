@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 
-from times_doctor import (ansi, control, launchers, menu, procgroup, profiles, reap, resume,
-                          rundir, scanfiles, sessions)
+from times_doctor import (ansi, control, diagnose, launchers, menu, procgroup, profiles, reap,
+                          resume, rundir, scanfiles, sessions)
 from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError, os_reason
 from times_doctor.job_control import JobRegistry
@@ -560,6 +560,8 @@ class Scan(object):
         for line in summary_lines(rows):
             self._say(line)
         self._say("Report: %s" % self.report_path)
+        for line in diagnose.scan_end_lines(rows, self.plan.run_dir, self.plan.out_dir):
+            self._say(line)
         unfinished = set([RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
                           RunStatus.INTERRUPTED])
         if any(row["status"] in unfinished for row in rows):

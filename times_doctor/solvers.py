@@ -42,6 +42,10 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                ("bar", ["lpmethod 4"]),
                ("bar_nox", ["lpmethod 4", "solutiontype 2"]),
                ("concurrent", ["lpmethod 6"]),
+               # Diagnostic profiles: times-doctor diagnose reads what they write
+               # (GAMS docs S_CPLEX: datacheck, iis, conflictdisplay, names).
+               ("datacheck", ["datacheck 2"]),
+               ("conflict", ["iis 1", "conflictdisplay 2", "names yes"]),
            ])),
     Solver("gurobi", "GUROBI", "gurobi.opt", "Threads", (),
            "optgurobi.def", GurobiLogParser, collections.OrderedDict([
@@ -50,6 +54,9 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                ("bar", ["Method 2"]),
                ("bar_nox", ["Method 2", "Crossover 0"]),
                ("concurrent", ["Method 3"]),
+               # GAMS/Gurobi's iis and names (gamspy-gurobi's optgurobi.def);
+               # GAMS/Gurobi has no datacheck.
+               ("conflict", ["iis 1", "names yes"]),
            ])),
 ))
 

@@ -15,7 +15,10 @@ themselves:
 * Gurobi: every ``GRB.Param`` name, with ``Model.getParamInfo``'s type,
   minimum, maximum and default;
 * HiGHS: every option ``Highs.writeOptions`` lists, with its type, range
-  and default as HiGHS writes them.
+  and default as HiGHS writes them;
+* the options a link handles itself (``LINK_OPTIONS`` of the CPLEX and
+  Gurobi links: ``iis``, ``names``), with the type, range and default GAMS's
+  own def files give them (gamspy-base 54.6.1).
 
 Run under the solver interpreter (TD_STANDIN_PYTHON, .venv)::
 
@@ -90,8 +93,9 @@ def cplex_def():
         else:
             lines.append('%s string %d "%s" 1 1 %s' % (name, refnum, parameter.default(),
                                                       help_text))
+    lines.extend(_link_option_lines(solver_links.CplexLink))
     return _file("cplex", "CPLEX %s's parameter information" % cplex.__version__, "CPLEX",
-                 lines)
+                 _sorted_entries(lines))
 
 
 def gurobi_def():
@@ -116,6 +120,8 @@ def gurobi_def():
             lines.append('%s string 0 "%s" 1 1 %s' % (name.lower(), default, help_text))
     model.dispose()
     env.dispose()
+    lines.extend(_link_option_lines(solver_links.GurobiLink))
+    lines = _sorted_entries(lines)
     return _file("gurobi", "Gurobi %d.%d.%d's Model.getParamInfo" % gurobipy.gurobi.version(),
                  "Gurobi", lines)
 
@@ -155,6 +161,32 @@ def highs_def():
         else:
             lines.append('%s string 0 "%s" 1 1 %s' % (name, default.strip('"'), help_text))
     return _file("highs", label + "'s writeOptions", "HiGHS", sorted(lines))
+
+
+def _link_option_lines(link):
+    """Def-file entries of a link's own options (``iis 0 1 2``, ``names`` boolean)."""
+    lines = []
+    for name in sorted(link.LINK_OPTIONS):
+        kind, lowest, highest, default, help_text = link.LINK_OPTIONS[name]
+        if kind == "boolean":
+            lines.append("%s boolean 0 %d 1 1 %s" % (name, default, help_text))
+        else:
+            lines.append("%s enumint 0 %d 1 1 %s" % (name, default, help_text))
+            lines.extend(" %d 1 %s" % (value, "value %d" % value)
+                         for value in range(lowest, highest + 1))
+    return lines
+
+
+def _sorted_entries(lines):
+    """Entries (an option line and its indented value lines) sorted by option name."""
+    entries = []
+    for line in lines:
+        if line.startswith(" ") and entries:
+            entries[-1].append(line)
+        else:
+            entries.append([line])
+    entries.sort(key=lambda entry: entry[0].split()[0].lower())
+    return [line for entry in entries for line in entry]
 
 
 def _file(solver, source, label, lines):

@@ -26,6 +26,32 @@ rests on:
   the log and ignored, as GAMS's option reader does; the wording (``***
   Unknown option "NAME", ignored``, ``*** Value ... rejected by Cplex ...,
   ignored``) is the stand-in's (not captured).
+* Options the links handle themselves (``LINK_OPTIONS``; GAMS docs S_CPLEX
+  and S_GUROBI, and the def files of gamspy-base 54.6.1: ``iis`` enumint
+  0-2, ``names`` boolean): ``iis 1`` runs CPLEX's own conflict refiner after
+  an infeasible solve (``iis 2``: without a solve first) and writes the
+  conflict as GAMS/CPLEX does, in GAMS names, into the log and the listing::
+
+      Number of equations in conflict: 1
+        fixed: EQ_CUMFLO(R1,IMPELC,ELC,2020,2050) = 0
+      Number of variables in conflict: 9
+        lower: VAR_ACT(R1,2020,2020,IMPELC,DAY) > 10
+        upper: VAR_CUMFLO(R1,IMPELC,ELC,2020,2050) < 750
+
+  The layout rests on two captures of real GAMS/CPLEX output quoted in
+  public write-ups (see README.md: a TIMES run on the VEDA/TIMES forum,
+  thread 1519, and a ReEDS run): the two count lines, ``fixed:`` for an
+  ``=E=`` row with ``=``, ``lower:`` for a ``=G=`` row and a lower bound
+  with ``>``, ``upper:`` for an upper bound with ``<``, numbers as ``%g``
+  (5.80786e+07, 57.9283).  ``upper:`` for a ``=L=`` row is the same rule
+  (not captured).  With ``names no`` CPLEX gets no names and the rows and
+  columns are CPLEX's defaults (``c1``, ``x1``).  Gurobi's ``iis 1`` runs
+  Gurobi's computeIIS, whose own log lines (``IIS computed: 1 constraints
+  and 9 bounds``) are real; GAMS/Gurobi's rendering of the members was never
+  captured, so the stand-in writes none.
+* ``datacheck`` is CPLEX's parameter read.datacheck; with 2 (modeling
+  assistance) CPLEX itself writes its ``CPLEX Warning  1036: ...`` lines into
+  its log as it solves (observed with cplex 22.2 on these models).
 """
 
 import os
@@ -61,6 +87,11 @@ def read_option_file(path):
     return entries
 
 
+# What GAMS's option reader takes for a boolean (checked with gamsapi's gams.core.opt).
+BOOLEAN_WORDS = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "on": 1,
+                 "off": 0, "y": 1, "n": 0, "t": 1, "f": 0}
+
+
 def number(text):
     value = float(text)
     return int(value) if value == int(value) and "." not in text and "e" not in text.lower() \
@@ -72,11 +103,15 @@ class Link(object):
 
     name = None           # as GAMS names the solver in its log ("Cplex", "Gurobi", "HiGHS")
     banner = None
+    # GAMS link options the link acts on itself (not solver parameters):
+    # name -> (kind, lowest, highest, default, help) as in GAMS's def files.
+    LINK_OPTIONS = {}
 
     def __init__(self, control, output):
         self.control = control
         self.output = output
         self.is_mip = control["model_type"] == "MIP"
+        self.link_values = dict((name, spec[3]) for name, spec in self.LINK_OPTIONS.items())
 
     def run(self):
         # The banner is in GAMS's log only; the listing's copy starts at the licence line.
@@ -100,6 +135,9 @@ class Link(object):
         self.output.frame("--- Reading option file '%s':" % path)
         settings = []
         for _, name, value in read_option_file(path):
+            if name.lower() in self.LINK_OPTIONS:
+                self.link_option(name.lower(), value)
+                continue
             parameter = self.parameter_for(name.lower())
             if parameter is None:
                 self.output.frame('*** Unknown option "%s", ignored' % name)
@@ -113,6 +151,43 @@ class Link(object):
             self.output.frame("--- Setting '%s': %s" % (name.lower(), value))
         self.output.frame("")
         return settings
+
+    def link_option(self, name, value):
+        """Take one of LINK_OPTIONS, checked as GAMS's option reader checks it."""
+        kind, lowest, highest = self.LINK_OPTIONS[name][:3]
+        if kind == "boolean":
+            parsed = BOOLEAN_WORDS.get(value.lower())
+        else:
+            try:
+                parsed = int(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and not lowest <= parsed <= highest:
+                parsed = None
+        if parsed is None:
+            self.output.frame("*** Value for option '%s' is not valid: %s, ignored"
+                              % (name, value))
+            return
+        self.link_values[name] = parsed
+        self.output.frame("--- Setting '%s': %s" % (name, value))
+
+    def conflict_lines(self, rows, columns):
+        """GAMS/CPLEX's rendering of a conflict (see the module doc).
+
+        rows: [(name, sense "E"/"G"/"L"/"R", rhs)]; columns: [(name, "lower"
+        or "upper" or "fixed", value)].
+        """
+        kinds = {"E": ("fixed", "="), "G": ("lower", ">"), "L": ("upper", "<"),
+                 "R": ("rng", "=")}
+        lines = ["Number of equations in conflict: %d" % len(rows)]
+        for name, sense, rhs in rows:
+            kind, operator = kinds[sense]
+            lines.append("  %s: %s %s %s" % (kind, name, operator, _g(rhs)))
+        lines.append("Number of variables in conflict: %d" % len(columns))
+        operators = {"lower": ">", "upper": "<", "fixed": "="}
+        for name, kind, value in columns:
+            lines.append("  %s: %s %s %s" % (kind, name, operators[kind], _g(value)))
+        return lines
 
     def result(self, solver_status, model_status, objective, iterations, nodes, seconds):
         return {"solver_status": solver_status, "model_status": model_status,
@@ -141,6 +216,13 @@ class CplexLink(Link):
         "parallelmode": "parallel", "randomseed": "randomseed", "preind": "preprocessing.presolve",
         "predual": "preprocessing.dual", "scaind": "read.scale", "advind": "advance",
         "mipinterval": "mip.interval", "barcrossover": "barrier.crossover",
+        "conflictdisplay": "conflict.display", "conflictalg": "conflict.algorithm",
+        "datacheck": "read.datacheck", "numericalemphasis": "emphasis.numerical",
+    }
+    LINK_OPTIONS = {
+        "iis": ("enumint", 0, 2, 0, "run the conflict refiner also known as IIS finder if "
+                "the problem is infeasible"),
+        "names": ("boolean", 0, 1, 1, "load GAMS names into Cplex"),
     }
 
     def licence_text(self):
@@ -159,6 +241,8 @@ class CplexLink(Link):
         problem.read(self.control["mps"])
         if self.control["model_type"] == "RMIP":
             problem.set_problem_type(problem.problem_type.LP)
+        if not self.link_values["names"]:
+            self.drop_names(problem)
         for stream in (problem.set_results_stream, problem.set_log_stream,
                        problem.set_warning_stream, problem.set_error_stream):
             stream(self.output)
@@ -185,6 +269,9 @@ class CplexLink(Link):
                 self.output.frame("*** Value %s for option '%s' rejected by Cplex (%s), "
                                   "ignored" % (value, path, error))
         started, ticks = time.time(), problem.get_dettime()
+        if self.link_values["iis"] == 2:
+            # "Conflict analysis without previous solve": the refiner alone.
+            return self.conflict_only(problem, started)
         try:
             problem.solve()
         except cplex.exceptions.CplexError as error:
@@ -216,8 +303,62 @@ class CplexLink(Link):
             iterations += solution.progress.get_num_barrier_iterations()
         nodes = solution.progress.get_num_nodes_processed() if self.is_mip else 0
         solver_status, model_status = self.statuses(code, has_point)
+        if self.link_values["iis"] == 1 and code in (3, 103):
+            self.refine_conflict(problem)
         self.closing_lines(code, objective, iterations, nodes, solution)
         return self.result(solver_status, model_status, objective, iterations, nodes, seconds)
+
+    def drop_names(self, problem):
+        """``names no``: GAMS gives CPLEX no names; CPLEX then calls them c1..., x1..."""
+        rows, columns = problem.linear_constraints.get_num(), problem.variables.get_num()
+        problem.linear_constraints.set_names([(index, "c%d" % (index + 1))
+                                              for index in range(rows)])
+        problem.variables.set_names([(index, "x%d" % (index + 1)) for index in range(columns)])
+
+    def refine_conflict(self, problem):
+        """CPLEX's conflict refiner on every row and bound; its members in GAMS's layout."""
+        import cplex
+        conflict = problem.conflict
+        try:
+            conflict.refine(conflict.all_constraints())
+        except cplex.exceptions.CplexError as error:
+            self.output.frame("*** Conflict refiner failed: %s" % error)
+            return
+        types = conflict.constraint_type
+        rows, lower, upper = [], {}, {}
+        for group, status in zip(conflict.get_groups(), conflict.get()):
+            if status == conflict.group_status.excluded:
+                continue
+            for kind, index in group[1]:
+                if kind == types.linear:
+                    rows.append((problem.linear_constraints.get_names(index),
+                                 problem.linear_constraints.get_senses(index),
+                                 problem.linear_constraints.get_rhs(index)))
+                elif kind == types.lower_bound:
+                    lower[index] = problem.variables.get_lower_bounds(index)
+                elif kind == types.upper_bound:
+                    upper[index] = problem.variables.get_upper_bounds(index)
+        columns = []
+        for index in sorted(set(lower) | set(upper)):
+            name = problem.variables.get_names(index)
+            if index in lower and index in upper and lower[index] == upper[index]:
+                columns.append((name, "fixed", lower[index]))
+                continue
+            if index in lower:
+                columns.append((name, "lower", lower[index]))
+            if index in upper:
+                columns.append((name, "upper", upper[index]))
+        self.output.frame("")
+        for line in self.conflict_lines(rows, columns):
+            self.output.frame(line)
+        self.output.frame("")
+
+    def conflict_only(self, problem, started):
+        """``iis 2``: the refiner runs without a solve; no solution is returned."""
+        self.refine_conflict(problem)
+        self.output.frame("No solution returned")
+        self.output.frame("")
+        return self.result(1, 14, None, 0, 0, time.time() - started)
 
     def statuses(self, code, has_point):
         point = 8 if self.is_mip else 7
@@ -262,6 +403,11 @@ class CplexLink(Link):
 class GurobiLink(Link):
     name = "Gurobi"
     banner = "Gurobi           " + BANNER_TAIL
+    LINK_OPTIONS = {
+        "iis": ("enumint", 0, 2, 0, "Run the Irreducible Inconsistent Subsystem (IIS) finder "
+                "if the problem is infeasible"),
+        "names": ("boolean", 0, 1, 1, "Indicator for loading names"),
+    }
 
     def licence_text(self):
         import gurobipy
@@ -323,6 +469,17 @@ class GurobiLink(Link):
         iterations = int(model.IterCount + model.BarIterCount)
         nodes = int(model.NodeCount) if self.is_mip else 0
         solver_status, model_status = self.statuses(model.Status, has_point, model)
+        if self.link_values["iis"] and model.Status in (gurobipy.GRB.INFEASIBLE,
+                                                        gurobipy.GRB.INF_OR_UNBD):
+            # Gurobi's own IIS log ("IIS computed: 1 constraints and 9 bounds") is
+            # real; GAMS/Gurobi's listing of the members was never captured.
+            sys.stdout = output
+            try:
+                model.computeIIS()
+            except gurobipy.GurobiError as error:
+                output.frame("*** Gurobi IIS failed: %s" % error)
+            finally:
+                sys.stdout = real_stdout
         output.frame("")
         return self.result(solver_status, model_status, objective, iterations, nodes, seconds)
 
@@ -415,6 +572,11 @@ class HighsLink(Link):
             statuses = (13, 13)
         self.output.frame("")
         return self.result(statuses[0], statuses[1], objective, iterations, 0, seconds)
+
+
+def _g(value):
+    """A number as GAMS/CPLEX writes it in a conflict: %g (10, 57.9283, 5.80786e+07)."""
+    return "%g" % value
 
 
 LINKS = {"CPLEX": CplexLink, "GUROBI": GurobiLink, "HIGHS": HighsLink}

@@ -1246,6 +1246,149 @@ TIMES_STATEMENTS = (
 )
 
 
+# ---------------------------------------------------------------------------
+# times_infeasible/times_infeasible.run (base.dd, cumlimit.dd, eqmain.mod)
+# ---------------------------------------------------------------------------
+
+def _times_vintage_is_period(data):
+    # VT(V,T) = sameas(V,T);
+    data.assign_set("VT", [(year, year) for year in data.labels("T")])
+
+
+def _build_times_infeasible(data):
+    regions, years, processes = data.labels("R"), data.labels("T"), data.labels("P")
+    slices, commodities = data.labels("S"), data.labels("C")
+    with_capacity = data.labels("PRC_CAP")
+    value = data.value
+
+    def ncap(region, year, process):
+        return _name("VAR_NCAP", region, year, process)
+
+    def act(region, year, process, slice_):
+        # VT(V,T) holds only V = T: one vintage per period, named twice as in TIMES.
+        return _name("VAR_ACT", region, year, year, process, slice_)
+
+    def cumflo(region, process, commodity, first, last):
+        return _name("VAR_CUMFLO", region, process, commodity, first, last)
+
+    def cumulative_limits():
+        return [(region, process, commodity, first, last)
+                for region in regions for process in processes for commodity in commodities
+                for first in years for last in years
+                if value("FLO_CUM", region, process, commodity, first, last, "UP")]
+
+    program = LinearProgram("times_infeasible", objective="OBJZ")
+    for region in regions:
+        for year in years:
+            for process in processes:
+                program.add_column(ncap(region, year, process))
+    # VAR_ACT.lo(R,VT(V,T),P,S) = ACT_BND(R,T,P,S,'LO');
+    for region in regions:
+        for year in years:
+            for process in processes:
+                for slice_ in slices:
+                    program.add_column(act(region, year, process, slice_),
+                                       lower=value("ACT_BND", region, year, process, slice_,
+                                                   "LO"))
+    # VAR_CUMFLO.up(R,P,C,T,TT)$FLO_CUM(R,P,C,T,TT,'UP') = FLO_CUM(R,P,C,T,TT,'UP');
+    for limit in cumulative_limits():
+        program.add_column(cumflo(*limit), upper=value("FLO_CUM", *(limit + ("UP",))))
+    program.add_column("OBJZ", lower=-INF)
+
+    # EQ_OBJ.. OBJZ =e= sum((R,T), DISC(T) * (
+    #              sum(PRC_CAP(P), NCAP_COST(P) * VAR_NCAP(R,T,P))
+    #            + sum((VT(V,T),P,S), D(T) * ACT_COST(P) * VAR_ACT(R,V,T,P,S))));
+    terms = [("OBJZ", 1.0)]
+    for region in regions:
+        for year in years:
+            discount = value("DISC", year)
+            for process in with_capacity:
+                terms.append((ncap(region, year, process),
+                              -(discount * value("NCAP_COST", process))))
+            for process in processes:
+                for slice_ in slices:
+                    terms.append((act(region, year, process, slice_),
+                                  -(discount * (value("D", year) * value("ACT_COST", process)))))
+    program.add_row("EQ_OBJ", "E", terms, 0.0)
+
+    # EQL_CAPACT(R,VT(V,T),PRC_CAP(P),S)..
+    #    VAR_ACT(R,V,T,P,S) =l= NCAP_AF(P,S) * S_FRAC(S)
+    #                           * (RESID(R,T,P) + sum(T2$LIVE(T,T2), VAR_NCAP(R,T2,P)));
+    for region in regions:
+        for year in years:
+            for process in with_capacity:
+                for slice_ in slices:
+                    share = value("NCAP_AF", process, slice_) * value("S_FRAC", slice_)
+                    terms = [(act(region, year, process, slice_), 1.0)]
+                    terms += [(ncap(region, built, process), -share) for built in years
+                              if data.contains("LIVE", year, built)]
+                    program.add_row(_name("EQL_CAPACT", region, year, year, process, slice_),
+                                    "L", terms, share * value("RESID", region, year, process))
+
+    # EQG_COMBAL(R,T,C,S)..
+    #    sum((VT(V,T),P), VAR_ACT(R,V,T,P,S)) =g= COM_PROJ(R,T,C) * S_FRAC(S);
+    for region in regions:
+        for year in years:
+            for commodity in commodities:
+                for slice_ in slices:
+                    program.add_row(_name("EQG_COMBAL", region, year, commodity, slice_), "G",
+                                    [(act(region, year, process, slice_), 1.0)
+                                     for process in processes],
+                                    value("COM_PROJ", region, year, commodity)
+                                    * value("S_FRAC", slice_))
+
+    # EQ_CUMFLO(R,P,C,T,TT)$FLO_CUM(R,P,C,T,TT,'UP')..
+    #    sum((VT(V,T2),S)$((T2.val >= T.val) and (T2.val <= TT.val)),
+    #        D(T2) * VAR_ACT(R,V,T2,P,S))
+    #    =e= VAR_CUMFLO(R,P,C,T,TT);
+    for limit in cumulative_limits():
+        region, process, _, first, last = limit
+        terms = [(act(region, year, process, slice_), value("D", year))
+                 for year in years if float(first) <= float(year) <= float(last)
+                 for slice_ in slices]
+        terms.append((cumflo(*limit), -1.0))
+        program.add_row(_name("EQ_CUMFLO", *limit), "E", terms, 0.0)
+    return program
+
+
+TIMES_INFEASIBLE_STATEMENTS = (
+    # base.dd
+    CodeStatement("DISC(T) = 1 / (1 + G_DRATE) ** (T.val - smin(T2, T2.val))", _times_discount),
+    CodeStatement("LIVE(T,T2) = (T2.val <= T.val) and (T.val - T2.val < G_LIFE)", _times_live),
+    CodeStatement("RESID(R,T,P) = max(0, RESID0(R,P) * (1 - (T.val - 2020) / 40))", _times_resid),
+    CodeStatement("VT(V,T) = sameas(V,T)", _times_vintage_is_period),
+    # eqmain.mod
+    CodeStatement("""Positive Variable
+                     VAR_NCAP(R,T,P) 'new capacity of a process'
+                     VAR_ACT(R,V,T,P,S) 'overall activity of a process'
+                     VAR_CUMFLO(R,P,C,T,TT) 'cumulative process flow'"""),
+    CodeStatement("Free Variable OBJZ 'discounted system cost'"),
+    CodeStatement("VAR_ACT.lo(R,VT(V,T),P,S) = ACT_BND(R,T,P,S,'LO')"),
+    CodeStatement("VAR_CUMFLO.up(R,P,C,T,TT)$FLO_CUM(R,P,C,T,TT,'UP') = "
+                  "FLO_CUM(R,P,C,T,TT,'UP')"),
+    CodeStatement("""Equation
+                     EQ_OBJ 'overall objective function'
+                     EQL_CAPACT(R,V,T,P,S) 'capacity utilisation (=L=)'
+                     EQG_COMBAL(R,T,C,S) 'commodity balance (=G=)'
+                     EQ_CUMFLO(R,P,C,T,TT) 'cumulative commodity flow limit (=E=)'"""),
+    CodeStatement("""EQ_OBJ.. OBJZ =e= sum((R,T), DISC(T) * (
+                         sum(PRC_CAP(P), NCAP_COST(P) * VAR_NCAP(R,T,P))
+                       + sum((VT(V,T),P,S), D(T) * ACT_COST(P) * VAR_ACT(R,V,T,P,S))))"""),
+    CodeStatement("""EQL_CAPACT(R,VT(V,T),PRC_CAP(P),S)..
+                     VAR_ACT(R,V,T,P,S) =l= NCAP_AF(P,S) * S_FRAC(S)
+                         * (RESID(R,T,P) + sum(T2$LIVE(T,T2), VAR_NCAP(R,T2,P)))"""),
+    CodeStatement("""EQG_COMBAL(R,T,C,S)..
+                     sum((VT(V,T),P), VAR_ACT(R,V,T,P,S)) =g= COM_PROJ(R,T,C) * S_FRAC(S)"""),
+    CodeStatement("""EQ_CUMFLO(R,P,C,T,TT)$FLO_CUM(R,P,C,T,TT,'UP')..
+                     sum((VT(V,T2),S)$((T2.val >= T.val) and (T2.val <= TT.val)),
+                         D(T2) * VAR_ACT(R,V,T2,P,S))
+                     =e= VAR_CUMFLO(R,P,C,T,TT)"""),
+    # times_infeasible.run
+    CodeStatement("Model TIMES / all /"),
+    CodeStatement("Solve TIMES minimizing OBJZ using LP"),
+)
+
+
 MODELS = (
     ModelSpec("transport", "trnsport.gms", TRANSPORT_STATEMENTS, _build_transport,
               "optimal, objective 153.675 (the real GAMS)"),
@@ -1254,6 +1397,12 @@ MODELS = (
               search_dirs=(".", "times_src")),
     ModelSpec("infeasible", "infeasible.gms", INFEASIBLE_STATEMENTS, _build_infeasible,
               "infeasible (the real GAMS: MODEL STATUS 4 Infeasible)"),
+    ModelSpec("times_infeasible", "times_infeasible.run", TIMES_INFEASIBLE_STATEMENTS,
+              _build_times_infeasible,
+              "infeasible: FLO_CUM(UP) of IMPELC in R1 over 2020-2050 (750) is below the "
+              "800 its ACT_BND(LO) needs; CPLEX's conflict refiner names EQ_CUMFLO, the "
+              "VAR_CUMFLO upper bound and the VAR_ACT lower bounds (never run with the "
+              "real GAMS: its demo licence had expired)"),
     ModelSpec("licence_limit", "licence_limit.gms", LICENCE_LIMIT_STATEMENTS,
               _build_licence_limit,
               "optimal, objective 2206.05 (= 2100*2101/2 * 0.001), where the licence "
