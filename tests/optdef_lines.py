@@ -22,7 +22,6 @@ whether GAMS can open an existing one depends on the run's folder, not on
 the line.
 """
 
-import random
 
 from times_doctor import optdef
 

@@ -9,6 +9,8 @@ import datetime
 import io
 import json
 import os
+import sys
+import time
 
 import pytest
 
@@ -373,3 +375,84 @@ def test_real_expired_gams_check_and_scan(copy_model, tmp_path):
                       "install a valid licence, or pass one with --gams-arg license=FILE\n"
                       % os.path.join(os.path.dirname(REAL_GAMS), "gamslice.txt"))
     assert not os.path.exists(out_dir)
+
+
+# -- a GAMS that never answers ------------------------------------------------------
+
+HUNG_GAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "hung", "gams")
+PROBE_TIMEOUT, PROBE_GRACE = 1.0, 1.0
+HUNG_LINE = "GAMS did not answer within 1 s (its process tree was ended)"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("command", ["check", "scan", "scan --no-preflight"])
+@pytest.mark.parametrize("hang", ["wait", "exit"])
+def test_hung_gams_from_every_command_ends_in_time_and_leaves_nothing(
+        copy_model, tmp_path, command, hang):
+    """A GAMS whose child holds the output and ignores SIGTERM: each probe ends the tree.
+
+    Bound: the probe's timeout + grace + 2 s (start-up of the command included).
+    """
+    from proc_helpers import is_alive
+    run_dir = copy_model("transport")
+    out = str(tmp_path / "out")
+    pids = str(tmp_path / "pids")
+    env = cli_env({"TD_PROBE_TIMEOUT": "%g" % PROBE_TIMEOUT, "FAKE_GAMS_HANG": hang,
+                   "FAKE_GAMS_PIDS": pids})
+    grace = ["--grace-seconds", "%g" % PROBE_GRACE]
+    if command == "check":
+        args = check_args(HUNG_GAMS, run_dir, *grace)
+    else:
+        args = scan_args(HUNG_GAMS, run_dir, out, *(grace + command.split()[1:]))
+    started = time.monotonic()
+    code, stdout, stderr = run_cli(args, env=env, timeout=60)
+    elapsed = time.monotonic() - started
+    with open(pids) as handle:
+        fake = [int(pid) for line in handle for pid in line.split()]
+    assert fake and [pid for pid in fake if is_alive(pid)] == []
+    assert "Traceback" not in stderr
+    if hang == "exit":
+        # GAMS exits at once and its child is swept: no banner, refused for that (without
+        # the preflight the run itself fails: no listing), in time either way.
+        assert elapsed <= 2.0 + 2.0, elapsed
+        if command == "scan --no-preflight":
+            assert code == 1 and "dual: failed" in stdout, (stdout, stderr)
+        else:
+            assert code == (1 if command == "check" else 2), (stdout, stderr)
+            assert "printed no GAMS release banner" in stdout + stderr
+        return
+    assert elapsed <= PROBE_TIMEOUT + PROBE_GRACE + 2.0, elapsed
+    if command == "check":
+        assert code == 1, (stdout, stderr)
+        assert "\u2717 %s" % HUNG_LINE in stdout
+        assert "fix: check the licence server or whatever GAMS waits for (run gams by hand), " \
+               "or allow it longer with TD_PROBE_TIMEOUT=SECONDS" in stdout
+    else:
+        assert code == 2, (stdout, stderr)
+        assert stderr.splitlines() == [
+            "times-doctor: error: %s: check the licence server or whatever GAMS waits for "
+            "(run gams by hand), or allow it longer with TD_PROBE_TIMEOUT=SECONDS" % HUNG_LINE]
+        assert not os.path.exists(out)
+
+
+def test_hung_solver_probe_is_one_line_and_the_next_solver_is_not_tried(monkeypatch):
+    calls = []
+
+    def hung_probe(gams, solver, gams_args, grace_seconds):
+        calls.append((solver, grace_seconds))
+        raise gamsinfo.GamsHungError(gamsinfo.hung_message(60.0))
+
+    monkeypatch.setattr(gamsinfo, "run_probe", hung_probe)
+    monkeypatch.setattr(gamsinfo, "run_banner",
+                        lambda gams, grace_seconds: (0, open(os.path.join(
+                            FIXTURES, "gams_expired", "noargs.txt")).read().replace(
+                            "*** Time-limited license expired\n", "")))
+    from times_doctor import profiles
+    chosen = profiles.resolve_profiles("both", ["dual"], None)
+    items = check._gams_side_items("/gams", chosen, [], 1, False, datetime.date(2026, 11, 1),
+                                   grace_seconds=3.0)
+    solvers = [item for item in items if item.section == "solvers"]
+    assert [(item.name, item.status, item.text) for item in solvers] == [
+        ("solver:cplex", check.ERROR, "GAMS did not answer within 60 s (its process tree was "
+                                      "ended)")]
+    assert calls == [("cplex", 3.0)]

@@ -67,7 +67,7 @@ def preflight(plan, allow_unknown_options=False, today=None):
     """
     items = _gams_side_items(plan.gams, [run.profile for run in plan.runs],
                              plan.config.gams_args, plan.threads, allow_unknown_options,
-                             today)
+                             today, grace_seconds=plan.grace_seconds)
     errors = [item for item in items if item.status == ERROR]
     if errors:
         raise PreflightError(errors)
@@ -88,7 +88,7 @@ def run_check(config, today=None, cpu_count=None):
     threads = positive_int(config.threads, "--threads")
     max_workers = (positive_int(config.max_workers, "--max-workers")
                    if config.max_workers not in (None, "") else None)
-    non_negative_float(config.grace_seconds, "--grace-seconds")
+    grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")
     run_dir = None
     if config.run_dir:
         run_dir = os.path.abspath(config.run_dir)
@@ -107,7 +107,8 @@ def run_check(config, today=None, cpu_count=None):
         items.append(missing)
     else:
         items.extend(_gams_side_items(gams, chosen, config.gams_args, threads,
-                                      config.allow_unknown_options, today, everything=True))
+                                      config.allow_unknown_options, today, everything=True,
+                                      grace_seconds=grace_seconds))
     out_dir = os.path.abspath(config.out) if config.out else run_dir
     if run_dir is not None:
         items.extend(_run_dir_items(run_dir, config.driver, config.times_src))
@@ -135,16 +136,19 @@ def run_check_command(config, as_json=False, stdout=None, environ=None):
 
 
 def _gams_side_items(gams, chosen, gams_args, threads, allow_unknown, today,
-                     everything=False):
+                     everything=False, grace_seconds=gamsinfo.PROBE_GRACE_SECONDS):
     """The checks the preflight shares with ``check``.
 
     With *everything* False (the preflight), only what can go wrong is
     reported in full; with True, solvers are tried even after a licence
-    warning and every profile gets a line.
+    warning and every profile gets a line.  GAMS runs get *grace_seconds*
+    between TERM and KILL when they do not answer in time.
     """
     today = today or datetime.date.today()
     try:
-        returncode, output = gamsinfo.run_banner(gams)
+        returncode, output = gamsinfo.run_banner(gams, grace_seconds=grace_seconds)
+    except gamsinfo.GamsHungError as error:
+        return [_hung_item("gams", "gams", error, {"path": gams})]
     except gamsinfo.GamsRunError as error:
         return [CheckItem("gams", "gams", ERROR, "GAMS %s did not run: %s" % (gams, error),
                           "check the installation, or pass another one with --gams-path",
@@ -161,7 +165,9 @@ def _gams_side_items(gams, chosen, gams_args, threads, allow_unknown, today,
             solvers.append(profile.solver)
     if licence.status != ERROR:
         for solver in solvers:
-            items.append(_solver_item(gams, solver, gams_args))
+            items.append(_solver_item(gams, solver, gams_args, grace_seconds))
+            if items[-1].data.get("hung"):
+                break  # the next solver's probe would wait as long again
     items.extend(_profile_items(chosen, banner.system_dir, threads, allow_unknown, everything))
     return items
 
@@ -228,11 +234,22 @@ def _licence_item(banner, gams_args, today):
                      None, data)
 
 
-def _solver_item(gams, solver, gams_args):
+def _hung_item(section, name, error, data):
+    """A GAMS run that did not answer: the finding's line, and what to look at."""
+    data = dict(data, hung=True, survivors=error.survivors)
+    return CheckItem(section, name, ERROR, str(error),
+                     "check the licence server or whatever GAMS waits for (run gams by "
+                     "hand), or allow it longer with %s=SECONDS"
+                     % gamsinfo.PROBE_TIMEOUT_ENV_VAR, data)
+
+
+def _solver_item(gams, solver, gams_args, grace_seconds):
     label = solvers.get(solver).label
     name = "solver:%s" % solver
     try:
-        probe = gamsinfo.run_probe(gams, solver, gams_args)
+        probe = gamsinfo.run_probe(gams, solver, gams_args, grace_seconds=grace_seconds)
+    except gamsinfo.GamsHungError as error:
+        return _hung_item("solvers", name, error, {"solver": solver})
     except gamsinfo.GamsRunError as error:
         return CheckItem("solvers", name, ERROR, "%s: GAMS did not run the test LP: %s"
                          % (label, error), "run gams by hand on a small model", {})

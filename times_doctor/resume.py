@@ -233,8 +233,13 @@ def run_fingerprint(plan, run, shared):
 _gams_versions = {}
 
 
-def gams_identity(gams_path):
-    """Path, content hash and release of a GAMS executable (its banner, read once per process)."""
+def gams_identity(gams_path, grace_seconds=gamsinfo.PROBE_GRACE_SECONDS):
+    """Path, content hash and release of a GAMS executable (its banner, read once per process).
+
+    Raises:
+        gamsinfo.GamsHungError: GAMS did not answer (its process tree was
+            ended): a scan must not start runs of a GAMS that hangs.
+    """
     real = os.path.realpath(gams_path)
     identity = file_identity(real)
     try:
@@ -244,9 +249,11 @@ def gams_identity(gams_path):
         key = (real, None, None)
     if key not in _gams_versions:
         try:
-            _, output = gamsinfo.run_banner(gams_path)
+            _, output = gamsinfo.run_banner(gams_path, grace_seconds=grace_seconds)
             release = gamsinfo.parse_banner(output).release
             _gams_versions[key] = "release %s" % (release or "unknown (no banner)")
+        except gamsinfo.GamsHungError:
+            raise
         except gamsinfo.GamsRunError as exc:
             _gams_versions[key] = "release unknown (%s)" % exc
     return "%s %s" % (identity, _gams_versions[key])
