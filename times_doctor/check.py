@@ -42,15 +42,34 @@ LOW_DISK_BYTES = 1024 ** 3
 
 
 class PreflightError(UsageError):
-    """The scan's preflight refused: each line names a problem and its fix.
+    """The scan's preflight refused, in one line: the first problem and its fix.
+
+    With more than one problem, or a problem in an option file, the line
+    says how many more there are and that ``times-doctor check`` lists them.
 
     Attributes:
         items: the CheckItems (status ERROR) that caused it.
+        problems: one line per problem (option-file lines GAMS ignores, and
+            every other ERROR item), the first one first.
     """
 
     def __init__(self, items):
-        UsageError.__init__(self, "\n".join(_one_line(item) for item in items))
         self.items = items
+        self.problems = [line for item in items for line in _problem_lines(item)]
+        first = self.problems[0] if self.problems else "the preflight found a problem"
+        more = len(self.problems) - 1
+        in_options = any(item.data.get("findings") for item in items)
+        if more:
+            first += " (and %d more problem%s: times-doctor check with the same options " \
+                     "lists them)" % (more, "" if more == 1 else "s")
+        elif in_options:
+            first += " (times-doctor check with the same options lists every finding)"
+        UsageError.__init__(self, first)
+
+
+# The kinds of line preflight() returns besides a refusal: a note (an option
+# file line GAMS reads, e.g. one --threads replaces) and a warning.
+NOTE = "note"
 
 
 def preflight(plan, allow_unknown_options=False, today=None):
@@ -58,9 +77,10 @@ def preflight(plan, allow_unknown_options=False, today=None):
 
     Runs before the scan creates anything.  Solvers are tried only when GAMS
     and its licence passed: an expired licence is one line, not one per solver.
+    Only what would make a run fail, or a line GAMS would ignore, refuses.
 
     Returns:
-        Warning lines for the user (the scan goes on).
+        (kind, line) for the user, kind WARNING or NOTE (the scan goes on).
 
     Raises:
         PreflightError: something would make every run fail or ignore an option.
@@ -72,9 +92,9 @@ def preflight(plan, allow_unknown_options=False, today=None):
     if errors:
         raise PreflightError(errors)
     # A def file GAMS does not ship is the check command's news, not a
-    # warning before every scan.
-    return [warning for item in items if item.status == WARNING
-            and not item.name.startswith("profiles:") for warning in _warning_lines(item)]
+    # warning before every scan.  Notes come from profiles that pass, too.
+    return [line for item in items if not item.name.startswith("profiles:")
+            for line in _preflight_lines(item)]
 
 
 def run_check(config, today=None, cpu_count=None):
@@ -308,15 +328,22 @@ def _profile_items(chosen, system_dir, threads, allow_unknown, everything):
         threads_line = "%s %d" % (profiles.threads_keyword(profile.solver), threads)
         findings = optdef.check_option_lines(profile.lines, defs,
                                              solvers.get(profile.solver).label, threads_line)
+        data["notes"] = sum(1 for finding in findings if finding.severity == optdef.WARNING)
         data["findings"] = [{"line": finding.line, "severity": _demoted(finding.severity,
                                                                         allow_unknown),
-                             "option": finding.name, "message": finding.message}
+                             "option": finding.name, "message": finding.message,
+                             "code": finding.code,
+                             "ignored_by_gams": finding.severity == optdef.ERROR}
                             for finding in findings]
-        data["findings_text"] = ["%s:%d: %s" % (where, finding.line, finding.message)
+        data["_where"] = where
+        data["findings_text"] = ["%s:%d: %s%s" % (where, finding.line, "" if finding.severity
+                                                  == optdef.ERROR else "note: ",
+                                                  finding.message)
                                  for finding in findings]
+        # Notes (a line GAMS reads) are shown, but leave the profile OK.
         worst = worst_status(ERROR if finding["severity"] == optdef.ERROR else WARNING
-                             for finding in data["findings"])
-        if worst == OK and not everything:
+                             for finding in data["findings"] if finding["ignored_by_gams"])
+        if worst == OK and not everything and not data["notes"]:
             continue
         count = len(profile.lines)
         text = "%s: %s checked against %s" % (profile.name, "%d line%s" % (
@@ -344,11 +371,17 @@ def _load_defs(path):
         return str(error)
 
 
-def _warning_lines(item):
-    findings = item.data.get("findings_text")
+def _preflight_lines(item):
+    """(kind, line) of a scan's preflight for an item that does not refuse it."""
+    findings = item.data.get("findings")
     if findings:
-        return list(findings)
-    return ["%s%s" % (item.text, ": %s" % item.fix if item.fix else "")]
+        # A line GAMS ignores that --allow-unknown-options lets pass is a warning;
+        # a line GAMS reads (set again, deprecated, replaced by --threads) a note.
+        return [(WARNING if finding["ignored_by_gams"] else NOTE, "%s:%d: %s" % (
+            item.data["_where"], finding["line"], finding["message"])) for finding in findings]
+    if item.status != WARNING:
+        return []
+    return [(WARNING, "%s%s" % (item.text, ": %s" % item.fix if item.fix else ""))]
 
 
 # -- run directory and machine ---------------------------------------------------
@@ -479,14 +512,14 @@ def _memory_bytes():
 # -- small helpers ---------------------------------------------------------------
 
 
-def _one_line(item):
-    findings = item.data.get("findings_text")
-    if findings:
-        # Every finding of a refused file, warnings too: one look at the file fixes all.
-        return "\n".join("%s%s" % (text, ": correct it, or pass --allow-unknown-options"
-                                   if finding["severity"] == optdef.ERROR else "")
-                         for text, finding in zip(findings, item.data["findings"]))
-    return "%s: %s" % (item.text, item.fix) if item.fix else item.text
+def _problem_lines(item):
+    """The problems of a refusing item, one line each (notes are not problems)."""
+    findings = item.data.get("findings")
+    if findings is not None:
+        return ["%s: correct it, or pass --allow-unknown-options" % text
+                for text, finding in zip(item.data["findings_text"], findings)
+                if finding["severity"] == optdef.ERROR]
+    return ["%s: %s" % (item.text, item.fix) if item.fix else item.text]
 
 
 def _after_colon(message):

@@ -584,8 +584,8 @@ def run_scan(config, stdin=None, stdout=None, stderr=None, dashboard=None):
     plan = plan_scan(config)
     if not config.no_preflight:
         from times_doctor import check
-        for warning in check.preflight(plan, config.allow_unknown_options):
-            (stderr or sys.stderr).write("times-doctor: warning: %s\n" % warning)
+        for kind, line in check.preflight(plan, config.allow_unknown_options):
+            (stderr or sys.stderr).write("times-doctor: %s: %s\n" % (kind, line))
     try:
         # The GAMS banner for resume's fingerprint, read before anything is
         # created (cached: the scan reads it from here), --no-preflight or not.
