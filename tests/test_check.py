@@ -459,3 +459,50 @@ def test_hung_solver_probe_is_one_line_and_the_next_solver_is_not_tried(monkeypa
         ("solver:cplex", check.ERROR, "GAMS did not answer within 60 s (its process tree was "
                                       "ended)")]
     assert calls == [("cplex", 3.0)]
+
+
+# -- real option files against the real def file ------------------------------------
+
+def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, fake_gams_path):
+    """TIMES-NZ's Veda barrier profiles against GAMS 54.6.1's own optcplex.def: the scan
+    runs them (no --allow-unknown-options), and the one with a line GAMS ignores is refused
+    with GAMS's reason.  The GAMS is the fake one, in a folder of its own that holds the
+    real def file (the real GAMS's licence has expired)."""
+    import shutil
+    from optreader_oracle import judge_files
+    system_dir = tmp_path / "gams"
+    system_dir.mkdir()
+    for name in ("gams", "fake_gams.py"):
+        shutil.copy2(os.path.join(os.path.dirname(fake_gams_path), name), str(system_dir))
+    shutil.copy2(judge_files("cplex", [b"\n"])[0], str(system_dir / "optcplex.def"))
+    veda = os.path.join(FIXTURES, "optfiles", "times-nz")
+    opt_dir = tmp_path / "opts"
+    opt_dir.mkdir()
+    for name in os.listdir(veda):
+        if name.startswith(("BA", "BS")):
+            shutil.copy2(os.path.join(veda, name), str(opt_dir))
+    run_dir = copy_model("transport")
+    good = "BA120-7,BA121-7,BA124-7,BA220-7,BS124-7,BS224-7_nco"
+    out = str(tmp_path / "out")
+    code, stdout, stderr = run_cli(scan_args(str(system_dir / "gams"), run_dir, out,
+                                             "--opt-dir", str(opt_dir), "--profiles", good),
+                                   env=cli_env({"FAKE_GAMS_PYTHON": sys.executable}))
+    assert code == 0, (stdout, stderr)
+    # THREADS=7 is replaced by --threads: a note, not an error.
+    assert "error" not in stderr and "times-doctor: note: %s:8: THREADS: the scan replaces " \
+        "this line with 'threads 1' (--threads)" % os.path.join(str(opt_dir), "BA120-7.opt") \
+        in stderr, stderr
+    for name in good.split(","):
+        assert "%s: completed" % name in stdout, stdout
+    out = str(tmp_path / "out2")
+    code, stdout, stderr = run_cli(scan_args(str(system_dir / "gams"), run_dir, out,
+                                             "--opt-dir", str(opt_dir), "--profiles",
+                                             "BS121-7"),
+                                   env=cli_env({"FAKE_GAMS_PYTHON": sys.executable}))
+    assert code == 2, (stdout, stderr)
+    assert stderr.splitlines()[-1] == (
+        "times-doctor: error: %s:11: unknown CPLEX option 'finalfactor': did you mean "
+        "'refactor'? (GAMS ignores the line): correct it, or pass --allow-unknown-options "
+        "(times-doctor check with the same options lists every finding)"
+        % os.path.join(str(opt_dir), "BS121-7.opt"))
+    assert not os.path.exists(out)

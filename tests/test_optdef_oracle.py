@@ -162,3 +162,50 @@ def silently_dropped(solver, finding, lines, defs):
     taken = [value for name, _, _, value in result["defined"]
              if name.lower() == option.name.lower()]
     return not taken or taken[-1].lower() not in [each.lower() for each in option.values]
+
+
+# -- real option files -------------------------------------------------------------
+
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "optfiles")
+
+
+def corpus_files():
+    """(solver, path) of every real option file (tests/fixtures/optfiles/README.md)."""
+    found = []
+    for folder, _, names in sorted(os.walk(CORPUS)):
+        for name in sorted(names):
+            if name.lower().endswith(".opt"):
+                solver = "gurobi" if name.lower().startswith("gurobi") else "cplex"
+                found.append((solver, os.path.join(folder, name)))
+    return found
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_real_option_files_agree_with_gams(solver, def_files):
+    from times_doctor.profiles import read_option_file
+    chosen = [path for each, path in corpus_files() if each == solver]
+    assert chosen, "no %s files in %s" % (solver, CORPUS)
+    defs = optdef.read_def_file(def_files[solver])
+    # GAMS reads the file the scan writes: the lines, "\n" after each.
+    grouped = [read_option_file(path) for path in chosen]
+    files = [("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") for lines in grouped]
+    judged, problems, crashed = compare(solver, defs, files, grouped)
+    assert judged == sum(len(lines) for lines in grouped) and not crashed
+    assert not problems, "\n".join(problems)
+
+
+def test_veda_barrier_profiles_are_read_whole_but_one_line(def_files):
+    """What GAMS 54.6.1 says of TIMES-NZ's profiles, optdef says: all read, but one line."""
+    from times_doctor.profiles import read_option_file
+    defs = optdef.read_def_file(def_files["cplex"])
+    errors = {}
+    for solver, path in corpus_files():
+        if solver == "cplex":
+            for finding in optdef.check_option_lines(read_option_file(path), defs, "CPLEX",
+                                                     threads_line="threads 7"):
+                if finding.severity == optdef.ERROR:
+                    errors.setdefault(os.path.basename(path), []).append(
+                        (finding.line, finding.code, finding.message))
+    assert errors == {"BS121-7.opt": [(11, optdef.UNKNOWN, "unknown CPLEX option "
+                                       "'finalfactor': did you mean 'refactor'? (GAMS ignores "
+                                       "the line)")]}
