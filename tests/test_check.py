@@ -506,3 +506,24 @@ def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, 
         "(times-doctor check with the same options lists every finding)"
         % os.path.join(str(opt_dir), "BS121-7.opt"))
     assert not os.path.exists(out)
+
+
+def test_infinite_and_odd_values_are_error_lines_not_crashes(copy_model, tmp_path):
+    """lpmethod inf crashed check and scan (OverflowError, exit 70): now one finding each."""
+    opt_dir = tmp_path / "opts"
+    (opt_dir / "cplex").mkdir(parents=True)
+    mine = opt_dir / "cplex" / "odd.opt"
+    mine.write_bytes(b"lpmethod inf\nthreads maxdouble\nepgap 1e309\n* caf\xe9\nlpmethod 4\x00\n")
+    code, out, err = run_cli(check_args(STANDIN_GAMS, "--opt-dir", str(opt_dir),
+                                        "--profiles", "odd"))
+    assert code == 1 and "Traceback" not in err and "internal error" not in err, (out, err)
+    assert "%s:1: 'lpmethod' must be a whole number (one of 0 1 2 3 4 5 6), not 'inf'" \
+        % mine in out
+    assert "%s:3: 'epgap' must be a number, not '1e309'" % mine in out
+    run_dir = copy_model("transport")
+    out_dir = str(tmp_path / "out")
+    code, stdout, stderr = run_cli(scan_args(STANDIN_GAMS, run_dir, out_dir, "--opt-dir",
+                                             str(opt_dir), "--profiles", "odd"))
+    assert code == 2 and not os.path.exists(out_dir), (stdout, stderr)
+    assert stderr.startswith("times-doctor: error: %s:1: 'lpmethod' must be a whole number"
+                             % mine) and "(and 1 more problem" in stderr, stderr

@@ -349,17 +349,18 @@ class _FileReader(object):
         if match is None:
             raise _LineError(KEYWORD, text[position], "expected an option name, saw '%s'"
                              % _shown(text[position:position + 20]))
-        name, end = match.group(), match.end()
+        raw_name, end = match.group(), match.end()
+        name = _shown(raw_name, 40)  # for messages; GAMS truncates nothing but the line
         if end < len(text) and text[end] == ".":
             return self._dot_option(text, name, end + 1)
         if end < len(text) and text[end] not in _BLANKS + "=":
             raise _LineError(SEPARATOR, name, "'%s' must be followed by a blank or '=', not "
                              "'%s'" % (name, _shown(text[end])))
-        if name.lower() in self.defs.indicators:
+        if raw_name.lower() in self.defs.indicators:
             return self._indicator(text, end)
-        option = self.defs.resolve(name)
+        option = self.defs.resolve(raw_name)
         if option is None:
-            closest = self.defs.closest(name)
+            closest = self.defs.closest(raw_name[:100])
             hint = ": did you mean '%s'?" % closest if closest else ""
             raise _LineError(UNKNOWN, name, "unknown %s option '%s'%s"
                              % (self.label, name, hint))
@@ -427,11 +428,11 @@ class _FileReader(object):
                              "dot (e.g. %s.lazy 1)" % (variable, variable))
         suffix = match.group()
         option = self.defs.dot_options.get(suffix.lower())
-        shown = "%s.%s" % (variable, suffix)
+        shown = "%s.%s" % (variable, _shown(suffix, 40))
         if option is None:
             known = ", ".join("." + each for each in sorted(self.defs.dot_options)) or "none"
             raise _LineError(SUFFIX, shown, "unknown %s dot option '.%s' (known: %s)"
-                             % (self.label, suffix, known))
+                             % (self.label, _shown(suffix, 40), known))
         position = _skip(text, match.end(), _BLANKS)
         if position < len(text) and text[position] == "(":
             position = _skip(text, _element_list(text, position, shown), _BLANKS)
@@ -767,7 +768,7 @@ def _indexed_name(text, position, equation):
     if match is None:
         raise _LineError(INDICATOR, equation or "indic", "indicator: an identifier was "
                          "expected, saw '%s'" % _shown(text[position:position + 20]))
-    name, position = match.group(), match.end()
+    name, position = _shown(match.group(), 40), match.end()
     indices = []
     if position >= len(text) or text[position] not in "([":
         return name, position, indices
@@ -777,7 +778,7 @@ def _indexed_name(text, position, equation):
         char = text[position] if position < len(text) else ""
         index = _NAME_RE.match(text, position)
         if index is not None:
-            indices.append(index.group())
+            indices.append(_shown(index.group(), 40))
             position = index.end()
         elif char in ("'", '"') and text.find(char, position + 1) > 0:
             position = text.find(char, position + 1) + 1

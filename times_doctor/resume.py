@@ -221,7 +221,8 @@ def run_fingerprint(plan, run, shared):
     fingerprint = collections.OrderedDict([
         ("driver_copy", "sha256:" + _sha256(rundir.driver_copy_bytes(plan.driver,
                                                                      run.profile.solver))),
-        ("option_file", "sha256:" + _sha256(run.option_text.encode("utf-8"))),
+        ("option_file", "sha256:" + _sha256(run.option_text.encode("utf-8",
+                                                                     "surrogateescape"))),
         # The executable is the "gams" component.  Nothing else in it differs
         # from one scan to the next (the work directory is its cwd, not an argument).
         ("command", " ".join(command[1:])),
