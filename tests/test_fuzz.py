@@ -135,6 +135,15 @@ def mutate(rng, data):
     return bytes(data)
 
 
+def written(path, inputs, current):
+    """Each input written to *path* (and kept in current["input"] for a hang's message)."""
+    for data in inputs:
+        current["input"] = data
+        with open(path, "wb") as handle:
+            handle.write(data)
+        yield data
+
+
 def fuzz_inputs(rng, seeds, count):
     """*count* inputs: mutated seed files, pure binary, keyword soup, empty."""
     for index in range(count):
@@ -157,10 +166,7 @@ def test_parse_lst_fuzz_raises_only_parse_error(tmp_path):
     path = str(tmp_path / "fuzz.lst")
     current = {"input": None}
     with deadline(120, lambda: "parse_lst on input %r..." % current["input"][:80]):
-        for data in fuzz_inputs(rng, seeds, 150):
-            current["input"] = data
-            with open(path, "wb") as handle:
-                handle.write(data)
+        for _ in written(path, fuzz_inputs(rng, seeds, 150), current):
             try:
                 result = parse_lst(path)
             except ParseError:
@@ -477,10 +483,7 @@ def test_option_check_fuzz_never_raises(tmp_path, solver):
     path = str(tmp_path / "fuzz.opt")
     current = {"input": None}
     with deadline(240, lambda: "check_option_lines on %r..." % current["input"][:80]):
-        for data in option_file_inputs(rng, 300):
-            current["input"] = data
-            with open(path, "wb") as handle:
-                handle.write(data)
+        for data in written(path, option_file_inputs(rng, 300), current):
             try:
                 lines = read_option_file(path)
             except ProfileError:

@@ -96,13 +96,19 @@ def fake_pids(path):
         return [int(pid) for line in handle for pid in line.split()]
 
 
+def hung_gams(tmp_path, monkeypatch, mode):
+    """Set the hung fake's mode; returns the file its pids are written to."""
+    pids = str(tmp_path / "pids")
+    monkeypatch.setenv("FAKE_GAMS_PIDS", pids)
+    monkeypatch.setenv("FAKE_GAMS_HANG", mode)
+    return pids
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_probe_from_hung_ends_its_whole_tree_and_says_so(tmp_path, monkeypatch):
     """GAMS waits for a child that holds its output and ignores SIGTERM: TERM, grace, KILL."""
     from proc_helpers import is_alive
-    pids = str(tmp_path / "pids")
-    monkeypatch.setenv("FAKE_GAMS_PIDS", pids)
-    monkeypatch.setenv("FAKE_GAMS_HANG", "wait")
+    pids = hung_gams(tmp_path, monkeypatch, "wait")
     started = time.monotonic()
     with pytest.raises(gamsinfo.GamsHungError) as caught:
         gamsinfo.run_probe(HUNG_GAMS, "cplex", timeout=TIMEOUT, grace_seconds=GRACE)
@@ -118,9 +124,7 @@ def test_probe_from_hung_ends_its_whole_tree_and_says_so(tmp_path, monkeypatch):
 def test_banner_from_exited_leader_whose_child_holds_the_output(tmp_path, monkeypatch):
     """GAMS exits, its child keeps the pipe open: the child is ended, the output read."""
     from proc_helpers import is_alive
-    pids = str(tmp_path / "pids")
-    monkeypatch.setenv("FAKE_GAMS_PIDS", pids)
-    monkeypatch.setenv("FAKE_GAMS_HANG", "exit")
+    pids = hung_gams(tmp_path, monkeypatch, "exit")
     started = time.monotonic()
     returncode, output = gamsinfo.run_banner(HUNG_GAMS, timeout=30.0, grace_seconds=GRACE)
     assert time.monotonic() - started < 2.0 + 1.0  # no wait for the child: it is swept

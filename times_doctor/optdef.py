@@ -34,19 +34,23 @@ generated lines, every run.
 
 Lines and words
   * The file is read as bytes, line by line (LF ends a line; a CR is just
-    a character).  Only the first 1020 bytes of a line count.
+    a character, but CRs at the end of a line go).  Only the first 1020
+    bytes of a line count.
   * ``*`` in column 1 makes the line a comment; blank lines are nothing.
-  * Leading spaces and tabs are skipped; then an option name must start:
-    a letter, then letters, digits and ``_`` (any case).  Anything else
+  * Leading spaces and tabs are skipped (nothing else: not a form feed, a
+    NUL or a byte-order mark); then an option name must start: a letter,
+    then letters, digits, ``_`` and ``/`` (any case).  Anything else
     ("Option keyword expected") makes GAMS ignore the line.
   * After the name: a blank (space, tab), ``=`` or the end of the line.
-    Any other character ("Bad separator"), ``-`` and ``.`` of a non-dot
-    option included, makes GAMS ignore the line.
-  * Then blanks, at most one ``=``, blanks: the rest of the line is the
-    value, cut at the end-of-line comment character (if the def file has
-    one: ``!`` for CPLEX, none for GUROBI) where it is not inside double
-    quotes, and with every trailing byte up to the blank (control
-    characters and CR included) removed.  An empty value: "Value expected".
+    Any other character ("Bad separator": ``-``, ``!``, ``:``, ``,``, NUL
+    ...) makes GAMS ignore the line.
+  * Then blanks, then ``=`` or ``:=`` (and blanks again); a ``:`` alone
+    there means "no value".  The rest of the line is the value, cut at the
+    end-of-line comment character (if the def file has one: ``!`` for
+    CPLEX, none for GUROBI) where it is not inside double quotes; nothing
+    but blanks left: "Value expected".  Trailing blanks and control
+    characters (not NUL) are dropped, and a NUL ends the value (it is
+    converted as a C string).
   * Double quotes: a value that holds any ``"`` must be one quoted string
     (``"..."`` with no ``"`` inside); the blanks inside are dropped.  Single
     quotes are ordinary characters.
@@ -71,24 +75,34 @@ Values by type
     (1e299), ``mindouble`` (-1e299).  Not ``inf``, ``nan`` or hexadecimal; a
     value that overflows (``1e309``) is not a number.  Then the range, where
     the bounds ``mindouble``/``maxdouble`` are -1e299/1e299.
+  * Words (``yes``, ``maxint``, ``eps`` ...) are compared whole; numbers are
+    converted as C strings (up to a NUL).
   * enumstr: one of the listed values, compared in any case as text
     (``"1"`` but not ``01``).  string, strlist: anything.
-  * Outside the range: GAMS ignores the line.  After ``nobounds`` (with any
-    value but ``0``, ``no``, ``off``), a value out of range is still ignored
-    (with a warning), an enumint value not in the list is kept (a note),
-    and an enumstr value not in the list is dropped without a word (the
-    option stays unset or gets an empty text).
+  * immediate options take their value as written (no quote or control
+    character handling): ``nobounds`` with any value but ``0``, ``no``,
+    ``off`` (any case) turns range checks off for the lines after it; a
+    ``:`` before the value is a separator.
+  * Outside the range: GAMS ignores the line.  After ``nobounds``, a value
+    out of range is still ignored (with a warning), an enumint value not in
+    the list is kept (a note), and an enumstr value not in the list is
+    dropped without a word (the option stays unset or gets an empty text;
+    GAMS 54.6.1's reader may even crash on it).
   * ``readfile FILE`` reads FILE from the run's working directory; a file
     that does not open makes GAMS ignore the line.
 
 Dot options and indicators
-  * ``VAR.suffix VALUE`` (suffix a ``.name`` of the def file, any case):
-    the value is one word or one quoted string, checked as above; the rest
-    of the line is read again as options (``x.lazy 1 y.lazy 0``).
+  * ``VAR.suffix VALUE`` (suffix a ``.name`` of the def file, any case; an
+    optional ``('label',...)`` of quoted labels after it, no set names):
+    blanks, an optional ``=`` or ``:``, and the value: one word up to a
+    blank or a comma (control characters and NUL are part of it), or one
+    quoted string (taken as it is inside, and followed by a blank, a comma
+    or the end of the line).  The rest of the line is read again as options
+    (``x.lazy 1 y.lazy 0``, ``x.lazy 1,y.lazy 0``).
   * ``indic EQU[(i,j)] $ VAR[(i)] VALUE``: identifiers; indices are
     identifiers or quoted labels in ``()`` or ``[]``, none empty, no ``*``,
     and every identifier index of the variable must be one of the
-    equation's; an optional ``=``; a boolean value; then the rest of the
+    equation's; an optional ``=``; a boolean word; then the rest of the
     line is read again as options.
 
 A Finding's ``code`` says in one word what GAMS's reader says at length
