@@ -1,9 +1,9 @@
 # times-doctor: test environments, the test run, a demo scan, the zipapp.
 #
 #   make venv      .venv (default python3: pytest, the solvers cplex, gurobipy, highspy,
-#                  gurobi-logtools, and the newest gamspy-base: the real GAMS when its
-#                  licence is valid), .venv36 (newest CPython 3.6 from pyenv, pip<22,
-#                  pytest==7.0.1), .venv-newest (newest CPython 3 from pyenv, pytest)
+#                  gurobi-logtools, gamsapi + gamspy-gurobi (GAMS's option reader), and
+#                  the newest gamspy-base: the real GAMS when its licence is valid),
+#                  .venv36 (newest CPython 3.6 from pyenv, pip<22, pytest==7.0.1), .venv-newest (newest CPython 3 from pyenv, pytest)
 #   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x").
 #                  Every leg runs GAMS jobs against the same GAMS: the real one when a
 #                  licensed one is found (TD_TEST_GAMS, else gamspy-base), else the GAMS
@@ -44,6 +44,11 @@ PYTEST36_SPEC    ?= pytest==7.0.1
 GAMSPY_BASE_SPEC ?= gamspy-base
 # Test-only solvers behind the GAMS stand-in, pinned: the captured logs come from these.
 SOLVER_SPECS     ?= cplex==22.2.0.1 gurobipy==13.0.3 highspy==1.16.0 gurobi-logtools==4.0.1
+# Test-only oracle: GAMS's own option-file reader (gams.core.opt) and the def files of the
+# gamspy-base release the captures come from (optcplex.def there, optgurobi.def here).
+# gamsapi needs Python >= 3.10 (no 3.6 wheel): every leg asks it through .venv
+# (tests/optreader_oracle.py).  Keep it at the release of the def files it reads.
+OPTREADER_SPECS  ?= gamsapi==54.6.1 gamspy-gurobi==54.6.1
 
 VENV        := .venv
 VENV36      := .venv36
@@ -67,8 +72,8 @@ $(VENV)/.stamp:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(GAMSPY_BASE_SPEC)" $(SOLVER_SPECS)
-	$(VENV)/bin/python -c 'import cplex, gurobipy, highspy, gurobi_logtools'
+	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(GAMSPY_BASE_SPEC)" $(SOLVER_SPECS) $(OPTREADER_SPECS)
+	$(VENV)/bin/python -c 'import cplex, gurobipy, highspy, gurobi_logtools, gams.core.opt, gamspy_gurobi'
 	touch $@
 
 # pip 21.3.1 is the last pip for 3.6, pytest 7.0.1 the last pytest; no gamspy-base needed.
@@ -115,6 +120,7 @@ slurm:
 # A newer gamspy-base (a renewed demo licence) is picked up first, when the index has one.
 test: venv browser slurm
 	@$(PY) -m pip install -q --upgrade "$(GAMSPY_BASE_SPEC)" || echo "note: could not check the package index for a newer gamspy-base"
+	@$(PY) -c 'import gams.core.opt, gamspy_gurobi' 2>/dev/null || $(PY) -m pip install -q $(OPTREADER_SPECS)
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); failed=""; \
 	echo "GAMS under test: $$($(PY) tests/gams_select.py | head -n 1 | sed 's/^GAMS under test: //')"; \
 	for venv in $(VENV) $(VENV36) $(VENV_NEWEST); do \

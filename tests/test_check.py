@@ -9,6 +9,8 @@ import datetime
 import io
 import json
 import os
+import sys
+import time
 
 import pytest
 
@@ -212,8 +214,9 @@ def test_check_option_files(tmp_path):
     assert "\u2717 mine: 3 lines checked against" in out
     assert "%s:1: unknown CPLEX option 'lpmethd': did you mean 'lpmethod'?" % mine in out
     assert "%s:2: 'lpmethod' must be one of 0 1 2 3 4 5 6, not 9" % mine in out
-    assert "%s:3: 'threads' must be an integer, not 'two', but the scan replaces this line " \
-           "with 'threads 1' (--threads)" % mine in out
+    # A line --threads replaces is a note, not an error.
+    assert "%s:3: note: 'threads' must be an integer, not 'two', but the scan replaces this " \
+           "line with 'threads 1' (--threads)" % mine in out
     code, out, err = run_cli(check_args(STANDIN_GAMS, "--opt-dir", opt_dir, "--profiles",
                                         "mine", "--allow-unknown-options"))
     assert code == 0 and "\u26a0 mine: 3 lines checked" in out, (out, err)
@@ -296,7 +299,7 @@ def scan_args(gams, run_dir, out, *extra):
             "--yes"] + list(extra)
 
 
-def test_scan_refuses_unknown_options_with_three_messages(copy_model, tmp_path):
+def test_scan_refuses_unknown_options_in_one_line(copy_model, tmp_path):
     run_dir = copy_model("transport")
     opt_dir = unknown_options_dir(tmp_path)
     mine = os.path.join(opt_dir, "cplex", "mine.opt")
@@ -305,13 +308,12 @@ def test_scan_refuses_unknown_options_with_three_messages(copy_model, tmp_path):
     code, stdout, stderr = run_cli(scan_args(STANDIN_GAMS, run_dir, out, "--opt-dir", opt_dir,
                                              "--profiles", "dual,mine"))
     assert code == 2, (stdout, stderr)
+    # The first line GAMS would ignore, how many more, where to see them; the note on
+    # the threads line (replaced by --threads) is no error and not counted.
     assert stderr.splitlines() == [
         "times-doctor: error: %s:1: unknown CPLEX option 'lpmethd': did you mean 'lpmethod'? "
-        "(GAMS ignores the line): correct it, or pass --allow-unknown-options" % mine,
-        "times-doctor: error: %s:2: 'lpmethod' must be one of 0 1 2 3 4 5 6, not 9 (GAMS "
-        "ignores the line): correct it, or pass --allow-unknown-options" % mine,
-        "times-doctor: error: %s:3: 'threads' must be an integer, not 'two', but the scan "
-        "replaces this line with 'threads 1' (--threads)" % mine]
+        "(GAMS ignores the line): correct it, or pass --allow-unknown-options (and 1 more "
+        "problem: times-doctor check with the same options lists them)" % mine]
     assert stdout == "" and not os.path.exists(out) and tree_digest(run_dir) == before
 
 
@@ -322,11 +324,14 @@ def test_scan_with_allow_unknown_options_runs_and_warns(copy_model, tmp_path):
     code, stdout, stderr = run_cli(scan_args(STANDIN_GAMS, run_dir, out, "--opt-dir", opt_dir,
                                              "--profiles", "mine", "--allow-unknown-options"))
     assert code == 0, (stdout, stderr)
-    warnings = stderr.splitlines()
-    assert len(warnings) == 3 and all(line.startswith("times-doctor: warning: %s:"
-                                                      % os.path.join(opt_dir, "cplex",
-                                                                     "mine.opt"))
-                                      for line in warnings), stderr
+    mine = os.path.join(opt_dir, "cplex", "mine.opt")
+    assert stderr.splitlines() == [
+        "times-doctor: warning: %s:1: unknown CPLEX option 'lpmethd': did you mean "
+        "'lpmethod'? (GAMS ignores the line)" % mine,
+        "times-doctor: warning: %s:2: 'lpmethod' must be one of 0 1 2 3 4 5 6, not 9 (GAMS "
+        "ignores the line)" % mine,
+        "times-doctor: note: %s:3: 'threads' must be an integer, not 'two', but the scan "
+        "replaces this line with 'threads 1' (--threads)" % mine]
     assert "mine: completed optimal" in stdout
 
 
@@ -373,3 +378,152 @@ def test_real_expired_gams_check_and_scan(copy_model, tmp_path):
                       "install a valid licence, or pass one with --gams-arg license=FILE\n"
                       % os.path.join(os.path.dirname(REAL_GAMS), "gamslice.txt"))
     assert not os.path.exists(out_dir)
+
+
+# -- a GAMS that never answers ------------------------------------------------------
+
+HUNG_GAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "hung", "gams")
+PROBE_TIMEOUT, PROBE_GRACE = 1.0, 1.0
+HUNG_LINE = "GAMS did not answer within 1 s (its process tree was ended)"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("command", ["check", "scan", "scan --no-preflight"])
+@pytest.mark.parametrize("hang", ["wait", "exit"])
+def test_hung_gams_from_every_command_ends_in_time_and_leaves_nothing(
+        copy_model, tmp_path, command, hang):
+    """A GAMS whose child holds the output and ignores SIGTERM: each probe ends the tree.
+
+    Bound: the probe's timeout + grace + 2 s (start-up of the command included).
+    """
+    from proc_helpers import is_alive
+    run_dir = copy_model("transport")
+    out = str(tmp_path / "out")
+    pids = str(tmp_path / "pids")
+    env = cli_env({"TD_PROBE_TIMEOUT": "%g" % PROBE_TIMEOUT, "FAKE_GAMS_HANG": hang,
+                   "FAKE_GAMS_PIDS": pids})
+    grace = ["--grace-seconds", "%g" % PROBE_GRACE]
+    if command == "check":
+        args = check_args(HUNG_GAMS, run_dir, *grace)
+    else:
+        args = scan_args(HUNG_GAMS, run_dir, out, *(grace + command.split()[1:]))
+    started = time.monotonic()
+    code, stdout, stderr = run_cli(args, env=env, timeout=60)
+    elapsed = time.monotonic() - started
+    with open(pids) as handle:
+        fake = [int(pid) for line in handle for pid in line.split()]
+    assert fake and [pid for pid in fake if is_alive(pid)] == []
+    assert "Traceback" not in stderr
+    if hang == "exit":
+        # GAMS exits at once and its child is swept: no banner, refused for that (without
+        # the preflight the run itself fails: no listing), in time either way.
+        assert elapsed <= 2.0 + 2.0, elapsed
+        if command == "scan --no-preflight":
+            assert code == 1 and "dual: failed" in stdout, (stdout, stderr)
+        else:
+            assert code == (1 if command == "check" else 2), (stdout, stderr)
+            assert "printed no GAMS release banner" in stdout + stderr
+        return
+    assert elapsed <= PROBE_TIMEOUT + PROBE_GRACE + 2.0, elapsed
+    if command == "check":
+        assert code == 1, (stdout, stderr)
+        assert "\u2717 %s" % HUNG_LINE in stdout
+        assert "fix: check the licence server or whatever GAMS waits for (run gams by hand), " \
+               "or allow it longer with TD_PROBE_TIMEOUT=SECONDS" in stdout
+    else:
+        assert code == 2, (stdout, stderr)
+        assert stderr.splitlines() == [
+            "times-doctor: error: %s: check the licence server or whatever GAMS waits for "
+            "(run gams by hand), or allow it longer with TD_PROBE_TIMEOUT=SECONDS" % HUNG_LINE]
+        assert not os.path.exists(out)
+
+
+def test_hung_solver_probe_is_one_line_and_the_next_solver_is_not_tried(monkeypatch):
+    calls = []
+
+    def hung_probe(gams, solver, gams_args, grace_seconds):
+        calls.append((solver, grace_seconds))
+        raise gamsinfo.GamsHungError(gamsinfo.hung_message(60.0))
+
+    monkeypatch.setattr(gamsinfo, "run_probe", hung_probe)
+    monkeypatch.setattr(gamsinfo, "run_banner",
+                        lambda gams, grace_seconds: (0, open(os.path.join(
+                            FIXTURES, "gams_expired", "noargs.txt")).read().replace(
+                            "*** Time-limited license expired\n", "")))
+    from times_doctor import profiles
+    chosen = profiles.resolve_profiles("both", ["dual"], None)
+    items = check._gams_side_items("/gams", chosen, [], 1, False, datetime.date(2026, 11, 1),
+                                   grace_seconds=3.0)
+    solvers = [item for item in items if item.section == "solvers"]
+    assert [(item.name, item.status, item.text) for item in solvers] == [
+        ("solver:cplex", check.ERROR, "GAMS did not answer within 60 s (its process tree was "
+                                      "ended)")]
+    assert calls == [("cplex", 3.0)]
+
+
+# -- real option files against the real def file ------------------------------------
+
+def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, fake_gams_path):
+    """TIMES-NZ's Veda barrier profiles against GAMS 54.6.1's own optcplex.def: the scan
+    runs them (no --allow-unknown-options), and the one with a line GAMS ignores is refused
+    with GAMS's reason.  The GAMS is the fake one, in a folder of its own that holds the
+    real def file (the real GAMS's licence has expired)."""
+    import shutil
+    from optreader_oracle import judge_files
+    system_dir = tmp_path / "gams"
+    system_dir.mkdir()
+    for name in ("gams", "fake_gams.py"):
+        shutil.copy2(os.path.join(os.path.dirname(fake_gams_path), name), str(system_dir))
+    shutil.copy2(judge_files("cplex", [b"\n"])[0], str(system_dir / "optcplex.def"))
+    veda = os.path.join(FIXTURES, "optfiles", "times-nz")
+    opt_dir = tmp_path / "opts"
+    opt_dir.mkdir()
+    for name in os.listdir(veda):
+        if name.startswith(("BA", "BS")):
+            shutil.copy2(os.path.join(veda, name), str(opt_dir))
+    run_dir = copy_model("transport")
+    good = "BA120-7,BA121-7,BA124-7,BA220-7,BS124-7,BS224-7_nco"
+    out = str(tmp_path / "out")
+    code, stdout, stderr = run_cli(scan_args(str(system_dir / "gams"), run_dir, out,
+                                             "--opt-dir", str(opt_dir), "--profiles", good),
+                                   env=cli_env({"FAKE_GAMS_PYTHON": sys.executable}))
+    assert code == 0, (stdout, stderr)
+    # THREADS=7 is replaced by --threads: a note, not an error.
+    assert "error" not in stderr and "times-doctor: note: %s:8: THREADS: the scan replaces " \
+        "this line with 'threads 1' (--threads)" % os.path.join(str(opt_dir), "BA120-7.opt") \
+        in stderr, stderr
+    for name in good.split(","):
+        assert "%s: completed" % name in stdout, stdout
+    out = str(tmp_path / "out2")
+    code, stdout, stderr = run_cli(scan_args(str(system_dir / "gams"), run_dir, out,
+                                             "--opt-dir", str(opt_dir), "--profiles",
+                                             "BS121-7"),
+                                   env=cli_env({"FAKE_GAMS_PYTHON": sys.executable}))
+    assert code == 2, (stdout, stderr)
+    assert stderr.splitlines()[-1] == (
+        "times-doctor: error: %s:11: unknown CPLEX option 'finalfactor': did you mean "
+        "'refactor'? (GAMS ignores the line): correct it, or pass --allow-unknown-options "
+        "(times-doctor check with the same options lists every finding)"
+        % os.path.join(str(opt_dir), "BS121-7.opt"))
+    assert not os.path.exists(out)
+
+
+def test_infinite_and_odd_values_are_error_lines_not_crashes(copy_model, tmp_path):
+    """lpmethod inf crashed check and scan (OverflowError, exit 70): now one finding each."""
+    opt_dir = tmp_path / "opts"
+    (opt_dir / "cplex").mkdir(parents=True)
+    mine = opt_dir / "cplex" / "odd.opt"
+    mine.write_bytes(b"lpmethod inf\nthreads maxdouble\nepgap 1e309\n* caf\xe9\nlpmethod 4\x00\n")
+    code, out, err = run_cli(check_args(STANDIN_GAMS, "--opt-dir", str(opt_dir),
+                                        "--profiles", "odd"))
+    assert code == 1 and "Traceback" not in err and "internal error" not in err, (out, err)
+    assert "%s:1: 'lpmethod' must be a whole number (one of 0 1 2 3 4 5 6), not 'inf'" \
+        % mine in out
+    assert "%s:3: 'epgap' must be a number, not '1e309'" % mine in out
+    run_dir = copy_model("transport")
+    out_dir = str(tmp_path / "out")
+    code, stdout, stderr = run_cli(scan_args(STANDIN_GAMS, run_dir, out_dir, "--opt-dir",
+                                             str(opt_dir), "--profiles", "odd"))
+    assert code == 2 and not os.path.exists(out_dir), (stdout, stderr)
+    assert stderr.startswith("times-doctor: error: %s:1: 'lpmethod' must be a whole number"
+                             % mine) and "(and 1 more problem" in stderr, stderr

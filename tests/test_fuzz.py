@@ -4,7 +4,10 @@ non-UTF-8 input (stdlib ``random``, fixed seeds, so a failure replays exactly).
 The promises checked:
 - parse_lst, SolverLogParser, LogTail, read_option_file and parse_selection raise
   nothing but times_doctor.errors.ParseError (read_option_file: ProfileError, the
-  UsageError its callers expect);
+  UsageError its callers expect, and only for what is no file or over 1 MiB);
+- the option check (optdef.check_option_lines) turns any option file content into
+  findings, never an exception: odd values, random bytes, NUL, invalid UTF-8, CRLF,
+  a 1 MB line, an empty file;
 - they never hang: every loop runs under a SIGALRM deadline, so a hang is a failure
   that names the input, not a stuck test run;
 - memory stays bounded by a line (or LogTail's per-call cap), not by the input:
@@ -26,7 +29,8 @@ import tracemalloc
 
 import pytest
 
-from times_doctor import menu
+import optdef_lines
+from times_doctor import menu, optdef
 from times_doctor.errors import ParseError, ProfileError
 from times_doctor.logparse import SolverLogParser
 from times_doctor.logtail import LogTail, tail_lines
@@ -131,6 +135,15 @@ def mutate(rng, data):
     return bytes(data)
 
 
+def written(path, inputs, current):
+    """Each input written to *path* (and kept in current["input"] for a hang's message)."""
+    for data in inputs:
+        current["input"] = data
+        with open(path, "wb") as handle:
+            handle.write(data)
+        yield data
+
+
 def fuzz_inputs(rng, seeds, count):
     """*count* inputs: mutated seed files, pure binary, keyword soup, empty."""
     for index in range(count):
@@ -153,10 +166,7 @@ def test_parse_lst_fuzz_raises_only_parse_error(tmp_path):
     path = str(tmp_path / "fuzz.lst")
     current = {"input": None}
     with deadline(120, lambda: "parse_lst on input %r..." % current["input"][:80]):
-        for data in fuzz_inputs(rng, seeds, 150):
-            current["input"] = data
-            with open(path, "wb") as handle:
-                handle.write(data)
+        for _ in written(path, fuzz_inputs(rng, seeds, 150), current):
             try:
                 result = parse_lst(path)
             except ParseError:
@@ -430,6 +440,78 @@ def test_read_option_file_50mb_and_odd_paths(tmp_path):
             assert read_option_file(path) == []  # /dev/null: not a regular file either
         except ProfileError:
             pass
+
+
+# -- option files through the option check (optdef, check) -------------------------------
+
+STANDIN_DEFS = os.path.join(HERE, "gams_standin")
+ODD_VALUES = optdef_lines.NUMBERS + optdef_lines.BOOLEAN_WORDS + optdef_lines.WORDS + [
+    "\x00", "\udce9\udcff", "\ud800", "1" * 5000, "0x" + "f" * 3000, "1e" + "9" * 3000,
+    "-" * 2000, '"' * 7, "." * 300, "\u00e9" * 600]
+
+
+def option_file_inputs(rng, count):
+    """Option files: generated lines, odd values, random bytes, NUL, bad UTF-8, CRLF, huge."""
+    defs = optdef.read_def_file(os.path.join(STANDIN_DEFS, "optcplex.def"))
+    names = list(defs.options)[:60] + ["threads", "lpmethod", "indic", "x.lazy", "nobounds"]
+    for index in range(count):
+        pick = index % 6
+        if pick == 0:
+            files, _ = optdef_lines.files_for(defs, rng, 20)
+            yield files[0]
+        elif pick == 1:
+            lines = ["%s%s%s" % (rng.choice(names), rng.choice([" ", "=", "", "\t", ":="]),
+                                 rng.choice(ODD_VALUES)) for _ in range(rng.randint(1, 30))]
+            # surrogatepass: lone surrogates become the (invalid UTF-8) bytes they stand for.
+            yield "\r\n".join(lines).encode("utf-8", "surrogatepass")
+        elif pick == 2:
+            yield bytes(rng.randrange(256) for _ in range(rng.randint(0, 3000)))
+        elif pick == 3:
+            yield b"\n".join(random_line(rng) for _ in range(rng.randint(0, 100)))
+        elif pick == 4:
+            yield rng.choice([b"", b"\n", b"\r\n", b"\x00", b"\xef\xbb\xbf", b"\xff\xfe",
+                              b"lpmethod " + b"9" * (MB - 20), b"x" * MB])
+        else:
+            yield mutate(rng, b"lpmethod 4\nthreads 7\nindic c(i)$b(i) 1\nx.lazy 1\n")
+
+
+@pytest.mark.parametrize("solver", ["cplex", "gurobi"])
+def test_option_check_fuzz_never_raises(tmp_path, solver):
+    """Any option file content gets findings, never an exception (read, then checked)."""
+    rng = random.Random(1919 if solver == "cplex" else 2020)
+    defs = optdef.read_def_file(os.path.join(STANDIN_DEFS, "opt%s.def" % solver))
+    path = str(tmp_path / "fuzz.opt")
+    current = {"input": None}
+    with deadline(240, lambda: "check_option_lines on %r..." % current["input"][:80]):
+        for data in written(path, option_file_inputs(rng, 300), current):
+            try:
+                lines = read_option_file(path)
+            except ProfileError:
+                assert len(data) > 1024 * 1024, data[:80]
+                continue
+            findings = optdef.check_option_lines(lines, defs, solver.upper(),
+                                                 threads_line="threads 7")
+            for finding in findings:
+                assert finding.severity in (optdef.ERROR, optdef.WARNING)
+                assert 1 <= finding.line <= len(lines)
+                assert all(" " <= char <= "~" for char in finding.message), finding
+                assert len(finding.message) < 600
+
+
+def test_option_check_of_odd_paths_is_one_line(tmp_path):
+    """A folder where an option file was expected: a one-line ProfileError; a def file
+    that is a folder: the check says it and skips that solver."""
+    folder = tmp_path / "x.opt"
+    folder.mkdir()
+    with pytest.raises(ProfileError) as caught:
+        read_option_file(str(folder))
+    assert "is not a regular file" in str(caught.value)
+    (tmp_path / "optcplex.def").mkdir()
+    from times_doctor import check
+    assert check._load_defs(str(tmp_path / "optcplex.def")) == \
+        "no optcplex.def in the GAMS system directory"
+    with pytest.raises(optdef.ParseError):
+        optdef.read_def_file(str(tmp_path / "optcplex.def"))
 
 
 # -- parse_selection -------------------------------------------------------------------

@@ -2,8 +2,13 @@
 
 import datetime
 import os
+import sys
+import time
+
+import pytest
 
 from times_doctor import gamsinfo
+from times_doctor.errors import UsageError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -78,3 +83,150 @@ def test_read_log_tail(tmp_path):
     assert tail[-1] == "line 9999" and len(tail) < 15
     assert all(line.startswith("line ") for line in tail)  # the cut first line is dropped
     assert gamsinfo.read_log_tail(str(tmp_path / "none")) == []
+
+
+# -- probes that never hang --------------------------------------------------------
+
+HUNG_GAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "hung", "gams")
+TIMEOUT, GRACE = 1.0, 0.5
+
+
+def fake_pids(path):
+    with open(path) as handle:
+        return [int(pid) for line in handle for pid in line.split()]
+
+
+def hung_gams(tmp_path, monkeypatch, mode):
+    """Set the hung fake's mode; returns the file its pids are written to."""
+    pids = str(tmp_path / "pids")
+    monkeypatch.setenv("FAKE_GAMS_PIDS", pids)
+    monkeypatch.setenv("FAKE_GAMS_HANG", mode)
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_probe_from_hung_ends_its_whole_tree_and_says_so(tmp_path, monkeypatch):
+    """GAMS waits for a child that holds its output and ignores SIGTERM: TERM, grace, KILL."""
+    from proc_helpers import is_alive
+    pids = hung_gams(tmp_path, monkeypatch, "wait")
+    started = time.monotonic()
+    with pytest.raises(gamsinfo.GamsHungError) as caught:
+        gamsinfo.run_probe(HUNG_GAMS, "cplex", timeout=TIMEOUT, grace_seconds=GRACE)
+    elapsed = time.monotonic() - started
+    assert str(caught.value) == "GAMS did not answer within 1 s (its process tree was ended)"
+    assert caught.value.survivors == []
+    assert TIMEOUT + GRACE - 0.1 <= elapsed <= TIMEOUT + GRACE + 2.0, elapsed
+    assert len(fake_pids(pids)) == 2
+    assert [pid for pid in fake_pids(pids) if is_alive(pid)] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_banner_from_exited_leader_whose_child_holds_the_output(tmp_path, monkeypatch):
+    """GAMS exits, its child keeps the pipe open: the child is ended, the output read."""
+    from proc_helpers import is_alive
+    pids = hung_gams(tmp_path, monkeypatch, "exit")
+    started = time.monotonic()
+    returncode, output = gamsinfo.run_banner(HUNG_GAMS, timeout=30.0, grace_seconds=GRACE)
+    assert time.monotonic() - started < 2.0 + 1.0  # no wait for the child: it is swept
+    assert returncode == 0
+    assert "--- fake: hung GAMS pid" in output
+    assert [pid for pid in fake_pids(pids) if is_alive(pid)] == []
+
+
+def test_probe_timeout_from_environment():
+    assert gamsinfo.probe_timeout({}) == 60.0
+    assert gamsinfo.probe_timeout({"TD_PROBE_TIMEOUT": " 2.5 "}) == 2.5
+    for bad in ("0", "-1", "x", "inf", "nan"):
+        with pytest.raises(UsageError) as caught:
+            gamsinfo.probe_timeout({"TD_PROBE_TIMEOUT": bad})
+        assert str(caught.value) == ("TD_PROBE_TIMEOUT=%s is not a number of seconds above 0: "
+                                     "set it to e.g. 120, or unset it for 60 s" % bad)
+
+
+def test_probe_not_started_is_a_run_error(tmp_path):
+    with pytest.raises(gamsinfo.GamsRunError) as caught:
+        gamsinfo.run_banner(str(tmp_path / "nogams"), timeout=1.0)
+    assert not isinstance(caught.value, gamsinfo.GamsHungError)
+    assert "could not start" in str(caught.value)
+
+
+# -- the same on the Windows seam, with fakes ------------------------------------------
+
+class PipedFakePopen(object):
+    """A started "gams" for the Windows fakes: its output is a real pipe that stays
+    open while any process of the fake Windows still holds it (``holders``)."""
+
+    def __init__(self, api, pid, holders):
+        self.api = api
+        self.pid = pid
+        self.holders = holders
+        read_end, self._write_end = os.pipe()
+        self.stdout = os.fdopen(read_end, "rb")
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None and not self.api.processes[self.pid].alive:
+            self.returncode = 1
+        if self._write_end is not None and not any(
+                self.api.processes[pid].alive for pid in self.holders):
+            os.close(self._write_end)
+            self._write_end = None
+        return self.returncode
+
+    def wait(self):
+        return self.poll()
+
+
+def windows_hung_gams(leader_exits):
+    """A fake Windows with GAMS (LEADER) and a child (CHILD) that ignores CTRL_BREAK."""
+    from test_procgroup_windows import CHILD, LEADER, OWN_PID, FakeWinApi
+    from times_doctor import _procgroup_windows as win
+    api = FakeWinApi()
+    api.spawn(OWN_PID, 1, group=1, created=1)
+    api.spawn(LEADER, OWN_PID, breaks=False, group=LEADER)
+    groups = win.WindowsProcessGroups(api)
+    started = {}
+
+    def start_process(command, **kwargs):
+        assert kwargs["creationflags"] == 0x200  # CREATE_NEW_PROCESS_GROUP, from the seam
+        popen = PipedFakePopen(api, LEADER, holders=(LEADER, CHILD))
+        started["popen"] = popen
+        return popen
+
+    original_attach = groups.attach
+
+    def attach(popen, marker):
+        ref = original_attach(popen, marker)
+        api.spawn(CHILD, LEADER, breaks=False)  # joins the job by inheritance
+        if leader_exits:
+            api.processes[LEADER].alive = False
+        return ref
+
+    groups.attach = attach
+    # The pipe closes once its holders are gone; the seam polls the leader often.
+    return api, groups, start_process, started
+
+
+@pytest.mark.parametrize("leader_exits", [False, True])
+def test_windows_seam_probe_from_hung_ends_the_job(tmp_path, leader_exits):
+    api, groups, start_process, started = windows_hung_gams(leader_exits)
+    t0 = time.monotonic()
+    if leader_exits:
+        returncode, output = gamsinfo._run(["gams"], str(tmp_path), TIMEOUT, GRACE, groups,
+                                           start_process=start_process)
+        assert returncode == 1
+    else:
+        with pytest.raises(gamsinfo.GamsHungError) as caught:
+            gamsinfo._run(["gams"], str(tmp_path), TIMEOUT, GRACE, groups,
+                          start_process=start_process)
+        assert str(caught.value) == "GAMS did not answer within 1 s (its process tree was " \
+                                    "ended)"
+        calls = [call[0] for call in api.calls]
+        # CTRL_BREAK first (ignored), TerminateJobObject after the grace.
+        assert calls.index("send_ctrl_break") < calls.index("terminate_job")
+    assert time.monotonic() - t0 <= TIMEOUT + GRACE + 2.0
+    from test_procgroup_windows import OWN_PID
+    assert api.alive() == [OWN_PID]
+    started["popen"].poll()
+    assert started["popen"]._write_end is None  # nothing holds the output any more
+    assert ("close_handle", api.calls[-1][1]) == api.calls[-1]  # the job handle is closed

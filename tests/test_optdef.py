@@ -58,6 +58,9 @@ general group 1 1 Preprocessing and General Options
 """
 
 
+HERE_FILE = os.path.abspath(__file__)
+
+
 @pytest.fixture
 def defs():
     return optdef.parse_def_text(REAL_FORMAT, "optcplex.def")
@@ -96,7 +99,7 @@ def test_the_issue_example_gives_three_precise_messages(defs):
 
 def test_good_lines_give_nothing(defs):
     lines = ["* a comment", "", "lpmethod 4", "epgap=0.001", "tilim 3600 ! a comment", "usebasis 1", "cuts yes", 'cuts "-1"',
-             "x.lazy 1", "indic c(i)$b(i) 1", "nobounds", "readfile more.opt",
+             "x.lazy 1", "indic c(i)$b(i) 1", "nobounds 1", "readfile %s" % HERE_FILE,
              "solnpool pool.gdx", "tuning a b c", "mipstart 3", "tilim 1e+75"]
     result = findings(defs, lines)
     # cuts and tilim are each set twice: warnings, the later line wins.
@@ -115,13 +118,117 @@ def test_good_lines_give_nothing(defs):
     ("epgap nan", "'epgap' must be a number, not 'nan'"),
     ("mipstart 7", "'mipstart' must be in [0, 6], not 7"),
     ("mipstart 2.5", "'mipstart' must be an integer, not '2.5'"),
-    ("usebasis 2", "'usebasis' is a boolean: write 0 or 1, not '2'"),
+    ("usebasis 2", "'usebasis' is a boolean: write 0/1, yes/no, on/off or true/false, not "
+                   "'2'"),
+    ("usebasis 1.0", "'usebasis' is a boolean: write 0/1, yes/no, on/off or true/false, not "
+                     "'1.0'"),
     ("cuts 9", "'cuts' must be one of -1, 0, yes, not '9'"),
     ("lpmethod", "'lpmethod' needs a value"),
-    ("lpmethod 1.5", "'lpmethod' must be an integer, not '1.5'"),
+    ("lpmethod 1.5", "'lpmethod' must be a whole number (one of 0 1 2 4), not '1.5'"),
+    ("lpmethod 1.0", "'lpmethod' must be a whole number (one of 0 1 2 4), not '1.0'"),
+    ("lpmethod inf", "'lpmethod' must be a whole number (one of 0 1 2 4), not 'inf'"),
+    ("lpmethod maxint", "'lpmethod' must be one of 0 1 2 4, not maxint"),
+    ("mipstart inf", "'mipstart' must be an integer, not 'inf'"),
+    ("mipstart maxdouble", "'mipstart' must be an integer, not 'maxdouble'"),
+    ("mipstart 1e10", "'mipstart' must be an integer, not '1e10'"),
+    ("epgap maxint", "'epgap' must be a number, not 'maxint'"),
+    ("epgap inf", "'epgap' must be a number, not 'inf'"),
+    ("epgap 0x10", "'epgap' must be a number, not '0x10'"),
+    ("epgap 1e309", "'epgap' must be a number, not '1e309'"),
+    ("tilim maxdouble", "'tilim' must be in [0.0, 1.0e+75], not maxdouble"),
+    ("nobounds", "'nobounds' needs a value"),
+    ("lpmethod :4", "'lpmethod' needs a value (write lpmethod VALUE or lpmethod=VALUE, not "
+                    "':')"),
+    ("cuts 'yes'", "'cuts' must be one of -1, 0, yes, not ''yes''"),
+    ('cuts "yes', "'cuts': a value with a double quote must be one quoted string, not "
+                  '"yes'),
+    ("readfile more.opt", "'readfile more.opt': GAMS looks for the file in the run's own "
+                          "folder, where the scan copies nothing else: give its absolute "
+                          "path"),
 ])
 def test_bad_values(defs, line, message):
     assert findings(defs, [line]) == [(1, "error", message + " (GAMS ignores the line)")]
+
+
+@pytest.mark.parametrize("line", [
+    # Booleans in every spelling GAMS takes, any case.
+    "usebasis yes", "usebasis NO", "usebasis on", "usebasis Off", "usebasis true",
+    "usebasis F", "usebasis y", "usebasis t", 'usebasis "1"',
+    # Integers: on/off, a whole double, Fortran exponents, hexadecimal, maxint.
+    "mipstart on", "mipstart 1.0", "mipstart 3e0", "mipstart 0x3", "mipstart .",
+    "threads maxint", "threads MININT", "threads 1d3", "threads -0x80000000",
+    # enumint: plain digits with a sign, leading zeros, hexadecimal, on/off.
+    "lpmethod +4", "lpmethod 04", "lpmethod 0x4", "lpmethod on", "lpmethod -0",
+    # Doubles: Fortran exponents, a lone point, eps, the bound words.
+    "epgap 1d-6", "epgap 1D-6", "epgap .", "epgap -.", "epgap .e5", "epgap eps",
+    "tilim 1e+75", "epgap 1e-400",
+    # Separators, blanks, comments, quotes, control characters at the end.
+    "epgap=0.1", "epgap = 0.1", "epgap\t0.1", "epgap :=0.1", "epgap 0.1   ",
+    "epgap 0.1\t", "epgap 0.1 ! comment", 'epgap " 0.1 "', "epgap 0.1\r",
+    "epgap 0.1\x01", "epgap 0.1\x00", "  epgap 0.1", "\tepgap 0.1",
+    # Dot options (one word each, several on a line), indicators.
+    "x.lazy 1", "x.LAZY yes y.lazy 0", "x.lazy=1,y.lazy 0", "x.lazy('a') 1",
+    "indic c(i)$b(i) 1", "INDIC c $ b on", "indic c(i,j)$b(j) 0 lpmethod 4",
+    "indic c[i]$b[i] yes",
+    # A slash is part of a name (an unknown one here, see below), comments.
+    "* lpmethod 9", "!lpmethod 9", "",
+])
+def test_lines_gams_reads(defs, line):
+    assert [item for item in findings(defs, [line]) if item[1] == "error"] == []
+
+
+@pytest.mark.parametrize("line, code", [
+    ("4 lpmethod", optdef.KEYWORD), ("_x 1", optdef.KEYWORD), (" *lpmethod 4", optdef.KEYWORD),
+    ("\xef\xbb\xbflpmethod 4", optdef.KEYWORD), ("\x00", optdef.KEYWORD),
+    ("lp-method 4", optdef.SEPARATOR), ("lpmethod,4", optdef.SEPARATOR),
+    ("lpmethod!4", optdef.SEPARATOR), ("lp/method 4", optdef.UNKNOWN),
+    ("lpmethod", optdef.NO_VALUE), ("lpmethod =", optdef.NO_VALUE),
+    ("epgap ! 0.1", optdef.NO_VALUE), ("x.lazy", optdef.NO_VALUE),
+    ("x.unknown 1", optdef.SUFFIX), ("x. lazy 1", optdef.SUFFIX),
+    ("x.lazy(i) 1", optdef.SUFFIX), ('solnpool "a" b', optdef.QUOTE),
+    ("x.lazy 2", optdef.BOOLEAN), ("x.lazy 1 2", optdef.KEYWORD),
+    ("lpmethod 4 5", optdef.INTEGER), ("lpmethod 4;", optdef.INTEGER),
+    ("lpmethod 9", optdef.ENUM), ("epgap 1.5", optdef.RANGE),
+    ("indic c$b 2", optdef.INDICATOR), ("indic c(i)$b(j) 1", optdef.INDICATOR),
+    ("indic c(*)$b 1", optdef.INDICATOR), ("indic c$b 1 lpmethod 9", optdef.ENUM),
+])
+def test_lines_gams_ignores_and_why(defs, line, code):
+    errors = [item for item in optdef.check_option_lines([line], defs, "CPLEX")
+              if item.severity == optdef.ERROR]
+    assert [(item.line, item.code) for item in errors] == [(1, code)]
+    assert errors[0].message.endswith("(GAMS ignores the line)")
+
+
+def test_nobounds_changes_how_later_lines_are_read(defs):
+    lines = ["lpmethod 9", "nobounds 1", "lpmethod 9", "epgap 2", "cuts 9", "nobounds off",
+             "lpmethod 9"]
+    assert [(item.line, item.severity, item.code)
+            for item in optdef.check_option_lines(lines, defs, "CPLEX")] == [
+        (1, "error", optdef.ENUM),
+        (3, "warning", optdef.KEPT_OUTSIDE),     # passed on to the solver
+        (4, "error", optdef.RANGE),              # still ignored (GAMS: a warning)
+        (5, "error", optdef.ENUM),               # dropped without a word
+        (7, "error", optdef.ENUM)]
+
+
+def test_a_line_is_read_as_its_first_1020_bytes(defs):
+    assert findings(defs, ["lpmethod" + " " * 1011 + "4"]) == []
+    assert findings(defs, ["lpmethod" + " " * 1012 + "4"]) == [
+        (1, "error", "'lpmethod' needs a value (GAMS ignores the line)")]
+    # UTF-8 text counts in bytes; the cut may fall inside a character.
+    assert findings(defs, ["solnpool " + "\u00e9" * 2000]) == []
+
+
+def test_undecodable_bytes_and_odd_strings_never_raise(defs):
+    lines = ["solnpool \udce9\udcff", "lpmethod \udce9", "\ud800 lone", "x\udcff.lazy 1",
+             "indic c(\udce9)$b 1", "epgap 1" + "0" * 5000, "threads 1e" + "9" * 5000,
+             "threads 0x" + "f" * 5000, "lpmethod " + "9" * 5000]
+    result = optdef.check_option_lines(lines, defs, "CPLEX")
+    assert [item.line for item in result if item.severity == optdef.ERROR] == \
+        [2, 3, 4, 5, 6, 7, 8, 9]
+    for item in result:
+        assert all(" " <= char <= "~" for char in item.message), item.message
+        assert len(item.message) < 400
 
 
 def test_unknown_without_a_close_match(defs):

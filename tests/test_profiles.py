@@ -352,16 +352,16 @@ def test_top_level_gurobi_opt_is_refused(tmp_path):
         "move it to %s" % (path, os.path.join(str(root), "gurobi", "NAME.opt")))
 
 
-def test_opt_dir_binary_file(tmp_path):
+def test_opt_dir_binary_file_is_read_as_gams_reads_it(tmp_path):
+    # GAMS reads any bytes: the option check judges each line (a NUL line: ignored).
     root = tmp_path / "opts"
-    path = write(root / "cplex" / "bin.opt", b"lpmethod 2\n\x00\x01", mode="wb")
-    assert profile_error(resolve_profiles, "cplex", None, str(root)) == (
-        "option file %s is not text (byte 0x00 at offset 11): give a plain-text solver option "
-        "file" % path)
+    write(root / "cplex" / "bin.opt", b"lpmethod 2\n\x00\x01", mode="wb")
+    chosen = resolve_profiles("cplex", ["bin"], str(root))
+    assert chosen[0].lines == ["lpmethod 2", "\x00\x01"]
 
 
 def test_opt_dir_file_is_checked_only_for_chosen_solvers(opt_dir):
-    write(os.path.join(opt_dir, "gurobi", "broken.opt"), b"\x00", mode="wb")
+    os.mkdir(os.path.join(opt_dir, "gurobi", "broken.opt"))  # not a file: refused if read
     assert names_of(resolve_profiles("cplex", ["tuned"], opt_dir)) == ["tuned"]
 
 
@@ -394,16 +394,17 @@ def test_read_option_file_size_limit(tmp_path):
         "settings, check it is the right file" % (big, limit + 1))
 
 
-def test_read_option_file_not_utf8(tmp_path):
-    path = write(tmp_path / "l1.opt", b"* caf\xe9\n", mode="wb")
-    assert profile_error(read_option_file, path) == (
-        "option file %s is not UTF-8 text (byte 0xe9 at offset 5): save it as UTF-8 or ASCII"
-        % path)
+def test_read_option_file_not_utf8_keeps_the_bytes(tmp_path):
+    # A Latin-1 comment: GAMS reads it, and the run's option file gets the same bytes.
+    path = write(tmp_path / "l1.opt", b"* caf\xe9\nlpmethod 2\n", mode="wb")
+    lines = read_option_file(path)
+    assert lines == ["* caf\udce9", "lpmethod 2"]
+    assert "\n".join(lines).encode("utf-8", "surrogateescape") == b"* caf\xe9\nlpmethod 2"
 
 
 def test_read_option_file_control_bytes(tmp_path):
     path = write(tmp_path / "c.opt", b"lpmethod\x1b[2\n", mode="wb")
-    assert "is not text (byte 0x1b at offset 8)" in profile_error(read_option_file, path)
+    assert read_option_file(path) == ["lpmethod\x1b[2"]
 
 
 def test_read_option_file_missing(tmp_path):

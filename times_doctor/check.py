@@ -42,15 +42,34 @@ LOW_DISK_BYTES = 1024 ** 3
 
 
 class PreflightError(UsageError):
-    """The scan's preflight refused: each line names a problem and its fix.
+    """The scan's preflight refused, in one line: the first problem and its fix.
+
+    With more than one problem, or a problem in an option file, the line
+    says how many more there are and that ``times-doctor check`` lists them.
 
     Attributes:
         items: the CheckItems (status ERROR) that caused it.
+        problems: one line per problem (option-file lines GAMS ignores, and
+            every other ERROR item), the first one first.
     """
 
     def __init__(self, items):
-        UsageError.__init__(self, "\n".join(_one_line(item) for item in items))
         self.items = items
+        self.problems = [line for item in items for line in _problem_lines(item)]
+        first = self.problems[0] if self.problems else "the preflight found a problem"
+        more = len(self.problems) - 1
+        in_options = any(item.data.get("findings") for item in items)
+        if more:
+            first += " (and %d more problem%s: times-doctor check with the same options " \
+                     "lists them)" % (more, "" if more == 1 else "s")
+        elif in_options:
+            first += " (times-doctor check with the same options lists every finding)"
+        UsageError.__init__(self, first)
+
+
+# The kinds of line preflight() returns besides a refusal: a note (an option
+# file line GAMS reads, e.g. one --threads replaces) and a warning.
+NOTE = "note"
 
 
 def preflight(plan, allow_unknown_options=False, today=None):
@@ -58,23 +77,24 @@ def preflight(plan, allow_unknown_options=False, today=None):
 
     Runs before the scan creates anything.  Solvers are tried only when GAMS
     and its licence passed: an expired licence is one line, not one per solver.
+    Only what would make a run fail, or a line GAMS would ignore, refuses.
 
     Returns:
-        Warning lines for the user (the scan goes on).
+        (kind, line) for the user, kind WARNING or NOTE (the scan goes on).
 
     Raises:
         PreflightError: something would make every run fail or ignore an option.
     """
     items = _gams_side_items(plan.gams, [run.profile for run in plan.runs],
                              plan.config.gams_args, plan.threads, allow_unknown_options,
-                             today)
+                             today, grace_seconds=plan.grace_seconds)
     errors = [item for item in items if item.status == ERROR]
     if errors:
         raise PreflightError(errors)
     # A def file GAMS does not ship is the check command's news, not a
-    # warning before every scan.
-    return [warning for item in items if item.status == WARNING
-            and not item.name.startswith("profiles:") for warning in _warning_lines(item)]
+    # warning before every scan.  Notes come from profiles that pass, too.
+    return [line for item in items if not item.name.startswith("profiles:")
+            for line in _preflight_lines(item)]
 
 
 def run_check(config, today=None, cpu_count=None):
@@ -88,7 +108,7 @@ def run_check(config, today=None, cpu_count=None):
     threads = positive_int(config.threads, "--threads")
     max_workers = (positive_int(config.max_workers, "--max-workers")
                    if config.max_workers not in (None, "") else None)
-    non_negative_float(config.grace_seconds, "--grace-seconds")
+    grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")
     run_dir = None
     if config.run_dir:
         run_dir = os.path.abspath(config.run_dir)
@@ -107,7 +127,8 @@ def run_check(config, today=None, cpu_count=None):
         items.append(missing)
     else:
         items.extend(_gams_side_items(gams, chosen, config.gams_args, threads,
-                                      config.allow_unknown_options, today, everything=True))
+                                      config.allow_unknown_options, today, everything=True,
+                                      grace_seconds=grace_seconds))
     out_dir = os.path.abspath(config.out) if config.out else run_dir
     if run_dir is not None:
         items.extend(_run_dir_items(run_dir, config.driver, config.times_src))
@@ -135,16 +156,19 @@ def run_check_command(config, as_json=False, stdout=None, environ=None):
 
 
 def _gams_side_items(gams, chosen, gams_args, threads, allow_unknown, today,
-                     everything=False):
+                     everything=False, grace_seconds=gamsinfo.PROBE_GRACE_SECONDS):
     """The checks the preflight shares with ``check``.
 
     With *everything* False (the preflight), only what can go wrong is
     reported in full; with True, solvers are tried even after a licence
-    warning and every profile gets a line.
+    warning and every profile gets a line.  GAMS runs get *grace_seconds*
+    between TERM and KILL when they do not answer in time.
     """
     today = today or datetime.date.today()
     try:
-        returncode, output = gamsinfo.run_banner(gams)
+        returncode, output = gamsinfo.run_banner(gams, grace_seconds=grace_seconds)
+    except gamsinfo.GamsHungError as error:
+        return [_hung_item("gams", "gams", error, {"path": gams})]
     except gamsinfo.GamsRunError as error:
         return [CheckItem("gams", "gams", ERROR, "GAMS %s did not run: %s" % (gams, error),
                           "check the installation, or pass another one with --gams-path",
@@ -161,7 +185,9 @@ def _gams_side_items(gams, chosen, gams_args, threads, allow_unknown, today,
             solvers.append(profile.solver)
     if licence.status != ERROR:
         for solver in solvers:
-            items.append(_solver_item(gams, solver, gams_args))
+            items.append(_solver_item(gams, solver, gams_args, grace_seconds))
+            if items[-1].data.get("hung"):
+                break  # the next solver's probe would wait as long again
     items.extend(_profile_items(chosen, banner.system_dir, threads, allow_unknown, everything))
     return items
 
@@ -228,11 +254,22 @@ def _licence_item(banner, gams_args, today):
                      None, data)
 
 
-def _solver_item(gams, solver, gams_args):
+def _hung_item(section, name, error, data):
+    """A GAMS run that did not answer: the finding's line, and what to look at."""
+    data = dict(data, hung=True, survivors=error.survivors)
+    return CheckItem(section, name, ERROR, str(error),
+                     "check the licence server or whatever GAMS waits for (run gams by "
+                     "hand), or allow it longer with %s=SECONDS"
+                     % gamsinfo.PROBE_TIMEOUT_ENV_VAR, data)
+
+
+def _solver_item(gams, solver, gams_args, grace_seconds):
     label = solvers.get(solver).label
     name = "solver:%s" % solver
     try:
-        probe = gamsinfo.run_probe(gams, solver, gams_args)
+        probe = gamsinfo.run_probe(gams, solver, gams_args, grace_seconds=grace_seconds)
+    except gamsinfo.GamsHungError as error:
+        return _hung_item("solvers", name, error, {"solver": solver})
     except gamsinfo.GamsRunError as error:
         return CheckItem("solvers", name, ERROR, "%s: GAMS did not run the test LP: %s"
                          % (label, error), "run gams by hand on a small model", {})
@@ -291,15 +328,22 @@ def _profile_items(chosen, system_dir, threads, allow_unknown, everything):
         threads_line = "%s %d" % (profiles.threads_keyword(profile.solver), threads)
         findings = optdef.check_option_lines(profile.lines, defs,
                                              solvers.get(profile.solver).label, threads_line)
+        data["notes"] = sum(1 for finding in findings if finding.severity == optdef.WARNING)
         data["findings"] = [{"line": finding.line, "severity": _demoted(finding.severity,
                                                                         allow_unknown),
-                             "option": finding.name, "message": finding.message}
+                             "option": finding.name, "message": finding.message,
+                             "code": finding.code,
+                             "ignored_by_gams": finding.severity == optdef.ERROR}
                             for finding in findings]
-        data["findings_text"] = ["%s:%d: %s" % (where, finding.line, finding.message)
+        data["_where"] = where
+        data["findings_text"] = ["%s:%d: %s%s" % (where, finding.line, "" if finding.severity
+                                                  == optdef.ERROR else "note: ",
+                                                  finding.message)
                                  for finding in findings]
+        # Notes (a line GAMS reads) are shown, but leave the profile OK.
         worst = worst_status(ERROR if finding["severity"] == optdef.ERROR else WARNING
-                             for finding in data["findings"])
-        if worst == OK and not everything:
+                             for finding in data["findings"] if finding["ignored_by_gams"])
+        if worst == OK and not everything and not data["notes"]:
             continue
         count = len(profile.lines)
         text = "%s: %s checked against %s" % (profile.name, "%d line%s" % (
@@ -327,11 +371,17 @@ def _load_defs(path):
         return str(error)
 
 
-def _warning_lines(item):
-    findings = item.data.get("findings_text")
+def _preflight_lines(item):
+    """(kind, line) of a scan's preflight for an item that does not refuse it."""
+    findings = item.data.get("findings")
     if findings:
-        return list(findings)
-    return ["%s%s" % (item.text, ": %s" % item.fix if item.fix else "")]
+        # A line GAMS ignores that --allow-unknown-options lets pass is a warning;
+        # a line GAMS reads (set again, deprecated, replaced by --threads) a note.
+        return [(WARNING if finding["ignored_by_gams"] else NOTE, "%s:%d: %s" % (
+            item.data["_where"], finding["line"], finding["message"])) for finding in findings]
+    if item.status != WARNING:
+        return []
+    return [(WARNING, "%s%s" % (item.text, ": %s" % item.fix if item.fix else ""))]
 
 
 # -- run directory and machine ---------------------------------------------------
@@ -462,14 +512,14 @@ def _memory_bytes():
 # -- small helpers ---------------------------------------------------------------
 
 
-def _one_line(item):
-    findings = item.data.get("findings_text")
-    if findings:
-        # Every finding of a refused file, warnings too: one look at the file fixes all.
-        return "\n".join("%s%s" % (text, ": correct it, or pass --allow-unknown-options"
-                                   if finding["severity"] == optdef.ERROR else "")
-                         for text, finding in zip(findings, item.data["findings"]))
-    return "%s: %s" % (item.text, item.fix) if item.fix else item.text
+def _problem_lines(item):
+    """The problems of a refusing item, one line each (notes are not problems)."""
+    findings = item.data.get("findings")
+    if findings is not None:
+        return ["%s: correct it, or pass --allow-unknown-options" % text
+                for text, finding in zip(item.data["findings_text"], findings)
+                if finding["severity"] == optdef.ERROR]
+    return ["%s: %s" % (item.text, item.fix) if item.fix else item.text]
 
 
 def _after_colon(message):

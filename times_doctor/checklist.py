@@ -80,8 +80,10 @@ def document(items, now=None):
         ("items", [collections.OrderedDict([
             ("section", item.section), ("name", item.name), ("status", item.status),
             ("text", item.text), ("fix", item.fix),
+            # findings_text and "_" keys are for the text renderings only.
             ("data", dict((key, value) for key, value in item.data.items()
-                          if key != "findings_text"))]) for item in items])])
+                          if key != "findings_text" and not key.startswith("_")))])
+            for item in items])])
 
 
 def worst_status(statuses):

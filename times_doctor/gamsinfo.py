@@ -24,19 +24,30 @@ expired 5 days ago``, ``*** The model exceeds the demo license limits ...``).
 ``run_banner`` and ``run_probe`` start GAMS in a temporary folder of their
 own, because GAMS leaves its scratch folder (``225a/``) in the working
 directory; everything else here is a pure function.
+
+The probes are runs too: GAMS starts in a process group (session) of its
+own through the same seam as a profile's run (procgroup), its output is
+read by a thread that stops at a deadline, and a GAMS that does not answer
+in time (a solver waiting for a licence server that never answers, a child
+that keeps the output open) has its whole process tree ended: TERM, the
+grace, KILL.  ``GamsHungError`` then says so in one line, and nothing of
+the probe is left running.
 """
 
 import collections
 import datetime
 import io
+import itertools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
-from times_doctor.errors import ParseError, os_reason
+from times_doctor import procgroup
+from times_doctor.errors import ParseError, UsageError, os_reason
 from times_doctor.lst import parse_lst
 
 Banner = collections.namedtuple(
@@ -60,10 +71,17 @@ seconds, and the last lines of its log."""
 
 # GAMS and its solver link need well under a second for the probe; a GAMS that
 # hangs (a licence server that does not answer) must not hang the check.
-BANNER_TIMEOUT_SECONDS = 30.0
 PROBE_TIMEOUT_SECONDS = 60.0
+PROBE_TIMEOUT_ENV_VAR = "TD_PROBE_TIMEOUT"
+# TERM to KILL for a probe's process tree, unless the caller has its own
+# (--grace-seconds).
+PROBE_GRACE_SECONDS = 10.0
+# After GAMS exits, how long its output may take to reach its end.
+_OUTPUT_DRAIN_SECONDS = 2.0
 _MAX_OUTPUT_BYTES = 1024 * 1024
+_READ_BYTES = 64 * 1024
 _LOG_TAIL_BYTES = 64 * 1024
+_probe_numbers = itertools.count(1)
 
 # One variable, one equation: any LP solver licence can solve it.
 PROBE_MODEL = """$title times-doctor check: a one-variable LP
@@ -88,6 +106,39 @@ _NOT_A_REASON = ("*** status:", "license file:", "inspect listing file")
 
 class GamsRunError(Exception):
     """GAMS could not be run at all (not found, not executable, hung)."""
+
+
+class GamsHungError(GamsRunError):
+    """GAMS did not answer in time; its process tree was ended.
+
+    Attributes:
+        survivors: pids that outlived even KILL (normally none).
+    """
+
+    def __init__(self, message, survivors=()):
+        GamsRunError.__init__(self, message)
+        self.survivors = list(survivors)
+
+
+def probe_timeout(environ=None):
+    """Seconds a probe may take: TD_PROBE_TIMEOUT, else PROBE_TIMEOUT_SECONDS.
+
+    Raises:
+        UsageError: the variable is not a number of seconds above 0.
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get(PROBE_TIMEOUT_ENV_VAR, "").strip()
+    if not text:
+        return PROBE_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise UsageError("%s=%s is not a number of seconds above 0: set it to e.g. 120, or "
+                         "unset it for %d s" % (PROBE_TIMEOUT_ENV_VAR, text[:40],
+                                                 PROBE_TIMEOUT_SECONDS))
+    return seconds
 
 
 def parse_banner(text):
@@ -212,21 +263,28 @@ def licence_arguments(gams_args):
     return chosen
 
 
-def run_banner(gams_path, timeout=BANNER_TIMEOUT_SECONDS):
+def run_banner(gams_path, timeout=None, grace_seconds=PROBE_GRACE_SECONDS, groups=None):
     """Run ``gams`` with no arguments in a temporary folder; return (rc, output text).
 
+    Args:
+        timeout: seconds GAMS may take (default: probe_timeout()).
+        grace_seconds: TERM to KILL when it takes longer.
+        groups: the process-group seam (default: this platform's).
+
     Raises:
-        GamsRunError: it could not be started or did not finish in time.
+        GamsHungError: it did not finish in time (its process tree was ended).
+        GamsRunError: it could not be started.
     """
     work = tempfile.mkdtemp(prefix="td-check-")
     try:
-        return _run([gams_path], work, timeout)
+        return _run([gams_path], work, timeout, grace_seconds, groups)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
-    # type: (str, str, tuple, float) -> ProbeResult
+def run_probe(gams_path, solver, gams_args=(), timeout=None,
+              grace_seconds=PROBE_GRACE_SECONDS, groups=None):
+    # type: (str, str, tuple, float, float, object) -> ProbeResult
     """Solve the one-variable LP through GAMS with *solver*, in a temporary folder.
 
     Only the licence arguments of *gams_args* are passed on: the others are
@@ -234,7 +292,8 @@ def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
     write outside the temporary folder.
 
     Raises:
-        GamsRunError: GAMS could not be started or did not finish in time.
+        GamsHungError: GAMS did not finish in time (its process tree was ended).
+        GamsRunError: GAMS could not be started.
     """
     work = tempfile.mkdtemp(prefix="td-check-")
     try:
@@ -244,7 +303,7 @@ def run_probe(gams_path, solver, gams_args=(), timeout=PROBE_TIMEOUT_SECONDS):
                    "o=%s.lst" % PROBE_NAME, "lp=%s" % solver, "optfile=0"]
         command.extend(licence_arguments(gams_args))
         started = time.monotonic()
-        returncode, output = _run(command, work, timeout)
+        returncode, output = _run(command, work, timeout, grace_seconds, groups)
         seconds = time.monotonic() - started
         log_tail = read_log_tail(os.path.join(work, PROBE_NAME + ".log"))
         if not log_tail:
@@ -282,17 +341,108 @@ def _month_name(month):
     raise ValueError("month %r" % month)
 
 
-def _run(command, cwd, timeout):
+def _run(command, cwd, timeout, grace_seconds, groups, start_process=subprocess.Popen):
+    """Run one GAMS probe in its own process group; (rc, output), or raise.
+
+    GAMS's output is read by a thread (at most _MAX_OUTPUT_BYTES kept, the
+    rest read and dropped, so GAMS never blocks on a full pipe).  On time,
+    or once GAMS has exited, whatever is left of its process tree is ended
+    through the seam: a child that still holds the output open would
+    otherwise keep the reader, and so the check, waiting forever.
+    """
+    groups = groups if groups is not None else procgroup.current()
+    timeout = probe_timeout() if timeout is None else timeout
+    marker = "probe-%d-%d" % (os.getpid(), next(_probe_numbers))
+    environ = dict(os.environ)
+    # Descendants that leave the probe's session are still found by it (Linux).
+    environ[procgroup.JOB_ENV_VAR] = marker
     try:
-        process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   close_fds=True)
+        popen = start_process(command, cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              close_fds=True, **groups.popen_kwargs())
     except OSError as error:
         raise GamsRunError("could not start %s (%s)" % (command[0], os_reason(error)))
+    ref = groups.attach(popen, marker)
+    reader = _OutputReader(popen.stdout)
     try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise GamsRunError("%s did not finish within %d s" % (command[0], timeout))
-    return process.returncode, output[:_MAX_OUTPUT_BYTES].decode("utf-8", "replace")
+        deadline = time.monotonic() + timeout
+        if not _wait_for_leader(groups, ref, popen, deadline):
+            left = _end_tree(groups, ref, popen, grace_seconds)
+            raise GamsHungError(hung_message(timeout, left), left)
+        if groups.survivors(ref):
+            # GAMS is done; what it left behind (holding its output) goes now.
+            _end_tree(groups, ref, popen, 0.0)
+        returncode = groups.reap(ref, popen)
+        reader.wait(_OUTPUT_DRAIN_SECONDS)
+        return returncode, reader.text()
+    finally:
+        groups.close(ref)
+
+
+def hung_message(timeout, survivors=()):
+    """The one line a probe that did not answer becomes."""
+    line = "GAMS did not answer within %s s (its process tree was ended)" % (
+        "%g" % timeout)
+    if survivors:
+        line += "; processes %s outlived even SIGKILL" % ", ".join(str(pid) for pid in survivors)
+    return line
+
+
+def _wait_for_leader(groups, ref, popen, deadline):
+    """True once the leader has exited (unreaped), False at *deadline*."""
+    interval = 0.005
+    while groups.leader_exit_status(ref, popen) is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(interval, left))
+        interval = min(interval * 2, 0.1)
+    return True
+
+
+def _end_tree(groups, ref, popen, grace_seconds):
+    """TERM, grace, KILL for the whole tree, then reap; returns the survivors."""
+    from times_doctor.job_control import terminate_process_group
+    survivors = terminate_process_group(ref, grace_seconds, groups)
+    if groups.leader_exit_status(ref, popen) is not None and not ref.leader_reaped:
+        groups.reap(ref, popen)
+    return survivors
+
+
+class _OutputReader(object):
+    """Reads a probe's output on a thread until its end; bounded in size and in wait."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._chunks = []
+        self._kept = 0
+        self._done = threading.Event()
+        thread = threading.Thread(target=self._read, name="td-probe-output")
+        thread.daemon = True  # a pipe held open past every kill must not hold the exit
+        thread.start()
+
+    def wait(self, seconds):
+        """Wait up to *seconds* for the end of the output; True if it came."""
+        return self._done.wait(seconds)
+
+    def text(self):
+        return b"".join(self._chunks)[:_MAX_OUTPUT_BYTES].decode("utf-8", "replace")
+
+    def _read(self):
+        try:
+            while True:
+                data = self._stream.read1(_READ_BYTES) if hasattr(self._stream, "read1") \
+                    else self._stream.read(_READ_BYTES)
+                if not data:
+                    break
+                if self._kept < _MAX_OUTPUT_BYTES:
+                    self._chunks.append(data)
+                    self._kept += len(data)
+        except (OSError, ValueError):
+            pass  # the stream was closed under us: what was read is what there is
+        finally:
+            self._done.set()
+            try:
+                self._stream.close()
+            except OSError:
+                pass  # closing a pipe's read end has nothing to report

@@ -53,9 +53,6 @@ MAX_PROFILE_NAME_LENGTH = 64
 _PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _WINDOWS_RESERVED_RE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
 
-# Bytes that never occur in a text option file (tab, LF, VT, FF, CR and the
-# DOS end-of-file mark 0x1A are allowed).
-_BINARY_BYTES_RE = re.compile(b"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 
@@ -111,11 +108,16 @@ def read_option_file(path):
     # type: (str) -> List[str]
     """Read a solver option file as a list of lines (no line endings).
 
-    Accepts LF, CRLF and CR line endings and a UTF-8 byte-order mark.
+    Accepts LF, CRLF and CR line endings and a UTF-8 byte-order mark.  Any
+    other content is read: GAMS reads an option file as bytes, so a Latin-1
+    comment, a NUL or a control byte is for the option check to judge line
+    by line (optdef), not a reason to refuse the file.  Bytes that are not
+    UTF-8 come back as surrogate escapes, so that the run's option file
+    (rundir writes it with ``surrogateescape``) holds exactly these bytes.
 
     Raises:
-        ProfileError: the file is missing, unreadable, larger than 1 MiB,
-            binary, or not UTF-8 text.
+        ProfileError: the file is missing, unreadable, not a regular file,
+            or larger than 1 MiB.
     """
     shown = show_value(path)
     try:
@@ -143,17 +145,9 @@ def read_option_file(path):
     if len(data) > MAX_OPTION_FILE_BYTES:
         raise ProfileError("option file %s is larger than 1 MiB: an option file holds a few "
                            "solver settings, check it is the right file" % shown)
-    binary = _BINARY_BYTES_RE.search(data)
-    if binary:
-        raise ProfileError("option file %s is not text (byte 0x%02x at offset %d): give a "
-                           "plain-text solver option file"
-                           % (shown, ord(binary.group()), binary.start()))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ProfileError("option file %s is not UTF-8 text (byte 0x%02x at offset %d): save "
-                           "it as UTF-8 or ASCII" % (shown, data[error.start], error.start))
-    lines = _LINE_BREAK_RE.split(text)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # GAMS would read the mark as part of the first option name
+    lines = _LINE_BREAK_RE.split(data.decode("utf-8", "surrogateescape"))
     if lines and lines[-1] == "":
         lines.pop()  # the final line break ends the last line, it starts none
     return lines

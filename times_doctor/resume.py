@@ -221,7 +221,8 @@ def run_fingerprint(plan, run, shared):
     fingerprint = collections.OrderedDict([
         ("driver_copy", "sha256:" + _sha256(rundir.driver_copy_bytes(plan.driver,
                                                                      run.profile.solver))),
-        ("option_file", "sha256:" + _sha256(run.option_text.encode("utf-8"))),
+        ("option_file", "sha256:" + _sha256(run.option_text.encode("utf-8",
+                                                                     "surrogateescape"))),
         # The executable is the "gams" component.  Nothing else in it differs
         # from one scan to the next (the work directory is its cwd, not an argument).
         ("command", " ".join(command[1:])),
@@ -233,8 +234,13 @@ def run_fingerprint(plan, run, shared):
 _gams_versions = {}
 
 
-def gams_identity(gams_path):
-    """Path, content hash and release of a GAMS executable (its banner, read once per process)."""
+def gams_identity(gams_path, grace_seconds=gamsinfo.PROBE_GRACE_SECONDS):
+    """Path, content hash and release of a GAMS executable (its banner, read once per process).
+
+    Raises:
+        gamsinfo.GamsHungError: GAMS did not answer (its process tree was
+            ended): a scan must not start runs of a GAMS that hangs.
+    """
     real = os.path.realpath(gams_path)
     identity = file_identity(real)
     try:
@@ -244,9 +250,11 @@ def gams_identity(gams_path):
         key = (real, None, None)
     if key not in _gams_versions:
         try:
-            _, output = gamsinfo.run_banner(gams_path)
+            _, output = gamsinfo.run_banner(gams_path, grace_seconds=grace_seconds)
             release = gamsinfo.parse_banner(output).release
             _gams_versions[key] = "release %s" % (release or "unknown (no banner)")
+        except gamsinfo.GamsHungError:
+            raise
         except gamsinfo.GamsRunError as exc:
             _gams_versions[key] = "release unknown (%s)" % exc
     return "%s %s" % (identity, _gams_versions[key])

@@ -288,8 +288,9 @@ def prepare_work_dir(out_dir, solver, profile_name, driver_path, option_text, op
         driver_copy = os.path.join(path, os.path.basename(plan.driver_copy))
         with io.open(driver_copy, "wb") as handle:
             handle.write(copy_bytes)
+        # surrogateescape: bytes of the user's file that are not UTF-8 go back as they were.
         with io.open(os.path.join(path, option_file_name), "w", encoding="utf-8",
-                     newline="") as handle:
+                     errors="surrogateescape", newline="") as handle:
             handle.write(option_text)
     except OSError as error:
         raise RunDirError("cannot set up work directory %s (%s): check free space and "

@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 
-from times_doctor import (ansi, control, diagnose, launchers, menu, procgroup, profiles, reap,
-                          resume, rundir, scanfiles, sessions)
+from times_doctor import (ansi, control, diagnose, gamsinfo, launchers, menu, procgroup, profiles,
+                          reap, resume, rundir, scanfiles, sessions)
 from times_doctor.atomic import CoalescingWriter, write_atomic
-from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError, os_reason
+from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
+                                 UsageError, os_reason)
 from times_doctor.job_control import JobRegistry
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
 # well for callers that know them as scan's (check.py, tests, bench).
@@ -611,7 +612,15 @@ def run_scan(config, stdin=None, stdout=None, stderr=None, dashboard=None):
     plan = plan_scan(config)
     if not config.no_preflight:
         from times_doctor import check
-        for warning in check.preflight(plan, config.allow_unknown_options):
-            (stderr or sys.stderr).write("times-doctor: warning: %s\n" % warning)
+        for kind, line in check.preflight(plan, config.allow_unknown_options):
+            (stderr or sys.stderr).write("times-doctor: %s: %s\n" % (kind, line))
+    try:
+        # The GAMS banner for resume's fingerprint, read before anything is
+        # created (cached: the scan reads it from here), --no-preflight or not.
+        resume.gams_identity(plan.gams, plan.grace_seconds)
+    except gamsinfo.GamsHungError as error:
+        raise UsageError("%s: check the licence server or whatever GAMS waits for (run gams "
+                         "by hand), or allow it longer with %s=SECONDS"
+                         % (error, gamsinfo.PROBE_TIMEOUT_ENV_VAR))
     return Scan(plan, stdin=stdin, stdout=stdout, stderr=stderr, dashboard=dashboard).run()
 
