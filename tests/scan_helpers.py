@@ -96,6 +96,16 @@ def start_scan(args, env):
                             stderr=subprocess.PIPE, env=env)
 
 
+def build_zipapp(dist):
+    """dist/times-doctor.pyz as `make zipapp` builds it; the Windows leg, which has no
+    make, is handed the one tests/wine_leg.py built (TD_ZIPAPP)."""
+    prebuilt = os.environ.get("TD_ZIPAPP")
+    if prebuilt:
+        return prebuilt
+    subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % dist], cwd=REPO_ROOT)
+    return os.path.join(str(dist), "times-doctor.pyz")
+
+
 def tree_digest(root):
     """Names, sizes, modes and content hashes of everything under *root*."""
     entries = []

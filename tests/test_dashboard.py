@@ -944,11 +944,10 @@ def test_dashboard_command_warns_on_another_bind(tmp_path, isolated_env):
 
 def test_zipapp_serves_the_page(tmp_path, isolated_env):
     """dashboard.html is read with pkgutil, so it is found inside the zipapp too."""
-    dist = tmp_path / "dist"
-    subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % dist],
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from scan_helpers import build_zipapp
     env = dict(isolated_env, PYTHONPATH="")
-    process = Process(["dashboard"], env, command=[sys.executable, str(dist / "times-doctor.pyz")])
+    process = Process(["dashboard"], env,
+                      command=[sys.executable, build_zipapp(tmp_path / "dist")])
     try:
         client = process.wait_for_url()
         with urllib.request.urlopen("%s/?token=%s" % (client.base, client.token),

@@ -142,7 +142,7 @@ def test_fail_waiting_from_cancelled_leaves_the_run_cancelled(tmp_path):
     assert snap.details == ""
     rows = rows_by_profile(run_dir)
     assert (rows["dual"]["status"], rows["primal"]["status"]) == ("failed", "cancelled")
-    assert rows["primal"]["gams_rc_meaning"] == ""
+    assert rows["primal"]["gams_rc_meaning"] == "cancelled by times-doctor before it started"
 
 
 def test_runner_error_from_starting_fails_the_run_and_reaches_the_caller(tmp_path):
@@ -272,3 +272,60 @@ def test_page_that_cannot_be_written_while_runs_go_on_is_a_warning_once(tmp_path
     assert [row["status"] for row in read_report(run_dir)[1]] == ["completed", "cancelled",
                                                                  "cancelled"]
     assert os.path.exists(os.path.join(run_dir, "times_doctor_out", "scan_report.html"))
+
+
+def test_state_file_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
+    """A reader that keeps scan_state.json open past the retries costs a warning, not the scan.
+
+    Before: the main loop's once-a-second rewrite raised out of it, and the
+    scan ended every run as cancelled with "internal error: PermissionError"
+    (found on the Windows leg: a `status` reading the file at the wrong moment).
+    """
+    from times_doctor import atomic, state_file
+    monkeypatch.setattr(atomic, "REPLACE_PAUSES", (0.001,))
+    real_write = state_file.write_atomic
+    refused = []
+
+    def write_atomic(path, text, *args, **kwargs):
+        if len(refused) < 3 and "primal" in text and '"running"' in text:
+            refused.append(path)
+            raise PermissionError(13, "Access is denied")  # Windows: a reader has it open
+        return real_write(path, text, *args, **kwargs)
+    monkeypatch.setattr(state_file, "write_atomic", write_atomic)
+    runner = FakeRunner({"dual": "completes", "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2")
+
+    def cancel_primal_after_the_refusals():
+        wait_until(lambda: len(refused) == 3, 30, message="three refused writes")
+        scan.registry.cancel("primal")
+    thread = in_thread(cancel_primal_after_the_refusals)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    text = scan.stdout.getvalue()
+    assert text.count("warning: could not update %s: Access is denied" % scan.state_path) == 1
+    assert "runs go on" in text
+    assert [(job["name"], job["status"]) for job in read_state(run_dir)["jobs"]] == [
+        ("dual", "completed"), ("primal", "cancelled")]
+    assert read_state(run_dir)["finished"] is True
+
+
+def test_csv_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
+    """Excel holding scan_report.csv while runs end: said once, written again at the end."""
+    from times_doctor import scan as scan_module
+    real_write = scan_module.write_report
+    refused = []
+
+    def write_report(path, rows, html=True):
+        if not html:  # every partial CSV, written as a run ends
+            refused.append(len(rows))
+            raise PermissionError(13, "Access is denied")
+        return real_write(path, rows, html=html)
+    monkeypatch.setattr(scan_module, "write_report", write_report)
+    runner = FakeRunner({"dual": "completes", "primal": "completes", "sift": "completes"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal", "sift"])
+    assert scan.run() == 0
+    assert len(refused) >= 2
+    text = scan.stdout.getvalue()
+    assert text.count("warning: could not write %s: Access is denied" % scan.report_path) == 1
+    assert [row["status"] for row in read_report(run_dir)[1]] == ["completed"] * 3

@@ -41,7 +41,8 @@ import zipfile
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINE_DIR = os.path.join(REPO_ROOT, "build", "wine")
-PREFIX = os.path.join(WINE_DIR, "prefix")
+# TD_WINEPREFIX: another prefix (a second leg beside a running one shares no wineserver).
+PREFIX = os.environ.get("TD_WINEPREFIX") or os.path.join(WINE_DIR, "prefix")
 CP313 = os.path.join(WINE_DIR, "cp313")
 SITE = os.path.join(WINE_DIR, "site")
 PYTHON_EXE = os.path.join(CP313, "python.exe")
@@ -261,9 +262,17 @@ def run_leg(pytest_args):
     try:
         return run_windows_python(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
                                    "tests"] + list(pytest_args), relay=sys.stdout,
-                                  timeout=LEG_TIMEOUT_SECONDS)
+                                  timeout=LEG_TIMEOUT_SECONDS, env=leg_env())
     finally:
         stop_wineserver()
+
+
+def leg_env():
+    """TD_ZIPAPP: the zipapp as ``make zipapp`` builds it (there is no make under Windows)."""
+    dist = os.path.join(WINE_DIR, "dist")
+    subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % dist], cwd=REPO_ROOT,
+                          stdout=subprocess.DEVNULL)
+    return {"TD_ZIPAPP": windows_path(os.path.join(dist, "times-doctor.pyz"))}
 
 
 def embed_version():
