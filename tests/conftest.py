@@ -16,6 +16,7 @@ tests that need one skip with that reason, ``fake_gams_path`` is the fake's
 
 import io
 import os
+import re
 import shutil
 import sys
 
@@ -47,6 +48,8 @@ POSIX_ONLY_MODULES = {
     "test_gurobi_oracle.py": "the oracle gurobi-logtools needs numpy and pandas, and numpy "
                              "aborts under Wine 8.0 (ucrtbase.dll.crealf); the parser "
                              "runs the same code on every platform",
+    "test_procgroup_posix_fake.py": "POSIX only: the POSIX seam's logic, in POSIX signals "
+                                    "that Windows' signal module does not have",
     "test_torture.py": "runs bench/torture.py with the GAMS stand-in (Linux): "
                        + "see gams_select.WINDOWS_NO_GAMS",
 }
@@ -92,6 +95,13 @@ if WINDOWS:
 
         def reportinfo(self):
             return self.path, None, self.name
+
+    @pytest.fixture(scope="session")
+    def gams_exe(tmp_path_factory):
+        """A fake GAMS system folder with gams.exe, in a path with a space and a non-ASCII
+        letter (wine_helpers.exe_gams_dir)."""
+        from wine_helpers import exe_gams_dir
+        return exe_gams_dir(str(tmp_path_factory.mktemp("gams") / "GAMS 54 Ü"))
 
     def pytest_pycollect_makemodule(module_path, parent):
         # In place of the module (first result wins), so it is never imported.
@@ -199,7 +209,8 @@ def render_listing_templates(model_dir):
             if name.endswith(".lst.in"):
                 template = os.path.join(folder, name)
                 with io.open(template, encoding="utf-8") as handle:
-                    text = handle.read().replace("@MODEL_DIR@", model_dir)
+                    text = re.sub(r"@MODEL_DIR@(\S*)", lambda match: model_dir + match.group(1)
+                                  .replace("/", os.sep), handle.read())
                 with io.open(template[:-len(".in")], "w", encoding="utf-8") as handle:
                     handle.write(text)
                 os.remove(template)

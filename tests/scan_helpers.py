@@ -19,6 +19,7 @@ CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "
 MARKET_SPLIT_PROFILES = "dual,primal,sift,bar_nox"
 
 
+
 def market_split_args(run_dir, gams_path, out, profiles=MARKET_SPLIT_PROFILES, grace_seconds=3,
                       extra=()):
     """CLI arguments for a parallel scan of the market-split model, the e2e tests' workload.
@@ -50,6 +51,11 @@ def scan_config(run_dir, gams_path, **fields):
 def cli_env(extra=None, pythonpath=REPO_ROOT):
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath
+    if os.name == "nt":
+        # A Windows pipe gets the ANSI code page (cp1252), which lacks the checklist's
+        # marks: the tests read what a UTF-8 terminal shows (test_windows_scan.py
+        # runs without this, as a user's redirect does).
+        env["PYTHONIOENCODING"] = "utf-8"
     env.pop("FORCE_COLOR", None)
     env.pop("TD_MAX_WORKERS", None)
     env.pop("TD_TIMEOUT_SECONDS", None)
@@ -64,12 +70,17 @@ def run_cli(args, timeout=600, env=None, cwd=None, python=None):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env or cli_env(), cwd=cwd)
     out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return proc.returncode, text_of(out), text_of(err)
+
+
+def text_of(output):
+    """A CLI's output as text: UTF-8 (cli_env), line ends as "\n" (Windows writes "\r\n")."""
+    return output.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def read_report(out_dir):
     path = os.path.join(out_dir, "times_doctor_out", "scan_report.csv")
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:  # the CSV is UTF-8 everywhere
         reader = csv.DictReader(handle)
         rows = list(reader)
         return reader.fieldnames, rows

@@ -23,15 +23,10 @@ from proc_helpers import wait_until  # noqa: E402
 from times_doctor import procgroup  # noqa: E402
 from times_doctor._winapi import KILLED_EXIT_CODE  # noqa: E402
 from times_doctor.job_control import terminate_process_group  # noqa: E402
-from wine_helpers import (GAMS_CMD, ProcessWatch, exe_gams_dir, logged_pids,  # noqa: E402
-                          read_text, wine_release)
+from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids, read_text,  # noqa: E402
+                          wine_release)
 
 UNDER_WINE = wine_release() is not None
-
-
-@pytest.fixture(scope="module")
-def gams_exe(tmp_path_factory):
-    return exe_gams_dir(str(tmp_path_factory.mktemp("gams") / "GAMS 54 Ü"))
 
 
 @pytest.fixture(params=["cmd", "exe"])

@@ -66,7 +66,7 @@ def main(argv):
     write_pth()
     if argv[0] == "python":
         try:
-            return run_windows_python(argv[1:], relay=sys.stdout)
+            return run_windows_python(argv[1:], relay=sys.stdout, env=leg_env())
         finally:
             stop_wineserver()
     return run_leg(argv[1:])
@@ -260,7 +260,7 @@ def run_leg(pytest_args):
     sys.stdout.write("=== wine: %s, Windows CPython %s\n" % (wine_release(), embed_version()))
     sys.stdout.flush()
     try:
-        return run_windows_python(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+        return run_windows_python(["-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
                                    "tests"] + list(pytest_args), relay=sys.stdout,
                                   timeout=LEG_TIMEOUT_SECONDS, env=leg_env())
     finally:

@@ -165,6 +165,7 @@ def platform_name():
 #   has_marker, kill).
 # SIGNAL_WAKEUP_PIPE: True where signal.set_wakeup_fd() takes a pipe (POSIX),
 #   so the main loop can select() on signals.
+# GAMS_PATH_EXAMPLE: where GAMS usually is, for messages that ask for --gams-path.
 # ended_exit_text(returncode): what the exit code of a run that times-doctor
 #   ended says, in words that never read it as GAMS's answer (the signal; the
 #   code TerminateProcess leaves).
@@ -178,6 +179,8 @@ OPEN_FILES_BLOCK_REPLACE = _mswindows
 
 if _mswindows:
     import msvcrt
+
+    GAMS_PATH_EXAMPLE = r"C:\GAMS\54\gams.exe"
 
     # NTSTATUS of a process that its CTRL_BREAK (or CTRL_C) handler let end.
     STATUS_CONTROL_C_EXIT = 0xC000013A
@@ -229,6 +232,8 @@ if _mswindows:
 else:
     import fcntl
     import signal
+
+    GAMS_PATH_EXAMPLE = "/opt/gams/gams"
 
     def ended_exit_text(returncode):
         if returncode < 0:
