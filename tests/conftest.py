@@ -211,7 +211,8 @@ def render_listing_templates(model_dir):
                 with io.open(template, encoding="utf-8") as handle:
                     text = re.sub(r"@MODEL_DIR@(\S*)", lambda match: model_dir + match.group(1)
                                   .replace("/", os.sep), handle.read())
-                with io.open(template[:-len(".in")], "w", encoding="utf-8") as handle:
+                with io.open(template[:-len(".in")], "w", encoding="utf-8",
+                             newline="") as handle:
                     handle.write(text)
                 os.remove(template)
 

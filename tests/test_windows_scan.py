@@ -192,7 +192,7 @@ def test_zipapp_scan_interrupted_through_gams_message_window(tmp_path, gams_exe,
     pyz = build_zipapp(tmp_path / "dist")
     with zipfile.ZipFile(pyz) as archive:
         assert "__main__.py" in archive.namelist()
-    run_dir = model(str(tmp_path / "run"), ["message-window", "solver 20 300", "objective 7"])
+    run_dir = model(str(tmp_path / "run"), ["message-window", "objective 7", "solver 20 300"])
     out = str(tmp_path / "out")
     zip_env = dict(env, PYTHONPATH="")
     scan = start(scan_args(run_dir, gams_exe, out, "dual"), zip_env,

@@ -269,11 +269,13 @@ def _escape_what_output_cannot_encode():
     Output to a pipe or a file is encoded in the locale's code page (Windows:
     cp1252 and the like), which a folder name in Chinese does not fit: the
     scan's last line ended a finished scan with "internal error:
-    UnicodeEncodeError" and exit 70.  stderr already escapes; stdout is strict.
+    UnicodeEncodeError" and exit 70.  stderr already escapes; stdout raises
+    ("strict", or "surrogateescape" under a C locale, which only takes back
+    undecodable bytes).
     """
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
-        if getattr(stream, "errors", None) != "strict":
+        if getattr(stream, "errors", None) not in ("strict", "surrogateescape"):
             continue
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
