@@ -107,6 +107,16 @@ def start_scan(args, env):
                             stderr=subprocess.PIPE, env=env)
 
 
+def profiles_opt_dir(folder, count):
+    """*folder*/cplex/p000.opt ... as --opt-dir for *count* runs: (folder, their names)."""
+    names = ["p%03d" % index for index in range(count)]
+    os.makedirs(os.path.join(folder, "cplex"))
+    for name in names:
+        with open(os.path.join(folder, "cplex", name + ".opt"), "w") as handle:
+            handle.write("lpmethod 2\n")
+    return folder, names
+
+
 def build_zipapp(dist):
     """dist/times-doctor.pyz as `make zipapp` builds it; the Windows leg, which has no
     make, is handed the one tests/wine_leg.py built (TD_ZIPAPP)."""

@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 
-from scan_helpers import CSV_COLUMNS, cli_env, read_report, read_state
+from scan_helpers import CSV_COLUMNS, cli_env, profiles_opt_dir, read_report, read_state
 
 RUNS = 12
 
@@ -77,11 +77,7 @@ def test_a_reader_in_a_tight_loop_neither_stops_nor_tears_the_scan(tmp_path, fak
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: cplex-log 200 1.5\n")
-    opt_dir = tmp_path / "opts" / "cplex"
-    opt_dir.mkdir(parents=True)
-    names = ["p%02d" % index for index in range(RUNS)]
-    for name in names:
-        (opt_dir / (name + ".opt")).write_text("lpmethod 2\n")
+    opt_dir, names = profiles_opt_dir(str(tmp_path / "opts"), RUNS)
     out = str(tmp_path / "out")
     files = os.path.join(out, "times_doctor_out")
     state = os.path.join(files, "scan_runs", "scan_state.json")
@@ -94,7 +90,7 @@ def test_a_reader_in_a_tight_loop_neither_stops_nor_tears_the_scan(tmp_path, fak
     try:
         scan = subprocess.Popen(
             [sys.executable, "-m", "times_doctor", "scan", str(run_dir), "--gams-path",
-             fake_gams_path, "--opt-dir", str(tmp_path / "opts"), "--profiles", ",".join(names),
+             fake_gams_path, "--opt-dir", opt_dir, "--profiles", ",".join(names),
              "--parallel", "--max-workers", "3", "--out", out, "--yes", "--no-preflight"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         stdout, stderr = scan.communicate(timeout=300)

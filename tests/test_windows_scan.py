@@ -20,8 +20,8 @@ if os.name != "nt":
                 allow_module_level=True)
 
 from proc_helpers import wait_until  # noqa: E402
-from scan_helpers import (build_zipapp, cli_env, jobs_by_name, read_report,  # noqa: E402
-                          read_state, run_cli)
+from scan_helpers import (build_zipapp, cli_env, jobs_by_name, profiles_opt_dir,  # noqa: E402
+                          read_report, read_state, run_cli)
 from wine_helpers import GAMS_CMD, ProcessWatch, logged_pids, read_text  # noqa: E402
 
 ENDED_BY_KILL = ("exit code 1, which ending its processes leaves (TerminateJobObject, "
@@ -80,6 +80,27 @@ def wait_logged(out, names, label, count, scan):
                       process=scan)
 
 
+def clean_up(scan, watch=None):
+    """A scan still running (a failed test) is killed; the watch's handles are closed."""
+    if scan.poll() is None:
+        scan.kill()
+        scan.wait()
+    if watch is not None:
+        watch.close()
+
+
+def watch_runs(scan, out, names, watch, labels=("gams", "grandchild", "solver"),
+               logged="solver", count=1):
+    """Once every run runs and has logged *count* *logged* pids, *watch* its leader and
+    every pid logged under *labels*; returns the runs' jobs in the state file."""
+    wait_until(lambda: running(out, names), 300, message="%d running runs" % len(names),
+               process=scan)
+    jobs = wait_logged(out, names, logged, count, scan)
+    for name in names:
+        watch.add(run_processes(jobs[name], labels))
+    return jobs
+
+
 def test_scan_through_gams_exe_in_folders_with_spaces_and_non_ascii(tmp_path, gams_exe, env):
     """Two profiles in parallel through gams.exe, the solver grandchild writing the log as
     CPLEX does; preflight, live progress, the CSV, the page and `status` from outside."""
@@ -127,10 +148,7 @@ def test_cancel_interrupt_pause_resume_and_status_from_other_processes(tmp_path,
     scan = start(scan_args(run_dir, GAMS_CMD, out, ",".join(names)), env)
     watch = ProcessWatch()
     try:
-        wait_until(lambda: running(out, names), 120, message="4 running runs", process=scan)
-        jobs = wait_logged(out, names, "solver", 1, scan)
-        for name in names:
-            watch.add(run_processes(jobs[name]))
+        jobs = watch_runs(scan, out, names, watch)
         code, text, err = td(["status", out], env)
         assert code == 0 and "4 running" in text and text.count("Running") == 4, (text, err)
 
@@ -170,10 +188,7 @@ def test_cancel_interrupt_pause_resume_and_status_from_other_processes(tmp_path,
         stdout, stderr = scan.communicate(timeout=120)
         watch.wait_gone(15, "every run's tree after cancel --all")
     finally:
-        if scan.poll() is None:
-            scan.kill()
-            scan.wait()
-        watch.close()
+        clean_up(scan, watch)
     assert scan.returncode == 3, (stdout, stderr)
     assert b"internal error" not in stderr
     _, rows = read_report(out)
@@ -204,9 +219,7 @@ def test_zipapp_scan_interrupted_through_gams_message_window(tmp_path, gams_exe,
         assert code == 0 and "dual: interrupted" in text, (text, err)
         stdout, stderr = scan.communicate(timeout=120)
     finally:
-        if scan.poll() is None:
-            scan.kill()
-            scan.wait()
+        clean_up(scan)
     assert scan.returncode == 3, (stdout, stderr)
     _, rows = read_report(out)
     row = rows[0]
@@ -229,11 +242,8 @@ def test_scanner_ended_by_taskkill_takes_its_runs_with_it_and_reap_fixes_the_fil
     scan = start(scan_args(run_dir, gams_exe, out, ",".join(names)), env)
     watch = ProcessWatch()
     try:
-        wait_until(lambda: running(out, names), 120, message="2 running runs", process=scan)
-        jobs = wait_logged(out, names, "solver", 1, scan)
-        for name in names:
-            watch.add(run_processes(jobs[name], ("gams", "grandchild", "orphan grandchild",
-                                                 "solver")))
+        watch_runs(scan, out, names, watch, ("gams", "grandchild", "orphan grandchild",
+                                             "solver"))
         assert len(watch.alive()) == 2 * 5, watch.alive()  # gams, 2 sleepers, orphan, solver
         subprocess.check_call([TASKKILL, "/F", "/PID", str(scan.pid)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -241,10 +251,7 @@ def test_scanner_ended_by_taskkill_takes_its_runs_with_it_and_reap_fixes_the_fil
         scan.communicate(timeout=60)
         watch.wait_gone(15, "the runs of a scanner ended by taskkill /F")
     finally:
-        if scan.poll() is None:
-            scan.kill()
-            scan.wait()
-        watch.close()
+        clean_up(scan, watch)
     code, text, err = td(["status", out], env)
     assert code == 0 and "STALE" in text, (text, err)
     code, text, err = td(["reap", out], env)
@@ -264,30 +271,20 @@ def test_cancel_all_of_16_stubborn_runs_leaves_no_process(tmp_path, gams_exe, en
     whose GAMS and two sleepers each ignore CTRL_BREAK; `cancel --all`; no tree is left."""
     runs = 16
     run_dir = model(str(tmp_path / "run"), ["ignore-term", "grandchildren 2 600", "sleep 600"])
-    opt_dir = tmp_path / "opts" / "cplex"
-    opt_dir.mkdir(parents=True)
-    names = ["p%03d" % index for index in range(runs)]
-    for name in names:
-        (opt_dir / (name + ".opt")).write_text("lpmethod 2\n")
+    opt_dir, names = profiles_opt_dir(str(tmp_path / "opts"), runs)
     out = str(tmp_path / "out")
     scan = start(scan_args(run_dir, gams_exe, out, ",".join(names), workers=runs,
-                           extra=["--opt-dir", str(tmp_path / "opts")]), env)
+                           extra=["--opt-dir", opt_dir]), env)
     watch = ProcessWatch()
     try:
-        wait_until(lambda: running(out, names), 300, message="16 running runs", process=scan)
-        jobs = wait_logged(out, names, "grandchild", 2, scan)
-        for name in names:
-            watch.add(run_processes(jobs[name]))
+        watch_runs(scan, out, names, watch, logged="grandchild", count=2)
         assert len(watch.alive()) == runs * 3  # gams.exe (the leader) and two sleepers
         code, text, err = td(["cancel", out, "--all", "--grace-seconds", "2"], env)
         assert code == 0, (text, err)
         watch.wait_gone(30, "the 16 runs' trees after cancel --all")
         stdout, stderr = scan.communicate(timeout=120)
     finally:
-        if scan.poll() is None:
-            scan.kill()
-            scan.wait()
-        watch.close()
+        clean_up(scan, watch)
     assert scan.returncode == 3, (stdout, stderr)
     assert [row["status"] for row in read_report(out)[1]] == ["cancelled"] * runs
 
