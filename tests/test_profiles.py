@@ -272,7 +272,8 @@ def test_opt_dir_empty(tmp_path):
     before = tree_digest(str(root))
     assert profile_error(resolve_profiles, "cplex", None, str(root)) == (
         "--opt-dir {0} has no .opt files for cplex: add {1} or {2} (CPLEX)".format(
-            root, os.path.join(str(root), "cplex", "NAME.opt"), os.path.join(str(root), "NAME.opt")))
+            root, os.path.join(str(root), "cplex", "NAME.opt"),
+            os.path.join(str(root), "NAME.opt")))
     assert tree_digest(str(root)) == before
 
 

@@ -225,7 +225,8 @@ def test_zipapp_scan_interrupted_through_gams_message_window(tmp_path, gams_exe,
     row = rows[0]
     assert (row["status"], row["solver_status"], row["objective"], row["gams_rc"]) == (
         "interrupted", "8 User Interrupt", "7.0", "0")
-    assert row["gams_rc_meaning"] == "interrupted by times-doctor; then GAMS returned: normal return"
+    assert row["gams_rc_meaning"] == (
+        "interrupted by times-doctor; then GAMS returned: normal return")
     log = read_text(os.path.join(row["dir"], "dual_run_log.txt"))
     assert "--- fake: message window got dwData 1 b'GAMS Message Interrupt\\x00'" in log
 

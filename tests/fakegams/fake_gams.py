@@ -44,8 +44,9 @@ directory, licence; see ``banner()``), as times-doctor's preflight reads it.
 
 A run that is not stopped by ``exit`` writes ``<stem>.lst`` (or ``o=``) with an
 optimal solve summary and exits 0.  The log starts with ``--- fake: gams pid N``;
-started children log their pids as ``--- fake: grandchild pid N`` / ``--- fake: setsid grandchild pid N`` /
-``--- fake: orphan grandchild pid N`` / ``--- fake: solver pid N``.
+started children log their pids as ``--- fake: grandchild pid N`` / ``--- fake:
+setsid grandchild pid N`` / ``--- fake: orphan grandchild pid N`` / ``--- fake:
+solver pid N``.
 
 On Windows the same script runs behind ``gams.cmd`` (beside this file), or as
 ``gams.exe``: a copy of the embeddable ``python.exe`` whose ``gams._pth`` puts
