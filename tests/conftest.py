@@ -23,11 +23,11 @@ import sys
 import pytest
 
 from gams_select import STANDIN_GAMS, select_gams
+from scan_helpers import FAKE_GAMS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
 WINDOWS = os.name == "nt"
-FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams.cmd" if WINDOWS else "gams")
 
 # What the Windows leg does not run, module by module, and why (printed as the skip
 # reason; the module is not even imported: several need fcntl or pty).  Single tests

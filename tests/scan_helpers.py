@@ -10,6 +10,8 @@ import sys
 from proc_helpers import session_pids
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The fake GAMS (tests/fakegams): its sh wrapper, or its .cmd on Windows.
+FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams.cmd" if os.name == "nt" else "gams")
 
 CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
                "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from proc_helpers import wait_until
-from scan_helpers import read_report, read_state, scan_config
+from scan_helpers import FAKE_GAMS, read_report, read_state, scan_config
 from times_doctor import control
 from times_doctor.errors import EXIT_CANCELLED, EXIT_RUN_FAILED, EXIT_SIGTERM
 from times_doctor.runner import LICENCE_RC, RunResult
@@ -77,8 +77,7 @@ def make_scan(tmp_path, runner, **config):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* no GAMS runs this\n")
-    fake_gams = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "gams")
-    plan = plan_scan(scan_config(str(run_dir), fake_gams, **config))
+    plan = plan_scan(scan_config(str(run_dir), FAKE_GAMS, **config))
     # The session entry goes to this test's folder, not the user's.
     environ = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "xdg"), HOME=str(tmp_path))
     return Scan(plan, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
