@@ -4,7 +4,6 @@ import os
 import sys
 import threading
 
-
 from proc_helpers import wait_until
 from times_doctor import procgroup
 from times_doctor.job_control import ACTION_PAUSE, JobRegistry
