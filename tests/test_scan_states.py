@@ -328,3 +328,23 @@ def test_csv_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch)
     text = scan.stdout.getvalue()
     assert text.count("warning: could not write %s: Access is denied" % scan.report_path) == 1
     assert [row["status"] for row in read_report(run_dir)[1]] == ["completed"] * 3
+
+
+def test_last_state_write_refused_for_a_while_is_tried_again(tmp_path, monkeypatch):
+    """The scan's last state file must land: a reader holding it (Windows) only delays it."""
+    from times_doctor import scan as scan_module, state_file
+    monkeypatch.setattr(scan_module, "FINAL_WRITE_PAUSE_SECONDS", 0.01)
+    real_finish = state_file.StateFileWriter.finish
+    refused = []
+
+    def finish(self, exit_code):
+        if len(refused) < 3:
+            refused.append(exit_code)
+            raise PermissionError(13, "Access is denied")
+        return real_finish(self, exit_code)
+    monkeypatch.setattr(state_file.StateFileWriter, "finish", finish)
+    scan, run_dir = make_scan(tmp_path, FakeRunner({"dual": "completes"}))
+    assert scan.run() == 0
+    assert refused == [0, 0, 0]
+    document = read_state(run_dir)
+    assert document["finished"] is True and document["exit_code"] == 0

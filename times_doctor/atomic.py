@@ -25,10 +25,12 @@ import time
 
 from times_doctor import procgroup
 
-# Seconds between tries of a refused replace: 0.4 s in all, so a reader's
-# read (microseconds to milliseconds) never fails a write, and a program
-# that keeps the file open costs a writer at most this long per write.
-REPLACE_PAUSES = (0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.1, 0.15)
+# Seconds between tries of a refused replace: about 1 s in all, in many short
+# tries, so a reader's read (microseconds, or milliseconds under load) fails no
+# write even when the reader reads in a tight loop (then each try has even
+# odds: 20 of them all refused is one in a million), and a program that keeps
+# the file open costs a writer at most this long per write.
+REPLACE_PAUSES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03) + (0.05,) * 13 + (0.1, 0.1)
 
 
 def write_atomic(path, data, mode=0o644):

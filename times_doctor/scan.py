@@ -55,6 +55,12 @@ STATE_REFRESH_SECONDS = 1.0
 # an 8 s scan), so the main loop renders it, at most this often.
 HTML_REFRESH_SECONDS = 5.0
 
+# The scan's last CSV and state file must land (status, reap and --resume read
+# them): a write that a reader keeps refusing past atomic.py's retries (Windows)
+# is tried this many times more, this many seconds apart, before it is an error.
+FINAL_WRITE_TRIES = 10
+FINAL_WRITE_PAUSE_SECONDS = 0.5
+
 
 class Scan(object):
     """One scan from set-up to exit code."""
@@ -152,9 +158,9 @@ class Scan(object):
             self._run_workers(names)
             self._take_late_signals()
             rows = self._report_rows(final=True)
-            write_report(self.report_path, rows)
+            _final_write(lambda: write_report(self.report_path, rows))
             exit_code = self._exit_code(rows)
-            self._state_writer.finish(exit_code)
+            _final_write(lambda: self._state_writer.finish(exit_code))
             self._print_summary(rows)
         finally:
             self.signals.restore()
@@ -586,6 +592,15 @@ def _resolve_runs(tokens, names):
             # One token at a time: a run name may itself contain a comma.
             chosen.update(menu.parse_selection(token, names))
     return [name for name in names if name in chosen]
+
+
+def _final_write(write):
+    for _ in range(FINAL_WRITE_TRIES - 1):
+        try:
+            return write()
+        except PermissionError:
+            time.sleep(FINAL_WRITE_PAUSE_SECONDS)  # a reader holds it (Windows): again
+    return write()
 
 
 def _own_start_time():
