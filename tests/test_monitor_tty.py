@@ -173,7 +173,7 @@ def test_pipe_gets_one_plain_line_per_status_change_and_no_escape():
     assert rc == 0, err
     assert "LIVE False" in err
     assert b"\x1b" not in out
-    text = out.decode("utf-8", "replace")
+    text = out.decode("utf-8", "replace").replace("\r\n", "\n")  # Windows writes "\r\n"
     statuses = [STATUS_LINE.match(line).groups() for line in text.splitlines()
                 if STATUS_LINE.match(line)]
     changes = changes_from(err)

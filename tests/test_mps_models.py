@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from gams_select import standin_python
+from gams_select import WINDOWS_NO_GAMS, standin_python
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 MAKE_MPS = os.path.join(MODELS_DIR, "make_mps.py")
@@ -240,6 +240,7 @@ def test_marketsplit_is_a_market_split_mip():
     assert any("random.Random(19980601)" in line for line in mps.comments)
 
 
+@pytest.mark.skipif(os.name == "nt", reason=WINDOWS_NO_GAMS)
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("model", sorted(GAMS_RESULTS))
 def test_solves_to_what_gams_found(solver, model):

@@ -520,7 +520,22 @@ def test_interrupt_without_window_returns_false():
     api = FakeWinApi()
     groups, ref = start_run(api)
     assert groups.interrupt(ref) is False
-    assert api.calls == [("find_window", "___GAMSMSGWINDOW___500")]
+    assert api.calls == [("find_window", "___GAMSMSGWINDOW___500"),
+                         ("find_window", "___GAMSMSGWINDOW___501"),
+                         ("find_window", "___GAMSMSGWINDOW___502")]
+
+
+def test_interrupt_through_a_wrapper_finds_the_outermost_gams_window():
+    # gams.cmd: the leader is cmd.exe, GAMS its child; a GAMS that GAMS
+    # started further down has a window too, and is not the one to tell.
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.windows["___GAMSMSGWINDOW___501"] = 0x5151
+    api.windows["___GAMSMSGWINDOW___502"] = 0x5152
+    assert groups.interrupt(ref) is True
+    assert api.calls == [("find_window", "___GAMSMSGWINDOW___500"),
+                         ("find_window", "___GAMSMSGWINDOW___501"),
+                         ("send_copydata", 0x5151, 1, b"GAMS Message Interrupt\x00")]
 
 
 def test_interrupt_returns_false_when_the_window_does_not_answer():

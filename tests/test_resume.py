@@ -107,7 +107,8 @@ def test_load_previous_reads_jobs_and_rows(tmp_path):
     with open(path, "w") as handle:
         json.dump({"schema": "times-doctor/scan-state", "schema_version": 1, "scan_id": "9-9",
                    "jobs": [{"name": "dual", "status": "completed"}]}, handle)
-    with open(os.path.join(str(tmp_path), "times_doctor_out", "scan_report.csv"), "w") as handle:
+    with open(os.path.join(str(tmp_path), "times_doctor_out", "scan_report.csv"), "w",
+              newline="") as handle:  # as a scan writes it: "\n" on Windows too
         handle.write(HEADER + DUAL)
     previous = resume.load_previous(str(tmp_path))
     assert previous.scan_id == "9-9"
@@ -212,7 +213,7 @@ def test_file_identity(tmp_path):
 def test_run_fingerprint_names_inputs_not_paths_of_this_scan(tmp_path, fake_gams_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "model.gms").write_text("option lp=conopt;\n")
+    (run_dir / "model.gms").write_bytes(b"option lp=conopt;\n")
     plans = [plan_scan(scan_config(str(run_dir), fake_gams_path, profiles=["dual,sift"],
                                    threads=threads, out=str(tmp_path / out)))
              for threads, out in (("1", "a"), ("1", "b"), ("2", "a"))]

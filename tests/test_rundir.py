@@ -12,7 +12,7 @@ import tracemalloc
 import pytest
 
 from scan_helpers import tree_digest
-from times_doctor import rundir
+from times_doctor import procgroup, rundir
 from times_doctor.errors import GamsNotFoundError, ProfileError, RunDirError
 from times_doctor.rundir import (find_driver, find_times_src, gams_command, plan_work_dir,
                                  prepare_work_dir, resolve_gams, restart_file,
@@ -131,7 +131,12 @@ def test_named_driver_is_a_directory(tmp_path):
         "--driver d.run is not a file: give the .run or .gms file inside the run directory")
 
 
-@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
+NO_SYMLINKS = pytest.mark.skipif(
+    os.name == "nt", reason="symbolic links: Windows needs a privilege to make one, and Wine "
+    "makes a Unix link that its Windows side does not resolve the same way")
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", pytest.param("symlink", marks=NO_SYMLINKS)])
 def test_named_driver_outside_run_dir(tmp_path, how):
     run = tmp_path / "run"
     write(run / "model.gms", "x")
@@ -148,6 +153,7 @@ def test_named_driver_outside_run_dir(tmp_path, how):
         % (driver, run))
 
 
+@NO_SYMLINKS
 def test_named_driver_symlink_inside_keeps_its_name(tmp_path):
     write(tmp_path / "real.run", "x")
     os.symlink(str(tmp_path / "real.run"), str(tmp_path / "alias.run"))
@@ -384,7 +390,9 @@ def test_prepare_sibling_when_the_folder_comes_back(tmp_path, run_dir):
     prepared = prepare(tmp_path / "out", run_dir, remove_tree=remove_but_straggler_recreates,
                        clock=lambda: 0)
     assert prepared.path == path + time.strftime("-%Y%m%d-%H%M%S", time.localtime(0))
-    assert "File exists" in prepared.replaced_locked
+    with pytest.raises(FileExistsError) as exists:  # this OS's words for it
+        os.mkdir(path)
+    assert exists.value.strerror in prepared.replaced_locked
 
 
 @pytest.mark.parametrize("profile", ["..", "../dual", "a/b", "a\\b", ".x", ""])
@@ -488,7 +496,7 @@ def test_gams_command_without_times_src():
     assert gams_command("/g/gams", "model.run", "/data/run", None, "cplex", "dual", None,
                         None) == [
         "/g/gams", "model.run", "logoption=2", "logfile=dual_run_log.txt", "optfile=1",
-        "lp=cplex", "mip=cplex", "rmip=cplex", "idir1=/data/run"]
+        "lp=cplex", "mip=cplex", "rmip=cplex", "idir1=%s" % os.path.abspath("/data/run")]
 
 
 def test_gams_command_with_times_src_and_restart(tmp_path):
@@ -496,13 +504,14 @@ def test_gams_command_with_times_src_and_restart(tmp_path):
     src.mkdir()
     command = gams_command("/g/gams", "m.gms", "/data/my run", str(src), "gurobi", "bar_nox",
                            "bar_nox_run_log.txt", ["solvelink=0", "--X=1"])
+    my_run = os.path.abspath("/data/my run")  # Windows: on the current drive
     assert command == ["/g/gams", "m.gms", "logoption=2", "logfile=bar_nox_run_log.txt",
                        "optfile=1", "lp=gurobi", "mip=gurobi", "rmip=gurobi",
-                       "idir1=/data/my run", "idir2=%s" % src, "solvelink=0", "--X=1"]
+                       "idir1=%s" % my_run, "idir2=%s" % src, "solvelink=0", "--X=1"]
     write(src / "_times.g00", b"\x00")
     command = gams_command("/g/gams", "m.gms", "/data/my run", str(src), "gurobi", "bar_nox",
                            "log.txt", [])
-    assert command[-3:] == ["idir1=/data/my run", "idir2=%s" % src,
+    assert command[-3:] == ["idir1=%s" % my_run, "idir2=%s" % src,
                             "r=%s" % (src / "_times.g00")]
     assert command[3] == "logfile=log.txt"
 
@@ -531,7 +540,8 @@ def test_resolve_gams_explicit(tmp_path):
 
 
 def test_resolve_gams_on_path(tmp_path, monkeypatch):
-    gams = make_executable(tmp_path / "bin" / "gams")
+    # Windows looks for gams with the extensions of PATHEXT (.exe, .cmd, ...).
+    gams = make_executable(tmp_path / "bin" / ("gams.cmd" if os.name == "nt" else "gams"))
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     assert resolve_gams(None) == gams
 
@@ -545,7 +555,8 @@ def test_resolve_gams_not_on_path(tmp_path, monkeypatch):
 def test_resolve_gams_missing(tmp_path):
     path = str(tmp_path / "gams")
     assert error_of(GamsNotFoundError, resolve_gams, path) == (
-        "--gams-path %s does not exist: give the gams executable, e.g. /opt/gams/gams" % path)
+        "--gams-path %s does not exist: give the gams executable, e.g. %s"
+        % (path, procgroup.GAMS_PATH_EXAMPLE))
 
 
 def test_resolve_gams_folder_without_gams(tmp_path):
@@ -554,6 +565,7 @@ def test_resolve_gams_folder_without_gams(tmp_path):
         % tmp_path)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows has no execute bit")
 def test_resolve_gams_not_executable(tmp_path):
     path = write(tmp_path / "gams", "#!/bin/sh\n")
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # no execute bit: refused even for root

@@ -4,16 +4,11 @@ import os
 import sys
 import threading
 
-import pytest
-
 from proc_helpers import wait_until
 from times_doctor import procgroup
 from times_doctor.job_control import ACTION_PAUSE, JobRegistry
 from times_doctor.runner import IDLE_WAIT_SECONDS, RunSpec, run_gams_with_progress
 from times_doctor.states import RunStatus
-
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake GAMS is a POSIX shell wrapper")
-
 
 def fake_gams_spec(tmp_path, fake_gams_path, name, directive):
     """The RunSpec of run *name*: the fake GAMS in *tmp_path*, its model one FAKE directive."""

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from scan_helpers import (CSV_COLUMNS, REPO_ROOT, cli_env, read_report, read_state, run_cli,
-                          session_alive, tree_digest)
+from scan_helpers import (CSV_COLUMNS, REPO_ROOT, build_zipapp, cli_env, read_report,
+                          read_state, run_cli, session_alive, tree_digest)
 
 pytestmark = pytest.mark.gams
 
@@ -165,11 +165,6 @@ def test_leftover_work_dir_is_replaced(copy_model, gams_path, tmp_path):
         handle.write("old")
     assert run_cli(args)[0] == 0
     assert not os.path.exists(stale)
-
-
-def build_zipapp(tmp_path):
-    subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % tmp_path], cwd=REPO_ROOT)
-    return os.path.join(str(tmp_path), "times-doctor.pyz")
 
 
 def test_zipapp_runs_a_real_scan(copy_model, gams_path, tmp_path):

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from proc_helpers import wait_until
-from scan_helpers import read_report, read_state, scan_config
+from scan_helpers import FAKE_GAMS, read_report, read_state, scan_config
 from times_doctor import control
 from times_doctor.errors import EXIT_CANCELLED, EXIT_RUN_FAILED, EXIT_SIGTERM
 from times_doctor.runner import LICENCE_RC, RunResult
@@ -77,8 +77,7 @@ def make_scan(tmp_path, runner, **config):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* no GAMS runs this\n")
-    fake_gams = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "gams")
-    plan = plan_scan(scan_config(str(run_dir), fake_gams, **config))
+    plan = plan_scan(scan_config(str(run_dir), FAKE_GAMS, **config))
     # The session entry goes to this test's folder, not the user's.
     environ = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "xdg"), HOME=str(tmp_path))
     return Scan(plan, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
@@ -142,7 +141,7 @@ def test_fail_waiting_from_cancelled_leaves_the_run_cancelled(tmp_path):
     assert snap.details == ""
     rows = rows_by_profile(run_dir)
     assert (rows["dual"]["status"], rows["primal"]["status"]) == ("failed", "cancelled")
-    assert rows["primal"]["gams_rc_meaning"] == ""
+    assert rows["primal"]["gams_rc_meaning"] == "cancelled by times-doctor before it started"
 
 
 def test_runner_error_from_starting_fails_the_run_and_reaches_the_caller(tmp_path):
@@ -272,3 +271,80 @@ def test_page_that_cannot_be_written_while_runs_go_on_is_a_warning_once(tmp_path
     assert [row["status"] for row in read_report(run_dir)[1]] == ["completed", "cancelled",
                                                                  "cancelled"]
     assert os.path.exists(os.path.join(run_dir, "times_doctor_out", "scan_report.html"))
+
+
+def test_state_file_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
+    """A reader that keeps scan_state.json open past the retries costs a warning, not the scan.
+
+    Before: the main loop's once-a-second rewrite raised out of it, and the
+    scan ended every run as cancelled with "internal error: PermissionError"
+    (found on the Windows leg: a `status` reading the file at the wrong moment).
+    """
+    from times_doctor import atomic, state_file
+    monkeypatch.setattr(atomic, "REPLACE_PAUSES", (0.001,))
+    real_write = state_file.write_atomic
+    refused = []
+
+    def write_atomic(path, text, *args, **kwargs):
+        if len(refused) < 3 and "primal" in text and '"running"' in text:
+            refused.append(path)
+            raise PermissionError(13, "Access is denied")  # Windows: a reader has it open
+        return real_write(path, text, *args, **kwargs)
+    monkeypatch.setattr(state_file, "write_atomic", write_atomic)
+    runner = FakeRunner({"dual": "completes", "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2")
+
+    def cancel_primal_after_the_refusals():
+        wait_until(lambda: len(refused) == 3, 30, message="three refused writes")
+        scan.registry.cancel("primal")
+    thread = in_thread(cancel_primal_after_the_refusals)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    text = scan.stdout.getvalue()
+    assert text.count("warning: could not update %s: Access is denied" % scan.state_path) == 1
+    assert "runs go on" in text
+    assert [(job["name"], job["status"]) for job in read_state(run_dir)["jobs"]] == [
+        ("dual", "completed"), ("primal", "cancelled")]
+    assert read_state(run_dir)["finished"] is True
+
+
+def test_csv_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
+    """Excel holding scan_report.csv while runs end: said once, written again at the end."""
+    from times_doctor import scan as scan_module
+    real_write = scan_module.write_report
+    refused = []
+
+    def write_report(path, rows, html=True):
+        if not html:  # every partial CSV, written as a run ends
+            refused.append(len(rows))
+            raise PermissionError(13, "Access is denied")
+        return real_write(path, rows, html=html)
+    monkeypatch.setattr(scan_module, "write_report", write_report)
+    runner = FakeRunner({"dual": "completes", "primal": "completes", "sift": "completes"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal", "sift"])
+    assert scan.run() == 0
+    assert len(refused) >= 2
+    text = scan.stdout.getvalue()
+    assert text.count("warning: could not write %s: Access is denied" % scan.report_path) == 1
+    assert [row["status"] for row in read_report(run_dir)[1]] == ["completed"] * 3
+
+
+def test_last_state_write_refused_for_a_while_is_tried_again(tmp_path, monkeypatch):
+    """The scan's last state file must land: a reader holding it (Windows) only delays it."""
+    from times_doctor import scan as scan_module, state_file
+    monkeypatch.setattr(scan_module, "FINAL_WRITE_PAUSE_SECONDS", 0.01)
+    real_finish = state_file.StateFileWriter.finish
+    refused = []
+
+    def finish(self, exit_code):
+        if len(refused) < 3:
+            refused.append(exit_code)
+            raise PermissionError(13, "Access is denied")
+        return real_finish(self, exit_code)
+    monkeypatch.setattr(state_file.StateFileWriter, "finish", finish)
+    scan, run_dir = make_scan(tmp_path, FakeRunner({"dual": "completes"}))
+    assert scan.run() == 0
+    assert refused == [0, 0, 0]
+    document = read_state(run_dir)
+    assert document["finished"] is True and document["exit_code"] == 0

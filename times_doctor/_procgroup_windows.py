@@ -123,16 +123,33 @@ class WindowsProcessGroups(ProcessGroups):
     def interrupt(self, ref):
         """Send GAMS its "interrupt" window message.
 
+        GAMS's window carries the pid of gams.exe, which is the leader unless
+        GAMS was started through a wrapper (``gams.cmd``: the leader is then
+        cmd.exe); so the leader's window is looked for first, then the other
+        processes of the run, parents before children (a GAMS that GAMS
+        started is the outer one's business).
+
         Returns:
             True if GAMS's message window took the message; False if there
             is no such window (not GAMS, GAMS not started yet or already
             gone) or it did not answer in time: the caller reports that the
             interrupt is not available for this run.
         """
-        hwnd = self.win_api.find_window(gams_window_title(ref.pid))
+        hwnd = self._gams_window(ref)
         if not hwnd:
             return False
         return bool(self.win_api.send_copydata(hwnd, GAMS_INTERRUPT_TAG, GAMS_INTERRUPT_MESSAGE))
+
+    def _gams_window(self, ref):
+        hwnd = self.win_api.find_window(gams_window_title(ref.pid))
+        if hwnd:
+            return hwnd
+        for pid in reversed(self._kill_order(ref)):
+            if pid != ref.pid:
+                hwnd = self.win_api.find_window(gams_window_title(pid))
+                if hwnd:
+                    return hwnd
+        return None
 
     def terminate(self, ref):
         """CTRL_BREAK to the run's console process group.

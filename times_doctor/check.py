@@ -120,7 +120,8 @@ def run_check(config, today=None, cpu_count=None):
         gams = rundir.resolve_gams(config.gams_path)
     except GamsNotFoundError as error:
         gams = None
-        missing = CheckItem("gams", "gams", ERROR, str(error).split(":")[0],
+        # ": " (not ":"): a Windows path has a colon of its own (C:\GAMS).
+        missing = CheckItem("gams", "gams", ERROR, str(error).split(": ")[0],
                             _after_colon(str(error)), {"path": config.gams_path})
     items = []
     if gams is None:

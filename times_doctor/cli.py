@@ -6,6 +6,7 @@ as one line.
 """
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -258,6 +259,7 @@ def _add_control_parsers(sub):
 def main(argv=None):
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    _escape_what_output_cannot_encode()
     if argv[:1] == ["_slurm-task"]:
         # Hidden: the task SLURM starts on a compute node (launch_slurm.py).
         return _run_slurm_task(argv[1:])
@@ -290,6 +292,32 @@ def main(argv=None):
         sys.stderr.write("%s: internal error: %s: %s (run again with --debug for a "
                          "traceback and report it)\n" % (PROG, type(exc).__name__, exc))
         return EXIT_INTERNAL
+
+
+def _escape_what_output_cannot_encode():
+    """A character the output's encoding lacks is written escaped (\\uXXXX), never an error.
+
+    Output to a pipe or a file is encoded in the locale's code page (Windows:
+    cp1252 and the like), which a folder name in Chinese does not fit: the
+    scan's last line ended a finished scan with "internal error:
+    UnicodeEncodeError" and exit 70.  stderr already escapes; stdout raises
+    ("strict", or "surrogateescape" under a C locale, which only takes back
+    undecodable bytes).
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if getattr(stream, "errors", None) not in ("strict", "surrogateescape"):
+            continue
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+        elif stream is getattr(sys, "__%s__" % name) and hasattr(stream, "buffer"):
+            # Python 3.6 has no reconfigure(): the same buffer, a tolerant wrapper
+            # (the original stays referenced by sys.__stdout__, so it never closes it).
+            stream.flush()
+            setattr(sys, name, io.TextIOWrapper(stream.buffer, stream.encoding,
+                                                "backslashreplace",
+                                                line_buffering=stream.line_buffering))
 
 
 def _run_slurm_task(argv):

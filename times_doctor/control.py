@@ -21,7 +21,8 @@ import time
 from times_doctor import sessions
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_NO_SCANNER, EXIT_USAGE, ControlError, ParseError
-from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
+from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
+                                      INTERRUPT_NOT_AVAILABLE)
 from times_doctor.scanfiles import jobs_of, requests_dir, require_state_file, state_path
 from times_doctor.state_file import read_state
 from times_doctor.states import ACTIVE_STATES, FINAL_STATES, RunStatus
@@ -108,8 +109,11 @@ def send_request(out_dir, action, runs=(), all_runs=False, grace_seconds=None, t
         time.sleep(_POLL_SECONDS)
 
 
-def wait_for_runs(out_dir, names, statuses, timeout):
+def wait_for_runs(out_dir, names, statuses, timeout, gave_up=lambda job: False):
     """Wait until every run in *names* is in one of *statuses* (from the state file).
+
+    A run for which *gave_up(job)* is true is waited for no longer (an
+    interrupt that could not reach its GAMS: the run goes on).
 
     Returns:
         (reached, jobs): reached is True if all got there before *timeout*;
@@ -118,19 +122,28 @@ def wait_for_runs(out_dir, names, statuses, timeout):
     path = state_path(out_dir)
     deadline = time.monotonic() + timeout
     jobs = {}
+
+    def reached():
+        return all(jobs.get(name, {}).get("status") in statuses for name in names)
     while True:
         try:
             document = read_state(path)
             jobs = dict((job.get("name"), job) for job in jobs_of(document))
         except ParseError:
-            pass  # mid-rename on Windows, or not written yet: look again
-        if all(jobs.get(name, {}).get("status") in statuses for name in names):
+            pass  # not written yet: look again
+        if reached():
             return True, jobs
-        if time.monotonic() >= deadline or not sessions.scanner_alive(out_dir):
-            if all(jobs.get(name, {}).get("status") in statuses for name in names):
-                return True, jobs
+        waiting = [name for name in names if jobs.get(name, {}).get("status") not in statuses]
+        if all(gave_up(jobs.get(name, {})) for name in waiting):
             return False, jobs
+        if time.monotonic() >= deadline or not sessions.scanner_alive(out_dir):
+            return reached(), jobs
         time.sleep(_POLL_SECONDS * 2)
+
+
+def interrupt_not_available(job):
+    """True once a run's Details say its interrupt could not be delivered (runner.py)."""
+    return (job.get("details") or "").startswith(INTERRUPT_NOT_AVAILABLE)
 
 
 def _require_live_scanner(out_dir):
@@ -378,15 +391,21 @@ def run_command(out_dir, action, runs=(), all_runs=False, grace_seconds=None,
             wait_seconds += grace_seconds if grace_seconds is not None else 10.0
     if wait_seconds <= 0:
         return 0
-    reached, jobs = wait_for_runs(out_dir, applied, TARGET_STATES[action], wait_seconds)
+    gave_up = interrupt_not_available if action == ACTION_INTERRUPT else (lambda job: False)
+    reached, jobs = wait_for_runs(out_dir, applied, TARGET_STATES[action], wait_seconds,
+                                  gave_up)
     for name in applied:
         job = jobs.get(name, {})
         line = "%s: %s" % (name, job.get("status", "unknown"))
-        if job.get("result"):
+        if job.get("status") not in TARGET_STATES[action] and gave_up(job):
+            line += " (%s)" % job["details"].split("; ")[0]
+        elif job.get("result"):
             line += " (%s)" % job["result"]
         write(line)
     if not reached:
-        write("not all runs got there within %g s: see `times-doctor status %s`"
-              % (wait_seconds, out_dir))
+        if not all(gave_up(jobs.get(name, {})) for name in applied
+                   if jobs.get(name, {}).get("status") not in TARGET_STATES[action]):
+            write("not all runs got there within %g s: see `times-doctor status %s`"
+                  % (wait_seconds, out_dir))
         return 1
     return 0

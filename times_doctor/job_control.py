@@ -57,6 +57,9 @@ JobSnapshot = collections.namedtuple(
 ACTION_PAUSE = "pause"
 ACTION_RESUME = "resume"
 ACTION_INTERRUPT = "interrupt"
+# How a run's Details begin when an interrupt could not reach GAMS (runner.py);
+# `times-doctor interrupt` stops waiting for such a run (control.py).
+INTERRUPT_NOT_AVAILABLE = "interrupt not available"
 
 
 class RunClock(object):

@@ -165,11 +165,34 @@ def platform_name():
 #   has_marker, kill).
 # SIGNAL_WAKEUP_PIPE: True where signal.set_wakeup_fd() takes a pipe (POSIX),
 #   so the main loop can select() on signals.
+# GAMS_PATH_EXAMPLE: where GAMS usually is, for messages that ask for --gams-path.
+# ended_exit_text(returncode): what the exit code of a run that times-doctor
+#   ended says, in words that never read it as GAMS's answer (the signal; the
+#   code TerminateProcess leaves).
+# OPEN_FILES_BLOCK_REPLACE: True where a file that another process has open
+#   cannot be replaced, and a file being replaced cannot be opened, both with
+#   PermissionError for as long as the other side's call lasts (Windows, and
+#   Wine; FILE_SHARE_DELETE does not lift it there).  atomic.py retries.
 
 SIGNAL_WAKEUP_PIPE = not _mswindows
+OPEN_FILES_BLOCK_REPLACE = _mswindows
 
 if _mswindows:
     import msvcrt
+
+    GAMS_PATH_EXAMPLE = r"C:\GAMS\54\gams.exe"
+
+    # NTSTATUS of a process that its CTRL_BREAK (or CTRL_C) handler let end.
+    STATUS_CONTROL_C_EXIT = 0xC000013A
+
+    def ended_exit_text(returncode):
+        from times_doctor._winapi import KILLED_EXIT_CODE
+        if returncode == KILLED_EXIT_CODE:
+            return ("exit code %d, which ending its processes leaves (TerminateJobObject, "
+                    "taskkill /F, TerminateProcess): not a GAMS return code" % returncode)
+        if returncode == STATUS_CONTROL_C_EXIT:
+            return "exit code 0xC000013A: it ended on CTRL_BREAK"
+        return "GAMS exited with code %d while being ended: not a result" % returncode
 
     def lock_fd(fd):
         os.lseek(fd, 0, os.SEEK_SET)
@@ -208,6 +231,18 @@ if _mswindows:
         return os.path.join(base, "times-doctor", "sessions")
 else:
     import fcntl
+    import signal
+
+    GAMS_PATH_EXAMPLE = "/opt/gams/gams"
+
+    def ended_exit_text(returncode):
+        if returncode < 0:
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = "signal %d" % -returncode
+            return "GAMS was ended by signal %d (%s)" % (-returncode, name)
+        return "GAMS exited with code %d while being ended: not a result" % returncode
 
     def lock_fd(fd):
         try:

@@ -366,7 +366,7 @@ def _load_opt_dir(opt_dir, chosen_solvers, catalog):
             by_key[key] = path
         files[solver] = by_key
     if not any(files.values()):
-        places = ["%s/NAME.opt" % os.path.join(shown, each) for each in chosen_solvers]
+        places = [os.path.join(shown, each, "NAME.opt") for each in chosen_solvers]
         if "cplex" in chosen_solvers:
             places.append("%s (CPLEX)" % os.path.join(shown, "NAME.opt"))
         raise ProfileError("--opt-dir %s has no .opt files for %s: add %s"

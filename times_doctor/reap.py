@@ -21,13 +21,14 @@ signal, so a pid that exits and is recycled mid-reap is not hit either.
 
 import collections
 import csv
+import io
 import json
 import os
 import signal
 import time
 
 from times_doctor import sessions
-from times_doctor.atomic import write_atomic
+from times_doctor.atomic import read_bytes, write_atomic
 from times_doctor.errors import ControlError, EXIT_USAGE, ParseError
 from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, report_row, write_report
@@ -37,6 +38,8 @@ from times_doctor.states import FINAL_STATES, RunStatus
 
 
 DEFAULT_GRACE_SECONDS = 5.0
+# gams_rc_meaning of the runs a reap marks cancelled: no exit code was seen.
+REAPED_MEANING = "cancelled by `times-doctor reap`: its scanner had died"
 KILL_WAIT_SECONDS = 5.0
 
 ReapResult = collections.namedtuple(
@@ -210,7 +213,7 @@ def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sl
     document["reaped"] = {"at": iso_time(now), "by_pid": os.getpid(),
                           "killed_pids": sorted(killed), "untouched": dict(untouched)}
     write_atomic(path, json.dumps(document, indent=2) + "\n")
-    _rewrite_report(document, jobs)
+    _rewrite_report(document, jobs, set(cancelled))
     return ReapResult(out_dir, scan_id, sorted(killed), cancelled, untouched, slurm_cancelled)
 
 
@@ -240,7 +243,7 @@ def _signal(found, sig, os_api, record):
             pass  # exited between the check and the signal
 
 
-def _rewrite_report(document, jobs):
+def _rewrite_report(document, jobs, reaped):
     """Keep the CSV's finished rows; add the missing ones, in profile order.
 
     The HTML page is rewritten with it (report.write_report), as a scan
@@ -251,12 +254,12 @@ def _rewrite_report(document, jobs):
         return
     existing = {}
     try:
-        with open(report, newline="") as handle:
-            for row in csv.DictReader(handle):
-                existing[row.get("profile")] = dict(
-                    (column, row.get(column) or "") for column in CSV_COLUMNS)
+        text = read_bytes(report).decode("utf-8", "replace")
     except (IOError, OSError):
-        pass  # no row was written yet: every row is new
+        text = ""  # no row was written yet: every row is new
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        existing[row.get("profile")] = dict(
+            (column, row.get(column) or "") for column in CSV_COLUMNS)
     rows = []
     for job in jobs:
         name = job.get("name")
@@ -272,7 +275,8 @@ def _rewrite_report(document, jobs):
                 lst = None
         rows.append(report_row(_Profile(name, job.get("solver", "")), job.get("status"),
                                None, job.get("returncode"), lst, job.get("work_dir") or "",
-                               job.get("lst") if lst is not None else ""))
+                               job.get("lst") if lst is not None else "",
+                               meaning=REAPED_MEANING if name in reaped else None))
     rows.extend(existing.values())  # rows of runs the state does not know: keep them
     write_report(report, rows)
 

@@ -3,6 +3,7 @@
 import csv
 import io
 
+from times_doctor import procgroup
 from times_doctor.atomic import write_atomic
 from times_doctor.lst import gams_rc_meaning, model_status_is_optimal
 from times_doctor.states import RunStatus
@@ -17,6 +18,15 @@ CSV_COLUMNS = (
 # A row's LstResult (not written to the CSV).
 LST_KEY = "_lst"
 
+# How a run that times-doctor ended says so in gams_rc_meaning: its exit code
+# came from ending GAMS (a signal, TerminateProcess), so GAMS's table of
+# return codes does not apply (Windows' TerminateProcess leaves 1, which the
+# table reads as "solver is to be called").
+ENDED_BY = {
+    RunStatus.CANCELLED: "cancelled by times-doctor",
+    RunStatus.TIMEOUT: "stopped by times-doctor at --timeout-seconds",
+}
+
 
 def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
                work_dir="", lst_path="", meaning=None):
@@ -24,7 +34,8 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
 
     *meaning*, when given, replaces the generic meaning of the return code in
     ``gams_rc_meaning``: GAMS's own reason for a licensing error, or why a
-    run never started.  The listing's whole ``LstResult`` rides along under
+    run never started.  A run times-doctor ended says so there instead
+    (rc_meaning).  The listing's whole ``LstResult`` rides along under
     ``LST_KEY`` (not a CSV column) for the HTML report and the best-so-far line.
     """
     row = dict((column, "") for column in CSV_COLUMNS)
@@ -34,9 +45,7 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
         row["runtime_seconds"] = "%.3f" % runtime_seconds
     if returncode is not None:
         row["gams_rc"] = str(returncode)
-        row["gams_rc_meaning"] = gams_rc_meaning(returncode)
-    if meaning:
-        row["gams_rc_meaning"] = meaning
+    row["gams_rc_meaning"] = meaning or rc_meaning(status, returncode)
     if lst is not None:
         row[LST_KEY] = lst
         row.update(model_status=lst.model_status or "", solver_status=lst.solver_status or "",
@@ -44,6 +53,22 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
                    objective=_number(lst.objective), iterations=_number(lst.iterations),
                    matrix_min=_number(lst.matrix_min), matrix_max=_number(lst.matrix_max))
     return row
+
+
+def rc_meaning(status, returncode):
+    """gams_rc_meaning: GAMS's meaning of its return code, or how times-doctor ended the run."""
+    if status in ENDED_BY:
+        if returncode is None:
+            return "%s before it started" % ENDED_BY[status]
+        return "%s; %s" % (ENDED_BY[status], procgroup.ended_exit_text(returncode))
+    if returncode is None:
+        return ""
+    if status == RunStatus.INTERRUPTED:
+        if returncode < 0:
+            return "interrupted by times-doctor; %s" % procgroup.ended_exit_text(returncode)
+        # GAMS took the interrupt and ended the job itself: its code is its own.
+        return "interrupted by times-doctor; then GAMS returned: %s" % gams_rc_meaning(returncode)
+    return gams_rc_meaning(returncode)
 
 
 class CarriedRow(dict):

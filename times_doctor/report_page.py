@@ -10,11 +10,12 @@ the rest is still drawn.
 
 import collections
 import csv
+import io
 import os
 import time
 
 from times_doctor import diagnose, report_html, scanfiles
-from times_doctor.atomic import write_atomic
+from times_doctor.atomic import read_bytes, write_atomic
 from times_doctor.errors import EXIT_OK, ParseError, UsageError
 from times_doctor.lst import parse_lst
 from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
@@ -124,12 +125,12 @@ def _load_state(out_dir, notes):
 
 def _load_csv(path, notes):
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+        text = read_bytes(path).decode("utf-8", "replace")
     except (IOError, OSError) as exc:
         notes.append("no report CSV (%s): %s; runs are listed from the state file"
                      % (path, getattr(exc, "strerror", None) or exc))
         return []
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def _jobs(state):

@@ -35,6 +35,7 @@ import os
 import time
 
 from times_doctor import gamsinfo, rundir, scanfiles
+from times_doctor.atomic import read_bytes
 from times_doctor.errors import EXIT_USAGE, ParseError, UsageError
 from times_doctor.report import CarriedRow
 from times_doctor.state_file import read_state
@@ -118,8 +119,7 @@ def read_report_records(path):
         UsageError: the file cannot be read or is not UTF-8.
     """
     try:
-        with io.open(path, "r", encoding="utf-8", newline="") as handle:
-            text = handle.read()
+        text = read_bytes(path).decode("utf-8")
     except (IOError, OSError, UnicodeDecodeError) as exc:
         raise UsageError("cannot resume: cannot read %s (%s)" % (path, exc), EXIT_USAGE)
     consumed = []

@@ -38,7 +38,7 @@ import time
 
 from typing import Callable, List, Optional  # noqa: F401  (used in type comments)
 
-from times_doctor import solvers
+from times_doctor import procgroup, solvers
 from times_doctor.errors import GamsNotFoundError, RunDirError, os_reason, show_value
 from times_doctor.gams_source import include_names, replace_solver_values
 from times_doctor.lst import initsys_from_lst
@@ -387,7 +387,7 @@ def resolve_gams(gams_path=None):
         path = inside[0]
     if not os.path.exists(path):
         raise GamsNotFoundError("--gams-path %s does not exist: give the gams executable, "
-                                "e.g. /opt/gams/gams" % shown)
+                                "e.g. %s" % (shown, procgroup.GAMS_PATH_EXAMPLE))
     if not os.path.isfile(path):
         raise GamsNotFoundError("--gams-path %s is not a file: give the gams executable" % shown)
     if not os.access(path, os.X_OK):

@@ -15,7 +15,7 @@ import time
 
 from times_doctor import gamsinfo, procgroup
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
-                                      terminate_process_group)
+                                      INTERRUPT_NOT_AVAILABLE, terminate_process_group)
 from times_doctor.errors import ParseError
 from times_doctor.logparse import MAX_LINE_CHARS, SolverLogParser
 from times_doctor.logtail import LogTail
@@ -35,6 +35,10 @@ LICENCE_RC = 7
 # How often the log is read for new lines (and the timeout checked) when no
 # event (exit, cancel, request) wakes the worker first.
 POLL_SECONDS = 0.5
+
+# Details when an interrupt could not be delivered (Windows: GAMS's message
+# window was not found); kept in front of the log's details until the run ends.
+NO_INTERRUPT_NOTE = "%s (no GAMS message window): the run goes on" % INTERRUPT_NOT_AVAILABLE
 
 # With a LogPoller reading the log, nothing but a timeout needs the worker
 # between events (exit, cancel, request); this only bounds the wait in case
@@ -106,9 +110,10 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     parser = SolverLogParser(spec.solver)
     # The report's charts (issue 15): one downsampled point per log read.
     series = SeriesWriter(series_path(spec.work_dir), name, spec.solver)
+    notes = []  # said in Details before the log's own details, until the run ends
     next_log_read = monotonic()
     if log_poller is not None:
-        log_poller.add(name, lambda: _read_log(tail, parser, job_registry, name, series))
+        log_poller.add(name, lambda: _read_log(tail, parser, job_registry, name, series, notes))
         next_log_read = float("inf")
         poll_seconds = IDLE_WAIT_SECONDS
     read_error = None
@@ -131,10 +136,12 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
                         groups.resume(ref)
                         paused = _set_paused(job_registry, name, False)
                     # Windows answers False when GAMS has no message window
-                    # (not started yet, or not GAMS): the run goes on.
+                    # (not started yet, or not GAMS): the run goes on, and its
+                    # Details say why for as long as it runs.
                     if groups.interrupt(ref) is False:
-                        _update(job_registry, name, details="interrupt not available for "
-                                "this run (no GAMS message window): it goes on")
+                        if NO_INTERRUPT_NOTE not in notes:
+                            notes.append(NO_INTERRUPT_NOTE)
+                        _update(job_registry, name, details=_details(notes, None))
                     else:
                         interrupted = True
                 elif action == ACTION_PAUSE and not paused:
@@ -149,7 +156,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
                 ended_by = RunStatus.TIMEOUT
                 break
             if monotonic() >= next_log_read:
-                _read_log(tail, parser, job_registry, name, series)
+                _read_log(tail, parser, job_registry, name, series, notes)
                 next_log_read = monotonic() + log_seconds
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
@@ -164,7 +171,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
         groups.close(ref)
         if log_poller is not None:
             read_error = log_poller.remove(name)
-        _read_log(tail, parser, job_registry, name, series, final=True)
+        _read_log(tail, parser, job_registry, name, series, notes, final=True)
         tail.close()
         series.close()
     if read_error is not None:
@@ -246,7 +253,7 @@ def _set_paused(job_registry, name, paused):
     return paused
 
 
-def _read_log(tail, parser, job_registry, name, series, final=False):
+def _read_log(tail, parser, job_registry, name, series, notes, final=False):
     """Feed new log lines to the parser and write its view into the run's record.
 
     The tail reads at most a few MiB per call so a burst can't stall the
@@ -271,7 +278,7 @@ def _read_log(tail, parser, job_registry, name, series, final=False):
     if fed:
         snap = parser.snapshot()
         _update(job_registry, name, phase=snap.phase, progress=snap.progress,
-                iteration=snap.iteration, details=snap.details)
+                iteration=snap.iteration, details=_details(notes, snap.details))
     if fed or final:
         _record_series(series, parser, job_registry, name, final)
 
@@ -304,6 +311,11 @@ def _result_text(lst):
     # "1 Optimal" -> "optimal": the number is in the CSV, the table wants a word.
     parts = text.split(None, 1)
     return (parts[1] if len(parts) == 2 and parts[0].isdigit() else text).lower()
+
+
+def _details(notes, details):
+    """The runner's notes (an interrupt that could not be delivered), then the log's details."""
+    return "; ".join(list(notes) + ([details] if details else [])) or details
 
 
 def _update(job_registry, name, **fields):

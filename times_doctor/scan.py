@@ -57,6 +57,12 @@ STATE_REFRESH_SECONDS = 1.0
 # an 8 s scan), so the main loop renders it, at most this often.
 HTML_REFRESH_SECONDS = 5.0
 
+# The scan's last CSV and state file must land (status, reap and --resume read
+# them): a write that a reader keeps refusing past atomic.py's retries (Windows)
+# is tried this many times more, this many seconds apart, before it is an error.
+FINAL_WRITE_TRIES = 10
+FINAL_WRITE_PAUSE_SECONDS = 0.5
+
 
 class Scan(object):
     """One scan from set-up to exit code."""
@@ -106,7 +112,8 @@ class Scan(object):
         self._next_state_write = 0.0
         self._html_due = threading.Event()  # a run ended since the page was written
         self._next_html_write = 0.0
-        self._page_error_said = False
+        self._warned = set()  # what _warn_once() has said (workers say things too)
+        self._warned_lock = threading.Lock()
         # Workers' rewrites of the report as runs end (coalesced: see CoalescingWriter).
         self._partial_report = CoalescingWriter(self._write_partial_report)
 
@@ -155,9 +162,9 @@ class Scan(object):
             self._run_workers(names)
             self._take_late_signals()
             rows = self._report_rows(final=True)
-            write_report(self.report_path, rows)
+            _final_write(lambda: write_report(self.report_path, rows))
             exit_code = self._exit_code(rows)
-            self._state_writer.finish(exit_code)
+            _final_write(lambda: self._state_writer.finish(exit_code))
             self._print_summary(rows)
         finally:
             self.signals.restore()
@@ -370,7 +377,15 @@ class Scan(object):
     def _write_partial_report(self):
         with self._results_lock:
             rows = self._report_rows(final=False)
-        write_report(self.report_path, rows, html=False)
+        try:
+            write_report(self.report_path, rows, html=False)
+        except (IOError, OSError) as exc:
+            # Windows: another program holds the CSV open past the retries
+            # (atomic.py).  The runs go on; the next run's end writes it again.
+            self._warn_once("csv", "warning: could not write %s: %s (runs go on; it is "
+                            "written again as the next run ends)"
+                            % (self.report_path, os_reason(exc)))
+            return
         self._html_due.set()
 
     def _write_partial_page(self):
@@ -382,11 +397,17 @@ class Scan(object):
             write_html_report(self.report_path, rows)
         except (IOError, OSError) as exc:
             # A view only: the runs and the CSV go on; said once, not every 5 s.
-            if not self._page_error_said:
-                self._page_error_said = True
-                self.monitor.message("warning: could not write scan_report.html: %s (the CSV "
-                                     "is written; `times-doctor report` renders the page later)"
-                                     % os_reason(exc))
+            self._warn_once("page", "warning: could not write scan_report.html: %s (the CSV "
+                            "is written; `times-doctor report` renders the page later)"
+                            % os_reason(exc))
+
+    def _warn_once(self, key, text):
+        """Print *text* the first time something goes wrong with *key* (a file), never again."""
+        with self._warned_lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        self.monitor.message(text)
 
     def _log_seconds(self):
         """How often a worker reads its log: as often as something shows the progress.
@@ -440,22 +461,35 @@ class Scan(object):
             now = time.monotonic()
             if now >= self._next_state_write:
                 self._next_state_write = now + STATE_REFRESH_SECONDS
-                self._state_writer.write()
+                self._write_state()
             if self._html_due.is_set() and now >= self._next_html_write:
                 self._next_html_write = now + HTML_REFRESH_SECONDS
                 self._write_partial_page()
             self._report_listener_errors()
 
+    def _write_state(self):
+        """The state file's once-a-second rewrite; a failure is said once, runs go on."""
+        try:
+            self._state_writer.write()
+        except (IOError, OSError) as exc:
+            self._state_file_failed(exc)
+
     def _report_listener_errors(self):
         """Tell the user what a registry listener (the state file) failed to do.
 
         The run's change stood (the registry is the truth, and the CSV
-        follows it); the next rewrite of the state file catches up, and if
-        the file stays unwritable that rewrite, here in the main loop, ends
-        the scan with the error.
+        follows it); the next rewrite of the state file catches up.
         """
         for exc in self.registry.take_listener_errors():
-            self.monitor.message("warning: could not update %s: %s" % (self.state_path, exc))
+            self._state_file_failed(exc)
+
+    def _state_file_failed(self, exc):
+        # Windows: a reader held it past the retries (atomic.py); or a full
+        # disk.  Ending the scan for a view would end every run with it.
+        reason = os_reason(exc) if isinstance(exc, EnvironmentError) else str(exc)
+        self._warn_once("state", "warning: could not update %s: %s (runs go on; `status`, "
+                        "control commands and the dashboard see its last version until it "
+                        "is written again)" % (self.state_path, reason))
 
     def _handle_requests(self):
         """Apply control requests from other processes (cancel, pause, ...)."""
@@ -587,6 +621,15 @@ def _resolve_runs(tokens, names):
             # One token at a time: a run name may itself contain a comma.
             chosen.update(menu.parse_selection(token, names))
     return [name for name in names if name in chosen]
+
+
+def _final_write(write):
+    for _ in range(FINAL_WRITE_TRIES - 1):
+        try:
+            return write()
+        except PermissionError:
+            time.sleep(FINAL_WRITE_PAUSE_SECONDS)  # a reader holds it (Windows): again
+    return write()
 
 
 def _own_start_time():

@@ -32,7 +32,7 @@ import json
 import math
 import os
 
-from times_doctor.atomic import write_atomic
+from times_doctor.atomic import read_bytes, write_atomic
 
 SERIES_NAME = "progress_series.jsonl"
 SCHEMA_NAME = "times-doctor/progress-series"
@@ -198,27 +198,26 @@ def read_series(path, max_points=4 * DEFAULT_MAX_POINTS):
     stride = 1   # as in the writer: every stride-th point, halved when too many
     seen = 0
     last = None
-    with open(path, "rb") as handle:
-        for raw in handle:
-            try:
-                item = json.loads(raw.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                skipped += 1
-                continue
-            if not isinstance(item, dict):
-                skipped += 1
-            elif item.get("schema") == SCHEMA_NAME:
-                header = item
-            elif isinstance(item.get("t"), (int, float)):
-                last = _clean(item)
-                if seen % stride == 0:
-                    points.append(last)
-                    if len(points) >= max_points:
-                        points = points[::2]
-                        stride *= 2
-                seen += 1
-            else:
-                skipped += 1
+    for raw in read_bytes(path).splitlines(True):
+        try:
+            item = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            skipped += 1
+            continue
+        if not isinstance(item, dict):
+            skipped += 1
+        elif item.get("schema") == SCHEMA_NAME:
+            header = item
+        elif isinstance(item.get("t"), (int, float)):
+            last = _clean(item)
+            if seen % stride == 0:
+                points.append(last)
+                if len(points) >= max_points:
+                    points = points[::2]
+                    stride *= 2
+            seen += 1
+        else:
+            skipped += 1
     if last is not None and points[-1] is not last:
         # The newest point always ends the series; the loop leaves room for
         # it (it halves as soon as max_points is reached).

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from times_doctor.atomic import CoalescingWriter, write_atomic
+from times_doctor.atomic import CoalescingWriter, read_bytes, write_atomic
 from times_doctor.errors import ParseError
 from times_doctor.job_control import RECORD_FIELDS
 
@@ -121,8 +121,7 @@ def record_fields(snap):
 def read_state(path):
     """Parse a state file; raises ParseError with a one-line reason."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(16 * 1024 * 1024)
+        raw = read_bytes(path, 16 * 1024 * 1024)
     except (IOError, OSError) as exc:
         raise ParseError("cannot read %s: %s" % (path, exc.strerror or exc))
     try:
