@@ -24,7 +24,8 @@ MATRIX_RATIO_LIMIT = 1e9
 LARGE_VALUE_LIMIT = 1e9
 
 # Statuses whose bar ends early (drawn hatched).
-STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
+STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT,
+                 RunStatus.CAPPED)
 
 # Parser phase -> (label, colour), in the order the legend lists them.
 PHASES = (
