@@ -13,7 +13,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
                "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
-               "matrix_min", "matrix_max", "dir", "lst"]
+               "matrix_min", "matrix_max", "dir", "lst",
+               # added at the end (what a run cost, its trial, the ranking)
+               "solver_seconds", "gams_seconds", "cpu_seconds", "det_ticks", "work_units",
+               "cpu_share", "load_avg", "cpus", "contended", "exclusive_node",
+               "trial_of", "trial", "seed", "run_kind", "rank", "rank_basis", "stop_reason"]
 
 
 MARKET_SPLIT_PROFILES = "dual,primal,sift,bar_nox"

@@ -65,7 +65,7 @@ def preflight(plan, allow_unknown_options=False, today=None):
     Raises:
         PreflightError: something would make every run fail or ignore an option.
     """
-    items = _gams_side_items(plan.gams, [run.profile for run in plan.runs],
+    items = _gams_side_items(plan.gams, list(plan.profiles),
                              plan.config.gams_args, plan.threads, allow_unknown_options,
                              today)
     errors = [item for item in items if item.status == ERROR]

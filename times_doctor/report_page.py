@@ -13,11 +13,12 @@ import csv
 import os
 import time
 
-from times_doctor import report_html, scanfiles
+from times_doctor import best as best_file
+from times_doctor import ranking, report_html, resume, scanfiles
 from times_doctor.atomic import write_atomic
 from times_doctor.errors import EXIT_OK, ParseError, UsageError
 from times_doctor.lst import parse_lst
-from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
+from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far
 from times_doctor.series import read_series, series_path
 from times_doctor.state_file import iso_time, read_state
 
@@ -82,20 +83,42 @@ def load_report(out_dir, rows=None, now=None):
         notes.append("no progress series (%s) for %s: a scan made before this feature, or a "
                      "run that never started; its phases and convergence are not shown"
                      % (os.path.basename(series_path("")), ", ".join(no_series)))
-    best = fastest_optimal([row for row in rows if row.get("runtime_seconds")])
-    kind = "fastest optimal"
-    if best is None:
-        best, kind = best_so_far(rows), "best so far"
+    ranked = ranking.rank_rows(rows)
+    if ranked.entries:
+        best_name, kind = ranked.entries[0].profile, "fastest optimal"
+    else:
+        held = best_so_far(rows)
+        best_name, kind = (held["profile"] if held is not None else None), "best so far"
+    scan = _scan_info(state, notes)
     return {
-        "scan": _scan_info(state, notes),
+        "scan": scan,
         "kept": [name for name, job in jobs.items() if job.get("kept")],
         "rows": rows,
         "series": series,
         "notes": notes,
         "generated_at": iso_time(time.time() if now is None else now),
-        "best_name": best["profile"] if best is not None else None,
+        "best_name": best_name,
         "best_kind": kind,
+        "ranking": ranked,
+        "answer": _answer(out_dir, scan, ranked),
     }
+
+
+def _answer(out_dir, scan, ranked):
+    """What the page says after the verdict: the command for a trustworthy ranking, the best file."""
+    answer = {"trustworthy": None, "best_file": None, "use_line": None}
+    if scan.get("run_dir") and scan.get("out_dir"):
+        answer["trustworthy"] = "%s --confirm 2" % resume.resume_hint(scan["run_dir"],
+                                                                       scan["out_dir"])
+    if ranked.entries:
+        solver = ranked.entries[0].solver
+        path = best_file.best_option_path(out_dir, solver) if solver else None
+        if path and os.path.exists(path):
+            answer["best_file"] = path
+            if scan.get("driver"):
+                answer["use_line"] = best_file.use_line(scan["driver"], solver,
+                                                        os.path.dirname(path))
+    return answer
 
 
 # -- pieces ----------------------------------------------------------------

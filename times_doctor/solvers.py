@@ -13,7 +13,7 @@ from times_doctor.gurobi_log import GurobiLogParser
 
 Solver = collections.namedtuple(
     "Solver", "name label option_file threads_keyword display_lines def_file parser "
-    "builtin_profiles")
+    "builtin_profiles seed_keyword")
 Solver.__doc__ = """One solver as GAMS runs it.
 
 name: the GAMS solver name and ``--solver`` value ("cplex"); also the
@@ -30,6 +30,9 @@ def_file: GAMS's option definition file in its system directory
 parser: the ``SolverLog`` subclass that reads its log.
 builtin_profiles: OrderedDict of built-in profile name -> option lines, in
     the order ``known_profile_names()`` and error messages list them.
+seed_keyword: the option that sets the solver's random seed ("randomseed"),
+    which ``--repeat`` varies between trials; checked against GAMS's own
+    def files by tests/test_solvers.py.
 """
 
 SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
@@ -42,7 +45,7 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                ("bar", ["lpmethod 4"]),
                ("bar_nox", ["lpmethod 4", "solutiontype 2"]),
                ("concurrent", ["lpmethod 6"]),
-           ])),
+           ]), "randomseed"),
     Solver("gurobi", "GUROBI", "gurobi.opt", "Threads", (),
            "optgurobi.def", GurobiLogParser, collections.OrderedDict([
                ("dual", ["Method 1"]),
@@ -50,7 +53,7 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                ("bar", ["Method 2"]),
                ("bar_nox", ["Method 2", "Crossover 0"]),
                ("concurrent", ["Method 3"]),
-           ])),
+           ]), "Seed"),
 ))
 
 # Every solver's name, in table order (the order of ``--solver both`` runs).
