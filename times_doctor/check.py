@@ -85,7 +85,12 @@ def run_check(config, today=None, cpu_count=None):
             that is not a folder): the check itself cannot run.
     """
     from times_doctor.scan import choose_max_workers, non_negative_float, positive_int
+    from times_doctor.plan import cap_factor
     threads = positive_int(config.threads, "--threads")
+    positive_int(config.repeat or 1, "--repeat")
+    positive_int(config.confirm or 0, "--confirm", allow_zero=True)
+    if config.cap not in (None, ""):
+        cap_factor(config.cap)
     max_workers = (positive_int(config.max_workers, "--max-workers")
                    if config.max_workers not in (None, "") else None)
     non_negative_float(config.grace_seconds, "--grace-seconds")

@@ -272,7 +272,8 @@ def _rewrite_report(document, jobs):
                 lst = None
         rows.append(report_row(_Profile(name, job.get("solver", "")), job.get("status"),
                                None, job.get("returncode"), lst, job.get("work_dir") or "",
-                               job.get("lst") if lst is not None else ""))
+                               job.get("lst") if lst is not None else "", record=job,
+                               trial=job))
     rows.extend(existing.values())  # rows of runs the state does not know: keep them
     write_report(report, rows)
 

@@ -428,6 +428,16 @@ class Scan(object):
                 and result.status == RunStatus.COMPLETED \
                 and is_solved(lst.model_status, lst.solver_status):
             self.capper.completed(name, run.trial_of or name, result.runtime_seconds)
+            # Here, before this worker takes its next run: --race must stop
+            # the waiting runs before any of them starts.
+            self._apply_cap()
+
+    def _apply_cap(self):
+        """Stop the runs --cap/--race rule out (the main loop every turn, a worker at a new mark)."""
+        if self.capper is None:
+            return
+        for name in self.capper.apply(self.registry, self._cap_candidates):
+            self.monitor.message("%s: capped: %s" % (name, self.registry.get(name).stop_reason))
 
     def _write_partial_report(self):
         with self._results_lock:
@@ -497,10 +507,7 @@ class Scan(object):
                     return
                 event = self.signals.pop()
             self._handle_requests()
-            if self.capper is not None:
-                for name in self.capper.apply(self.registry, self._cap_candidates):
-                    self.monitor.message("%s: capped: %s" % (name, self.registry.get(name)
-                                                               .stop_reason))
+            self._apply_cap()
             now = time.monotonic()
             if now >= self._next_state_write:
                 self._next_state_write = now + STATE_REFRESH_SECONDS
