@@ -313,3 +313,18 @@ def test_bad_ranking_options_are_one_line_errors(run_dir, fields, message):
 def test_race_is_a_cap_of_one(run_dir):
     plan = plan_scan(scan_config(run_dir, FAKE_GAMS, race=True))
     assert (plan.cap, plan.race) == (1.0, True)
+
+
+def test_status_shows_a_capped_run_with_why_and_counts_it():
+    from times_doctor import status
+    document = {"scan_id": "1-2", "finished": True, "exit_code": 0, "jobs": [
+        {"name": "quick", "status": "completed", "result": "optimal", "elapsed_seconds": 1.0,
+         "details": "wall 1 s = GAMS 0.8 + solver 0.2; CPU 0.9 s"},
+        {"name": "dual", "status": "capped", "elapsed_seconds": 1.6,
+         "details": "could not beat quick: 1.5 x 1.00 s"}]}
+    lines = status.status_lines(document, False, 140)
+    assert lines[3].startswith("dual   Capped") and lines[3].endswith(
+        "could not beat quick: 1.5 x 1.00 s")
+    assert lines[2].endswith("wall 1 s = GAMS 0.8 + solver 0.2; CPU 0.9 s")
+    assert lines[-2:] == ["1 completed, 1 capped, 0 failed, 0 timeout, 0 cancelled",
+                          "scan 1-2: finished, exit 0"]
