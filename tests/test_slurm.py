@@ -92,6 +92,28 @@ def test_check_commands_names_what_is_missing(tmp_path):
     assert "needs srun, scancel" in str(info.value)
 
 
+@pytest.mark.parametrize("answer, exclusive", [
+    (b"NO\n", True), (b"OK\n", False), (b"YES\n", False), (b"USER\n", False), (b"\n", None)])
+def test_job_is_exclusive_reads_squeues_oversubscribe(answer, exclusive):
+    from times_doctor import slurm_task
+    calls = []
+
+    def call(argv, **kwargs):
+        calls.append(argv)
+        return answer
+    assert slurm_task.job_is_exclusive("42", call=call) is exclusive
+    assert calls == [["squeue", "-h", "-j", "42", "-o", "%h"]]
+
+
+def test_job_is_exclusive_without_a_job_or_an_answer_is_unknown():
+    from times_doctor import slurm_task
+
+    def broken(argv, **kwargs):
+        raise OSError("no squeue")
+    assert slurm_task.job_is_exclusive(None) is None
+    assert slurm_task.job_is_exclusive("42", call=broken) is None
+
+
 class FakeCommands(object):
     """squeue answers from a table; every other command is recorded and succeeds."""
 
@@ -158,9 +180,14 @@ def queue(cluster):
     return found
 
 
+# What differs between two runs of one profile: its times, where it ran, what it cost, how
+# contended it was, and so its rank.  Not its deterministic ticks: the same work, the same ticks.
+MEASURED = ("runtime_seconds", "dir", "lst", "solver_seconds", "gams_seconds", "cpu_seconds",
+            "cpu_share", "load_avg", "cpus", "contended", "exclusive_node", "rank", "rank_basis")
+
+
 def comparable(rows):
-    return [dict((k, v) for k, v in row.items() if k not in ("runtime_seconds", "dir", "lst"))
-            for row in rows]
+    return [dict((k, v) for k, v in row.items() if k not in MEASURED) for row in rows]
 
 
 @pytest.mark.gams
@@ -184,8 +211,13 @@ def test_four_profiles_via_sbatch_and_inside_salloc_match_a_local_scan(
     assert [row["status"] for row in rows] == ["completed"] * 4
     state = read_state(out)
     assert state["launcher"] == "slurm" and state["exit_code"] == 0
+    for row in rows:
+        # Measured by the task on the node, reported in its record: not exclusive here.
+        assert float(row["cpu_seconds"]) > 0 and float(row["solver_seconds"]) >= 0
+        assert row["exclusive_node"] == "no" and row["det_ticks"]
     for job in state["jobs"]:
         assert job["slurm_mode"] == "batch" and job["slurm_job_id"].isdigit()
+        assert job["slurm_exclusive"] is False and job["slurm_run_seconds"] > 0
         assert job["slurm_node"] == slurm_cluster.node
         assert job["slurm_job_name"] == "td-%s-%s" % (state["scan_id"], job["name"])
         assert job["pid"] is None and job["sid"] is None  # nothing local for reap to touch
@@ -430,4 +462,26 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
         wait_for(lambda: marked_pids("%s/%s" % (scan_id, name)) == [], None, 30,
                  "no process of %s left" % name)
         assert not is_alive(final[name]["slurm_task_pid"])
+    assert slurm_cluster.job_ids() == []
+
+
+@pytest.mark.gams
+def test_cap_through_slurm_stops_the_hard_run_on_its_own_clock(copy_model, gams_path, tmp_path,
+                                                              env, slurm_cluster):
+    """--cap 1.5 with a quick and a hard MIP profile as batch jobs: the hard one ends capped,
+    its job gone and no process of it left on the node; the scan passes."""
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    opts = tmp_path / "opts" / "cplex"
+    opts.mkdir(parents=True)
+    (opts / "quick.opt").write_text("epgap 1\n")  # stops at the first incumbent
+    code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, out, "quick,dual", [
+        "--opt-dir", str(tmp_path / "opts"), "--cap", "1.5"]), env=env)
+    assert code == 0, (stdout, stderr)
+    _, rows = read_report(out)
+    rows = dict((row["profile"], row) for row in rows)
+    assert (rows["quick"]["status"], rows["dual"]["status"]) == ("completed", "capped")
+    assert rows["dual"]["stop_reason"].startswith("could not beat quick: 1.5 x ")
+    state = read_state(out)
+    assert state["exit_code"] == 0
+    assert marked_pids("%s/" % state["scan_id"]) == []
     assert slurm_cluster.job_ids() == []
