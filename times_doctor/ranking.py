@@ -154,7 +154,6 @@ def verdict_lines(ranking, trustworthy_command=None):
     entries = ranking.entries
     if not entries:
         return [("note", "No profile reached an optimal model status: nothing to rank.")]
-    best = entries[0]
     lines = [_verdict_line(ranking)]
     top = entries[:2]
     contended = [row for entry in top for row in entry.rows if row.get("contended") == "yes"]

@@ -5,11 +5,12 @@ work.  Worker threads each own one GAMS process at a time (runner.py); the
 main thread only waits, reacts to signals and the Ctrl+C menu, and writes
 the report, so all terminal I/O and all decisions happen in one place.
 
-Why over 500 lines: those decisions (which runs start, what a signal, a
-menu choice or a request does, what the report and the exit code say) are
-read in the order the main thread takes them, so they stay in one file;
-everything that is not a decision lives elsewhere (plan, runner, menu,
-report, resume).
+Why over 500 lines: those decisions (which runs start, which join later
+for --confirm, which --cap stops, what a signal, a menu choice or a request
+does, what the report and the exit code say) are read in the order the main
+thread takes them, so they stay in one file; everything that is not a
+decision lives elsewhere (plan, runner, menu, report, resume, ranking,
+capping, best).
 """
 
 import collections
@@ -219,7 +220,7 @@ class Scan(object):
 
     def _confirm(self):
         plan = self.plan
-        self._say("About to run %d profile(s) of %s with %s (%s):"
+        self._say("About to run %d run(s) of %s with %s (%s):"
                   % (len(plan.runs), os.path.basename(plan.driver), plan.gams,
                      "parallel, %d at once" % plan.max_workers if plan.max_workers > 1
                      else "one at a time"))
@@ -230,6 +231,8 @@ class Scan(object):
         if plan.previous is not None:
             self._say("(--resume: those that completed in scan %s with unchanged inputs are "
                       "kept, not run)" % plan.previous.scan_id)
+        if plan.confirm:
+            self._say("then the %d best again, one at a time, alone (--confirm)" % plan.confirm)
         self.stdout.write("Start? [Y/n] ")
         self.stdout.flush()
         answer = self.stdin.readline()

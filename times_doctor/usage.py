@@ -218,11 +218,6 @@ def _number(value):
         return float(value)
     except (TypeError, ValueError):
         return None
-    if fields.get("contended") is True:
-        return "contended: " + ", ".join(figures)
-    if fields.get("contended") is False:
-        return "not contended (%s)" % ", ".join(figures)
-    return ""
 
 
 def _rounded(value, digits):
