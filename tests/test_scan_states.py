@@ -406,3 +406,21 @@ def _opts(tmp_path, *names):
     for name in names:
         (folder / ("%s.opt" % name)).write_text("epgap 1\n")
     return folder
+
+
+def test_cancel_all_request_from_running_skips_the_confirmation(tmp_path):
+    """`cancel --all` stops the scan's work: no confirmation runs start afterwards."""
+    runner = FakeRunner({"dual": 1.0, "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2", confirm="1")
+
+    def client():
+        wait_until(lambda: scan.inbox is not None and all_running(scan, "primal")
+                   and scan.registry.get("dual").status == RunStatus.COMPLETED, 30,
+                   message="dual completed, primal running")
+        control.send_request(run_dir, control.ACTION_CANCEL, all_runs=True)
+    thread = in_thread(client)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    assert sorted(runner.started) == ["dual", "primal"]
+    assert scan.registry.names() == ["dual", "primal"]  # no dual.confirm

@@ -160,7 +160,8 @@ def _add_unfinished(rows, jobs):
         row = dict((column, "") for column in CSV_COLUMNS)
         row.update(profile=name, solver=job.get("solver", ""), status=job.get("status", ""),
                    runtime_seconds="%.3f" % elapsed if elapsed is not None else "",
-                   dir=job.get("work_dir") or "")
+                   dir=job.get("work_dir") or "", trial_of=job.get("trial_of") or name,
+                   run_kind=job.get("kind") or "scan")
         rows.append(row)
 
 

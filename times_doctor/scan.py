@@ -106,6 +106,7 @@ class Scan(object):
         self.capper = (Capper(plan.cap, plan.race, self.launcher.run_seconds)
                        if plan.cap is not None else None)
         self._cap_candidates = {}  # run name -> profile, for the capper
+        self._cancelled_all = False  # the user cancelled every run: no confirmation phase
         self._session_entry = None
         self.inbox = None
         self._next_state_write = 0.0
@@ -178,8 +179,10 @@ class Scan(object):
             self.monitor.start()
             self._start_workers(workers, self.plan.max_workers)
             self._main_loop()
-            # --confirm: the best profiles again, one at a time, alone.
-            if self._abort_signal is None and self.plan.confirm and self._add_confirmation():
+            # --confirm: the best profiles again, one at a time, alone; not after
+            # the user cancelled everything (menu option 2, `cancel --all`).
+            if self._abort_signal is None and self.plan.confirm and not self._cancelled_all \
+                    and self._add_confirmation():
                 self._start_workers(workers, 1)
                 self._main_loop()
         finally:
@@ -537,6 +540,9 @@ class Scan(object):
             if not response["ok"]:
                 self.monitor.message("control request refused: %s" % response["error"])
                 continue
+            if response["action"] == control.ACTION_CANCEL and set(
+                    response["applied"]) | set(response["skipped"]) >= set(self.registry.names()):
+                self._cancelled_all = True
             text = "control request: %s %s" % (response["action"],
                                                ", ".join(response["applied"]) or "nothing")
             if response["skipped"]:
@@ -590,6 +596,7 @@ class Scan(object):
                 return self._abort(exc.signal_name, grace_seconds=0)
         self._last_interrupt = None
         if outcome == menu.CANCEL_ALL:
+            self._cancelled_all = True
             self.registry.cancel_all()
         elif outcome == menu.ABORT:
             return self._abort("SIGINT")
