@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -98,6 +99,34 @@ def start_scan(args, env):
     return subprocess.Popen([sys.executable, "-m", "times_doctor"] + list(args),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
+
+
+def recording_gams(tmp_path, gams_path):
+    """(a gams wrapper, the file it notes jobs in): each job it starts writes its work folder.
+
+    A job is a call with arguments; banners and probes run in temporary
+    folders, so started_profiles() keeps only the scan's own work folders.
+    """
+    calls = os.path.join(str(tmp_path), "gams_calls.txt")
+    folder = os.path.join(str(tmp_path), "bin")
+    os.makedirs(folder)
+    wrapper = os.path.join(folder, "gams")
+    with open(wrapper, "w") as handle:
+        handle.write('#!/bin/sh\n[ $# -gt 0 ] && echo "$PWD" >> "%s"\nexec "%s" "$@"\n'
+                     % (calls, gams_path))
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+    return wrapper, calls
+
+
+def started_profiles(calls, out, solver="cplex"):
+    """The runs whose GAMS job recording_gams() saw start, in order; the record is then emptied."""
+    if not os.path.exists(calls):
+        return []
+    with open(calls) as handle:
+        dirs = [line.strip() for line in handle if line.strip()]
+    os.unlink(calls)
+    runs = os.path.join(out, "times_doctor_out", "scan_runs", solver) + os.sep
+    return [os.path.basename(path) for path in dirs if path.startswith(runs)]
 
 
 def tree_digest(root):

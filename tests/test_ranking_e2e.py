@@ -13,13 +13,13 @@
 
 import importlib
 import os
-import stat
 import sys
 
 import pytest
 
 from proc_helpers import marked_pids
-from scan_helpers import cli_env, read_report, read_state, run_cli, session_alive
+from scan_helpers import (cli_env, read_report, read_state, recording_gams, run_cli,
+                          session_alive, started_profiles)
 
 pytestmark = [
     pytest.mark.gams,
@@ -178,31 +178,19 @@ def test_repeat_seeds_reach_the_solver(copy_model, gams_path, tmp_path, solver, 
 def test_resume_keeps_capped_and_confirmed_rows(copy_model, gams_path, tmp_path):
     run_dir, opts = market_split_with_quick(copy_model, tmp_path)
     out = str(tmp_path / "out")
-    calls = tmp_path / "gams_calls.txt"
-    wrapper = tmp_path / "bin" / "gams"
-    wrapper.parent.mkdir()
-    # A job (arguments given) notes its work directory; banners and probes
-    # run in temporary folders.
-    wrapper.write_text('#!/bin/sh\n[ $# -gt 0 ] && echo "$PWD" >> "%s"\nexec "%s" "$@"\n'
-                       % (calls, gams_path))
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    runs = os.path.join(out, "times_doctor_out", "scan_runs", "cplex")
+    wrapper, calls = recording_gams(tmp_path, gams_path)
     code, stdout, stderr = run_cli(scan_args(
-        run_dir, str(wrapper), out, "quick,dual", "--opt-dir", opts, "--parallel",
+        run_dir, wrapper, out, "quick,dual", "--opt-dir", opts, "--parallel",
         "--max-workers", "2", "--cap", "1.5", "--confirm", "1"))
     assert code == 0, (stdout, stderr)
     first = rows_by_profile(out)
     assert [first[name]["status"] for name in ("quick", "dual", "quick.confirm")] == [
         "completed", "capped", "completed"]
-    started = [line.strip() for line in calls.read_text().splitlines()
-               if line.startswith(runs)]
-    assert sorted(os.path.basename(path) for path in started) == ["dual", "quick",
-                                                                 "quick.confirm"]
-    calls.write_text("")
+    assert sorted(started_profiles(calls, out)) == ["dual", "quick", "quick.confirm"]
     code, stdout, stderr = run_cli(["scan", run_dir, "--resume", "--out", out],
                                    env=cli_env())
     assert code == 0, (stdout, stderr)
-    assert [line for line in calls.read_text().splitlines() if line.startswith(runs)] == []
+    assert started_profiles(calls, out) == []  # nothing ran again
     assert "kept (capped, inputs unchanged): dual" in stdout
     assert "kept for the confirmation, if it runs the same profiles alone again: " \
         "quick.confirm" in stdout
