@@ -116,7 +116,8 @@ def test_acceptance_scan_page_in_chromium(browser, copy_model, gams_path, tmp_pa
         assert facts["innerWidth"] == width, facts
         assert facts["rows"] == 5 and facts["bars"] == 5, facts
         assert facts["figures"] == len(figures) and facts["emptyCharts"] == [], facts
-        assert facts["sections"] == ["scan", "summary", "time", "convergence", "numerics"]
+        assert facts["sections"] == ["scan", "summary", "time", "timing", "convergence",
+                                     "numerics"]
         assert facts["scrollWidth"] <= facts["clientWidth"], facts
         assert facts["overflowing"] == [], facts
         assert facts["smallestChartText"] >= 7, facts  # px on screen, at either width

@@ -5,12 +5,12 @@ best one as a waste of effort (irace's and SMAC's adaptive capping: de
 Souza, Ritt and López-Ibáñez, Computers & OR 139, 2022, report 20 to 45 %
 less effort at equal quality).  A scan does the same with its profiles:
 
-- ``--cap F``: once a run has completed solved (ranking.solved), any run
+- ``--cap F``: once a run has completed optimal (ranking.solved), any run
   that has used more than F times that run's time, on the same clock the
   ranking uses, is stopped: it ends ``capped``, with the reason ("could
   not beat dual: 1.5 x 12.3 s").  Runs that have not started keep their
   place: they start as usual, and are stopped in turn if they pass the mark.
-- ``--race``: the first solved completion stops every other run, those
+- ``--race``: the first optimal completion stops every other run, those
   still waiting too (they could only come second).
 
 Only the scan's own runs are capped, never the confirmation runs

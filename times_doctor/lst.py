@@ -178,24 +178,6 @@ def model_status_is_optimal(model_status):
     return code is not None and code in OPTIMAL_MODEL_STATUS_CODES
 
 
-# A MIP solver that stopped by itself at the model's gap tolerance (optcr,
-# optca) reports solver status 1 Normal Completion with model status 8
-# Integer Solution ("--- MIP status (102): integer optimal, tolerance."); a
-# limit gives solver status 2 or 3, an interrupt 8.  For a TIMES MIP run with
-# optcr > 0 that is the normal successful end, so a ranking counts it as solved.
-INTEGER_SOLUTION_CODE = 8
-NORMAL_COMPLETION_CODE = 1
-
-
-def is_solved(model_status, solver_status):
-    # type: (Union[str, int, None], Union[str, int, None]) -> bool
-    """Optimal (model_status_is_optimal), or a MIP solved to the model's gap tolerance."""
-    if model_status_is_optimal(model_status):
-        return True
-    return (_status_code(model_status) == INTEGER_SOLUTION_CODE
-            and _status_code(solver_status) == NORMAL_COMPLETION_CODE)
-
-
 def gams_rc_meaning(rc):
     # type: (Optional[int]) -> str
     """Explain a GAMS process return code in words.

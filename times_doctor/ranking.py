@@ -5,8 +5,9 @@ scan_report.csv) and returns plain data and lines, so the summary a scan
 prints, the CSV's rank columns and the HTML page all say the same thing.
 
 - A profile's time is the median of its solved runs' wall times (a run's
-  clock: runtime_seconds), over its trials (--repeat).  Solved: optimal, or
-  a MIP that stopped at the model's gap tolerance (lst.is_solved).
+  clock: runtime_seconds), over its trials (--repeat).  Solved: completed
+  with an optimal model status (lst.model_status_is_optimal: a MIP that
+  stopped at a gap tolerance, 8 Integer Solution, is not, as everywhere).
 - Profiles re-run alone (--confirm) are ranked on those runs, ahead of the
   others, which keep their times from the scan; the CSV's ``rank_basis``
   says which timing each rank rests on.
@@ -20,7 +21,7 @@ prints, the CSV's rank columns and the HTML page all say the same thing.
 
 import collections
 
-from times_doctor.lst import is_solved
+from times_doctor.lst import model_status_is_optimal
 from times_doctor.states import RunStatus
 
 # Relative objective difference above which ranked runs "end elsewhere".
@@ -50,9 +51,9 @@ WINNER_VERDICTS = ("only", "unmeasured", "winner")
 
 
 def solved(row):
-    """True for a completed row that reached an optimal status (or a MIP's gap) and has a time."""
+    """True for a completed row with an optimal model status and a time."""
     return (row.get("status") == RunStatus.COMPLETED
-            and is_solved(row.get("model_status"), row.get("solver_status"))
+            and model_status_is_optimal(row.get("model_status"))
             and _float(row.get("runtime_seconds")) is not None)
 
 
@@ -167,9 +168,10 @@ def verdict_lines(ranking, trustworthy_command=None):
     objectives = [_float(row.get("objective")) for entry in entries for row in entry.rows]
     objectives = [value for value in objectives if value is not None]
     if objectives and _relative_spread(objectives) > OBJECTIVE_TOLERANCE:
-        lines.append(("warn", "The ranked runs end at different objectives (%s to %s): a MIP "
-                              "stops at its gap tolerance, and a profile that loosens it "
-                              "(epgap, epagap, MIPGap) wins by solving less." % (
+        lines.append(("warn", "The ranked runs end at different objectives (%s to %s): a "
+                              "profile that loosens a tolerance (epint, epgap, MIPGap, ...) "
+                              "wins by solving less, or the model is numerically delicate "
+                              "(see Numerics on the page)." % (
                                   _number(min(objectives)), _number(max(objectives)))))
     return lines
 

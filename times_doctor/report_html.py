@@ -251,9 +251,9 @@ def _ranking(report):
     answer = report.get("answer") or {}
     head = ("Rank", "Profile", "Wall (s)", "Range (s)", "Runs", "Timed")
     lines = ['<section id="ranking"><h2>Which profile is best</h2>',
-             "<p>Each profile's wall time is the median of its solved runs (optimal, or a MIP "
-             "stopped at its gap tolerance); profiles re-run alone (--confirm) are ranked on "
-             "those runs, ahead of the others.</p>",
+             "<p>Each profile's wall time is the median of its runs that completed with an "
+             "optimal model status; profiles re-run alone (--confirm) are ranked on those "
+             "runs, ahead of the others.</p>",
              '<table class="summary"><thead><tr>%s</tr></thead><tbody>'
              % "".join("<th>%s</th>" % esc(h) for h in head)]
     for index, entry in enumerate(ranked.entries):

@@ -25,7 +25,7 @@ from times_doctor.atomic import CoalescingWriter, write_atomic
 from times_doctor.capping import Capper
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError, os_reason
 from times_doctor.job_control import JobRegistry
-from times_doctor.lst import is_solved
+from times_doctor.lst import model_status_is_optimal
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
 # well for callers that know them as scan's (check.py, tests, bench).
 from times_doctor.plan import (ScanConfig, ScanPlan, PlannedRun, choose_max_workers,  # noqa: F401
@@ -432,7 +432,7 @@ class Scan(object):
         lst = result.lst
         if self.capper is not None and run.kind == "scan" and lst is not None \
                 and result.status == RunStatus.COMPLETED \
-                and is_solved(lst.model_status, lst.solver_status):
+                and model_status_is_optimal(lst.model_status):
             self.capper.completed(name, run.trial_of or name, result.runtime_seconds)
             # Here, before this worker takes its next run: --race must stop
             # the waiting runs before any of them starts.
