@@ -659,12 +659,15 @@ class Scan(object):
             return []
 
     def _print_summary(self, rows, best_files):
-        """The table, then the ranking, the verdict and the answer: the last lines say it."""
+        """The table, the ranking, the verdict and the answer, then where the report is.
+
+        The report's line comes last but for the resume hint (scripts and
+        the torture suite read it there), so the answer is just above it.
+        """
         ranked = ranking.rank_rows(rows)
         self._say("")
         for line in summary_lines(rows, ranked):
             self._say(line)
-        self._say("Report: %s" % self.report_path)
         lines = ranking.table_lines(ranked)
         if lines and (len(ranked.entries) > 1 or ranked.capped or self.plan.repeat > 1):
             self._say("")
@@ -678,6 +681,7 @@ class Scan(object):
             self._say("Best option file: %s" % path)
             self._say("Use it (in %s): %s" % (self.plan.run_dir, best.use_line(
                 self.plan.driver, solver, os.path.dirname(path))))
+        self._say("Report: %s" % self.report_path)
         unfinished = set([RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
                           RunStatus.INTERRUPTED])
         if any(row["status"] in unfinished for row in rows):
