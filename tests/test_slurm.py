@@ -475,7 +475,9 @@ def test_cap_through_slurm_stops_the_hard_run_on_its_own_clock(copy_model, gams_
     opts.mkdir(parents=True)
     (opts / "quick.opt").write_text("epint 0.5\n")  # optimal at the root (see test_ranking_e2e)
     code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, out, "quick,dual", [
-        "--opt-dir", str(tmp_path / "opts"), "--cap", "1.5"]), env=env)
+        # A bound, in case the cluster's CPUs are taken and quick never starts.
+        "--opt-dir", str(tmp_path / "opts"), "--cap", "1.5", "--timeout-seconds", "180"]),
+        env=env)
     assert code == 0, (stdout, stderr)
     _, rows = read_report(out)
     rows = dict((row["profile"], row) for row in rows)
