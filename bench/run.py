@@ -34,6 +34,7 @@ from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # 
 from times_doctor.runner import RunSpec, run_gams_with_progress  # noqa: E402
 from times_doctor.scan import Scan, ScanConfig, plan_scan  # noqa: E402
 from gams_select import gams_for_tools  # noqa: E402
+from ranking_bench import bench_ranking  # noqa: E402
 
 
 def summarise(values):
@@ -789,6 +790,7 @@ def main(argv=None):
                 work, 1 if quick else 3, 30 if quick else 300)),
             ("wine_cancel_all", lambda: __import__("wine_bench").bench_wine_cancel_all(
                 1 if quick else 3, bench_cancel_all)),
+            ("ranking", lambda: bench_ranking(work, gams, 1 if quick else 5, quick)),
         ]
         if not quick:
             # Full only: it starts a SLURM cluster (root, slurm-wlm) and adds

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -15,7 +16,11 @@ FAKE_GAMS = os.path.join(REPO_ROOT, "tests", "fakegams", "gams.cmd" if os.name =
 
 CSV_COLUMNS = ["profile", "solver", "status", "model_status", "solver_status", "lp_status",
                "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
-               "matrix_min", "matrix_max", "dir", "lst"]
+               "matrix_min", "matrix_max", "dir", "lst",
+               # added at the end (what a run cost, its trial, the ranking)
+               "solver_seconds", "gams_seconds", "cpu_seconds", "det_ticks", "work_units",
+               "cpu_share", "load_avg", "cpus", "contended", "exclusive_node",
+               "trial_of", "trial", "seed", "run_kind", "rank", "rank_basis", "stop_reason"]
 
 
 MARKET_SPLIT_PROFILES = "dual,primal,sift,bar_nox"
@@ -127,6 +132,34 @@ def build_zipapp(dist):
         return prebuilt
     subprocess.check_call(["make", "-s", "zipapp", "DIST=%s" % dist], cwd=REPO_ROOT)
     return os.path.join(str(dist), "times-doctor.pyz")
+
+
+def recording_gams(tmp_path, gams_path):
+    """(a gams wrapper, the file it notes jobs in): each job it starts writes its work folder.
+
+    A job is a call with arguments; banners and probes run in temporary
+    folders, so started_profiles() keeps only the scan's own work folders.
+    """
+    calls = os.path.join(str(tmp_path), "gams_calls.txt")
+    folder = os.path.join(str(tmp_path), "bin")
+    os.makedirs(folder)
+    wrapper = os.path.join(folder, "gams")
+    with open(wrapper, "w") as handle:
+        handle.write('#!/bin/sh\n[ $# -gt 0 ] && echo "$PWD" >> "%s"\nexec "%s" "$@"\n'
+                     % (calls, gams_path))
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+    return wrapper, calls
+
+
+def started_profiles(calls, out, solver="cplex"):
+    """The runs whose GAMS job recording_gams() saw start, in order; the record is then emptied."""
+    if not os.path.exists(calls):
+        return []
+    with open(calls) as handle:
+        dirs = [line.strip() for line in handle if line.strip()]
+    os.unlink(calls)
+    runs = os.path.join(out, "times_doctor_out", "scan_runs", solver) + os.sep
+    return [os.path.basename(path) for path in dirs if path.startswith(runs)]
 
 
 def tree_digest(root):

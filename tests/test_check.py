@@ -300,7 +300,7 @@ def scan_args(gams, run_dir, out, *extra):
             "--yes"] + list(extra)
 
 
-def test_scan_refuses_unknown_options_in_one_line(copy_model, tmp_path):
+def test_scan_refuses_unknown_options_in_one_line(copy_model, tmp_path, standin):
     run_dir = copy_model("transport")
     opt_dir = unknown_options_dir(tmp_path)
     mine = os.path.join(opt_dir, "cplex", "mine.opt")
@@ -510,13 +510,13 @@ def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, 
     assert not os.path.exists(out)
 
 
-def test_infinite_and_odd_values_are_error_lines_not_crashes(copy_model, tmp_path):
+def test_infinite_and_odd_values_are_error_lines_not_crashes(copy_model, tmp_path, standin):
     """lpmethod inf crashed check and scan (OverflowError, exit 70): now one finding each."""
     opt_dir = tmp_path / "opts"
     (opt_dir / "cplex").mkdir(parents=True)
     mine = opt_dir / "cplex" / "odd.opt"
     mine.write_bytes(b"lpmethod inf\nthreads maxdouble\nepgap 1e309\n* caf\xe9\nlpmethod 4\x00\n")
-    code, out, err = run_cli(check_args(STANDIN_GAMS, "--opt-dir", str(opt_dir),
+    code, out, err = run_cli(check_args(standin, "--opt-dir", str(opt_dir),
                                         "--profiles", "odd"))
     assert code == 1 and "Traceback" not in err and "internal error" not in err, (out, err)
     assert "%s:1: 'lpmethod' must be a whole number (one of 0 1 2 3 4 5 6), not 'inf'" \
@@ -524,7 +524,7 @@ def test_infinite_and_odd_values_are_error_lines_not_crashes(copy_model, tmp_pat
     assert "%s:3: 'epgap' must be a number, not '1e309'" % mine in out
     run_dir = copy_model("transport")
     out_dir = str(tmp_path / "out")
-    code, stdout, stderr = run_cli(scan_args(STANDIN_GAMS, run_dir, out_dir, "--opt-dir",
+    code, stdout, stderr = run_cli(scan_args(standin, run_dir, out_dir, "--opt-dir",
                                              str(opt_dir), "--profiles", "odd"))
     assert code == 2 and not os.path.exists(out_dir), (stdout, stderr)
     assert stderr.startswith("times-doctor: error: %s:1: 'lpmethod' must be a whole number"

@@ -129,6 +129,15 @@ def test_summary_counts_like_the_terminal():
         {"state": "timeout", "count": 0}, {"state": "cancelled", "count": 1}]
 
 
+def test_capped_runs_are_counted_coloured_and_final_on_the_page():
+    from times_doctor import dashview
+    assert summary_counts(["completed", "capped", "capped"])[:2] == [
+        {"state": "completed", "count": 1}, {"state": "capped", "count": 2}]
+    assert ".st-capped{color:#7b1fa2;}" in dashview.state_css()
+    config = dashview.page_config()
+    assert "capped" in config["final_states"] and "capped" not in config["cancellable_states"]
+
+
 def test_route_table():
     route = dashboard._route
     assert route("/") == ("page", ())

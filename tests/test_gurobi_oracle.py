@@ -8,7 +8,7 @@ here, under whatever Python runs the tests.  A missing gurobi-logtools fails
 these tests: skipping would hide that the oracle never ran.
 
 Compared for each log: final status, iteration count (simplex, else barrier;
-nodes for a MIP), the solver's run time, the objective, the presolved size,
+nodes for a MIP), the solver's run time and work units, the objective, the presolved size,
 the phase sequence, and every table row (barrier, simplex and node log)
 against the parser's history.
 """
@@ -39,7 +39,7 @@ except ImportError as error:
     sys.stderr.write("%s\n" % error)
     sys.exit(MISSING_MODULE_RC)
 
-SUMMARY = ("Status", "ObjVal", "IterCount", "BarIterCount", "NodeCount", "Runtime",
+SUMMARY = ("Status", "ObjVal", "IterCount", "BarIterCount", "NodeCount", "Runtime", "Work",
            "PresolveTime", "PresolvedNumConstrs", "PresolvedNumVars", "PushPhaseEndTime",
            "ModelType", "ChangedParams")
 ROOTLP = ("Type", "Iteration", "PObj", "DObj", "PRes", "DRes", "Objective", "PInf", "DInf")
@@ -175,6 +175,13 @@ def test_iteration_count(name, oracle, replays):
 def test_run_time(name, oracle, replays):
     assert oracle[name]["Runtime"] is not None
     assert replays[name].parser.solver_seconds == pytest.approx(oracle[name]["Runtime"], abs=1e-9)
+
+
+@pytest.mark.parametrize("name", GUROBI_LOGS)
+def test_work_units(name, oracle, replays):
+    # Gurobi's deterministic work: the ranking's load-independent figure.
+    assert oracle[name]["Work"] is not None
+    assert replays[name].parser.work_units == pytest.approx(oracle[name]["Work"], abs=1e-9)
 
 
 @pytest.mark.parametrize("name", GUROBI_LOGS)

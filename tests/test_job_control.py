@@ -123,6 +123,68 @@ def test_cancel_from_running_sets_event_and_keeps_status():
     assert events["dual"].is_set()
 
 
+def test_cap_from_running_stops_it_as_capped_with_the_reason():
+    registry, events = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    assert registry.cap("dual", "could not beat bar: 1.5 x 12.3 s", grace_seconds=2) is True
+    snap = registry.get("dual")
+    assert (snap.status, snap.cancel_requested, snap.stop_reason, snap.details) == (
+        RunStatus.RUNNING, True, "could not beat bar: 1.5 x 12.3 s",
+        "could not beat bar: 1.5 x 12.3 s")
+    assert events["dual"].is_set()
+    assert registry.stop_status("dual") == RunStatus.CAPPED
+    assert registry.grace_deadline("dual") is not None
+    # The worker ends the group as for a cancel, then records the stop.
+    registry.set_status("dual", RunStatus.CAPPED, returncode=-15)
+    assert registry.get("dual").status == RunStatus.CAPPED
+
+
+def test_cap_from_waiting_leaves_it_its_place():
+    registry, events = make_registry("dual")
+    assert registry.cap("dual", "could not beat bar") is False
+    assert registry.get("dual").status == RunStatus.WAITING
+    assert not events["dual"].is_set() and registry.get("dual").stop_reason == ""
+
+
+def test_cap_from_waiting_with_waiting_too_ends_it_unstarted():
+    registry, events = make_registry("dual")
+    assert registry.cap("dual", "race: bar finished first", waiting_too=True) is True
+    snap = registry.get("dual")
+    assert (snap.status, snap.stop_reason, snap.elapsed_seconds) == (
+        RunStatus.CAPPED, "race: bar finished first", None)
+    assert registry.try_start("dual") is False
+
+
+def test_cap_from_cancelled_request_keeps_the_users_cancel():
+    registry, _ = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    assert registry.cancel("dual") is True
+    assert registry.cap("dual", "could not beat bar") is False
+    assert registry.stop_status("dual") == RunStatus.CANCELLED
+    assert registry.get("dual").stop_reason == ""
+
+
+def test_cancel_from_capped_request_keeps_the_cap():
+    registry, _ = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    registry.cap("dual", "could not beat bar", grace_seconds=10)
+    # A cancel-all (the scan's abort) shortens the grace; the run still ends capped.
+    assert registry.cancel_all(grace_seconds=0) == ["dual"]
+    assert registry.stop_status("dual") == RunStatus.CAPPED
+
+
+def test_cap_from_completed_is_refused():
+    registry, _ = make_registry("dual")
+    registry.try_start("dual")
+    registry.set_status("dual", RunStatus.RUNNING)
+    registry.set_status("dual", RunStatus.COMPLETED, returncode=0)
+    assert registry.cap("dual", "too late") is False
+    assert registry.get("dual").stop_reason == ""
+
+
 def test_cancel_from_completed_is_refused():
     registry, events = make_registry("dual")
     registry.try_start("dual")

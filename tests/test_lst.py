@@ -22,7 +22,7 @@ def test_dual_simplex_listing():
         solver_status="1 Normal Completion", model_status="1 Optimal", objective=-2334.7309,
         lp_status="1 optimal", iterations=3951, solver_time=0.422,
         matrix_min=1.196e-04, matrix_max=1.999, rhs_min=1.756e-02, rhs_max=5000.0,
-        bound_min=10.0, bound_max=10.0, direction="MINIMIZE")
+        bound_min=10.0, bound_max=10.0, direction="MINIMIZE", det_ticks=1148.67)
 
 
 def test_two_solves_reports_the_last_one():
@@ -31,7 +31,15 @@ def test_two_solves_reports_the_last_one():
         solver_status="1 Normal Completion", model_status="1 Optimal", objective=161.325,
         lp_status="1 optimal", iterations=2, solver_time=0.0,
         matrix_min=0.126, matrix_max=1.0, rhs_min=275.0, rhs_max=600.0,  # Bound: NA
-        direction="MINIMIZE")
+        direction="MINIMIZE", det_ticks=0.01)
+
+
+@pytest.mark.parametrize("name, ticks", [
+    ("cplex_barrier_nocrossover", 2004.17), ("cplex_mip_marketsplit", 13320.36),
+    ("cplex_sifting", 90.41), ("cplex_licence_limit", None), ("compile_error", None)])
+def test_cplex_deterministic_ticks_of_the_last_solve(name, ticks):
+    # "--- Cplex Time: 10.57sec (det. 13320.36 ticks)": the same work gives the same ticks.
+    assert lst(name).det_ticks == ticks
 
 
 def test_mip_listing_keeps_mip_status_as_lp_status():

@@ -211,3 +211,27 @@ def test_process_table_reads_are_shared_but_never_older_than_the_request():
     assert len(results) == 16
     assert all(read_started >= asked for asked, read_started in results)
     assert len(reads) < 16
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_tree_usage_and_reap_account_a_real_tree():
+    """sh -> python burning CPU: the samples see the grandchild, wait4 the whole tree."""
+    groups = procgroup.current()
+    burn = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    popen = subprocess.Popen(["sh", "-c", '"$0" -c "$1"; sleep 0.3', sys.executable, burn],
+                             **groups.popen_kwargs())
+    ref = groups.attach(popen, None)
+    seen = {}
+
+    def burning():
+        usage = groups.tree_usage(ref)
+        seen.update(usage.process_cpu)
+        return len(usage.process_cpu) == 2 and max(usage.process_cpu.values()) > 0.1
+
+    wait_until(burning, 30, message="the python grandchild burning CPU")
+    assert all(run >= 0 and wait >= 0 for run, wait in groups.tree_usage(ref).thread_times.values())
+    wait_until(lambda: groups.leader_exit_status(ref, popen) is not None, 30)
+    assert groups.reap(ref, popen) == 0
+    # wait4's total includes the grandchild sh reaped: at least its 0.4 s.
+    assert ref.cpu_seconds >= 0.4
+    assert groups.machine_load() >= 0

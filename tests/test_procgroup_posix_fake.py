@@ -338,3 +338,110 @@ def test_attach_from_already_gone_has_no_start_time():
     groups, api, _ = make([])
     ref = groups.attach(FakePopen(), MARKER)
     assert ref.sid == LEADER and ref.start_time is None
+
+
+# -- accounting: wait4 at the reap, the /proc walk of the tree ------------------------------
+
+class FakeProc(object):
+    """The /proc files linux_tree_usage reads: stat, and per thread schedstat and children."""
+
+    def __init__(self, ticks=100):
+        self.files = {}
+        self.ticks = ticks
+        self.reads = []
+
+    def process(self, pid, utime, stime, start, threads):
+        """*threads*: {tid: (run ns, wait ns, [child pids])}."""
+        fields = ["S", "1"] + ["0"] * 9 + [str(utime), str(stime)] + ["0"] * 6 + [str(start)]
+        self.files["/proc/%d/stat" % pid] = ("%d (a name) with) " % pid
+                                             + " ".join(fields) + " 0 0\n").encode()
+        for tid, (run, wait, children) in threads.items():
+            folder = "/proc/%d/task/%d/" % (pid, tid)
+            self.files[folder + "schedstat"] = ("%d %d 12\n" % (run, wait)).encode()
+            self.files[folder + "children"] = " ".join(str(c) for c in children).encode()
+
+    def read_file(self, path, limit=4096):
+        self.reads.append(path)
+        return self.files.get(path)
+
+    def list_dir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return sorted(set(name[len(prefix):].split("/")[0] for name in self.files
+                          if name.startswith(prefix)))
+
+    def clock_ticks(self):
+        return self.ticks
+
+
+def test_tree_usage_walks_children_and_keeps_cpu_and_run_queue_wait_per_thread():
+    from times_doctor._procgroup_posix import linux_tree_usage
+    proc = FakeProc()
+    proc.process(LEADER, 150, 50, 777, {LEADER: (2 * 10 ** 9, 10 ** 8, [CHILD])})
+    proc.process(CHILD, 0, 1, 778, {CHILD: (10 ** 7, 0, [SOLVER])})
+    # The solver: two threads, one of them waiting half the time.
+    proc.process(SOLVER, 400, 20, 779, {SOLVER: (3 * 10 ** 9, 10 ** 9, []),
+                                        SOLVER + 1: (10 ** 9, 10 ** 9, [])})
+    usage = linux_tree_usage(proc, LEADER)
+    assert usage.process_cpu == {(LEADER, 777): 2.0, (CHILD, 778): 0.01, (SOLVER, 779): 4.2}
+    assert usage.thread_times == {(LEADER, 777, LEADER): (2.0, 0.1), (CHILD, 778, CHILD): (0.01, 0.0),
+                                  (SOLVER, 779, SOLVER): (3.0, 1.0),
+                                  (SOLVER, 779, SOLVER + 1): (1.0, 1.0)}
+
+
+def test_tree_usage_skips_a_child_gone_since_its_parent_listed_it():
+    from times_doctor._procgroup_posix import linux_tree_usage
+    proc = FakeProc()
+    proc.process(LEADER, 1, 0, 777, {LEADER: (10 ** 6, 0, [CHILD, SOLVER])})
+    proc.process(SOLVER, 2, 0, 779, {SOLVER: (10 ** 6, 0, [])})
+    usage = linux_tree_usage(proc, LEADER)
+    assert sorted(usage.process_cpu) == [(LEADER, 777), (SOLVER, 779)]
+
+
+def test_tree_usage_from_reaped_reads_nothing():
+    groups, api, ref = make(job_table(), reaped=True)
+    assert groups.tree_usage(ref) is None
+
+
+class ReapingOsApi(FakeOsApi):
+    def __init__(self, status, cpu_seconds=None, error=None):
+        FakeOsApi.__init__(self, job_table())
+        self.answer = (status, cpu_seconds)
+        self.error = error
+
+    def wait4(self, pid):
+        self.calls.append(("wait4", pid))
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+class Waited(FakePopen):
+    def wait(self):
+        if self.returncode is None:
+            self.returncode = 0
+        return self.returncode
+
+
+def test_reap_from_exited_takes_status_and_tree_cpu_from_wait4():
+    api = ReapingOsApi(3 << 8, 7.5)  # exit status 3
+    groups = PosixProcessGroups(api)
+    ref = GroupRef(LEADER, pgid=LEADER, sid=LEADER)
+    popen = Waited()
+    assert groups.reap(ref, popen) == 3
+    assert (popen.returncode, ref.cpu_seconds, ref.leader_reaped) == (3, 7.5, True)
+    assert api.calls == [("wait4", LEADER)]
+
+
+def test_reap_from_killed_reports_minus_the_signal():
+    api = ReapingOsApi(signal.SIGKILL, 0.25)  # killed: the signal in the low bits
+    groups = PosixProcessGroups(api)
+    popen = Waited()
+    assert groups.reap(GroupRef(LEADER, pgid=LEADER, sid=LEADER), popen) == -signal.SIGKILL
+
+
+def test_reap_from_reaped_elsewhere_falls_back_to_popen():
+    api = ReapingOsApi(0, error=ChildProcessError())
+    groups = PosixProcessGroups(api)
+    ref = GroupRef(LEADER, pgid=LEADER, sid=LEADER)
+    assert groups.reap(ref, Waited()) == 0
+    assert ref.cpu_seconds is None and ref.leader_reaped

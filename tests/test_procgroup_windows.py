@@ -55,6 +55,9 @@ class FakeWinApi(object):
         self.unkillable = set()  # refuse TerminateProcess
         self.windows = {}  # title -> hwnd
         self.copydata_delivered = True
+        self.job_cpu = {}  # job handle -> CPU seconds its accounting reports
+        self.system = [(0, 0, 0)]  # GetSystemTimes answers, (idle, kernel, user), in turn
+        self.cpus = 2
 
     # -- world set-up ------------------------------------------------------
 
@@ -163,6 +166,16 @@ class FakeWinApi(object):
 
     def close_handle(self, handle):
         self._record("close_handle", handle)
+
+    def job_cpu_seconds(self, job):
+        self._record("job_cpu_seconds", job)
+        return self.job_cpu.get(job, 0.0)
+
+    def system_times(self):
+        return self.system.pop(0) if len(self.system) > 1 else self.system[0]
+
+    def cpu_count(self):
+        return self.cpus
 
     def getpid(self):
         return OWN_PID
@@ -499,6 +512,58 @@ def test_close_from_finished_releases_leader_even_if_job_close_fails():
     assert len(api.calls) == 2
 
 
+# -- accounting: CPU of the whole job, the machine's load --------------------
+
+class ExitedPopen(FakePopen):
+    def wait(self):
+        return self.returncode
+
+
+def test_reap_from_exited_reads_the_jobs_cpu_total_first():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_cpu[ref.native.job] = 12.5
+    assert groups.reap(ref, ExitedPopen(LEADER, returncode=0)) == 0
+    assert (ref.cpu_seconds, ref.leader_reaped) == (12.5, True)
+    assert api.calls == [("job_cpu_seconds", ref.native.job)]
+
+
+def test_reap_from_exited_without_a_job_leaves_the_cpu_unknown():
+    api = FakeWinApi()
+    api.fail["create_job"] = OSError("Access is denied")
+    groups, ref = start_run(api)
+    assert groups.reap(ref, ExitedPopen(LEADER, returncode=3)) == 3
+    assert ref.cpu_seconds is None
+
+
+def test_reap_from_exited_when_the_accounting_fails_still_reaps():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.fail["job_cpu_seconds"] = OSError("The handle is invalid")
+    assert groups.reap(ref, ExitedPopen(LEADER, returncode=0)) == 0
+    assert ref.cpu_seconds is None and ref.leader_reaped
+
+
+def test_tree_usage_from_running_is_the_jobs_total_without_thread_waits():
+    api = FakeWinApi()
+    groups, ref = start_run(api)
+    api.job_cpu[ref.native.job] = 3.25
+    usage = groups.tree_usage(ref)
+    assert usage.process_cpu == {("job", LEADER): 3.25} and usage.thread_times == {}
+    groups.close(ref)
+    assert groups.tree_usage(ref) is None  # no job any more: nothing to say
+
+
+def test_machine_load_is_the_busy_cpus_between_two_calls():
+    api = FakeWinApi()
+    api.cpus = 4
+    # kernel time includes idle: 100 units of which 60 idle, plus 100 user.
+    api.system = [(1000, 2000, 3000), (1060, 2100, 3100)]
+    groups = win.WindowsProcessGroups(api)
+    assert groups.machine_load() is None  # nothing to compare with yet
+    assert groups.machine_load() == pytest.approx((1 - 60.0 / 200) * 4)
+
+
 def test_close_without_native_does_nothing():
     api = FakeWinApi()
     win.WindowsProcessGroups(api).close(GroupRef(LEADER))
@@ -732,6 +797,44 @@ def test_winapi_set_kill_on_close_passes_the_extended_limit_structure():
                     "size": ctypes.sizeof(w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)}
 
 
+def test_winapi_job_cpu_seconds_adds_user_and_kernel_time_of_the_accounting():
+    seen = {}
+
+    def query(job, info_class, info_ref, size, returned):
+        info = info_ref._obj
+        seen.update(job=job, info_class=info_class, size=size, returned=returned)
+        info.TotalUserTime, info.TotalKernelTime = 123 * 10 ** 6, 7 * 10 ** 6  # 100 ns units
+        info.ThisPeriodTotalUserTime = 10 ** 12  # not the job's whole life: ignored
+        return 1
+
+    api = make_api(kernel32=FakeDll("kernel32", QueryInformationJobObject=query))
+    assert api.job_cpu_seconds(JOB) == pytest.approx(13.0)
+    assert seen == {"job": JOB, "info_class": 1, "returned": None,
+                    "size": ctypes.sizeof(w32.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION)}
+
+
+def test_winapi_job_cpu_seconds_raises_when_the_query_fails():
+    last_error = LastError()
+    last_error.value = 6  # ERROR_INVALID_HANDLE
+
+    def query(*args):
+        return 0
+
+    api = make_api(last_error, kernel32=FakeDll("kernel32", QueryInformationJobObject=query))
+    with pytest.raises(OSError):
+        api.job_cpu_seconds(JOB)
+
+
+def test_winapi_system_times_joins_each_filetime():
+    def times(idle, kernel, user):
+        for ref, value in ((idle, 1), (kernel, 2), (user, 3)):
+            ref._obj.dwHighDateTime, ref._obj.dwLowDateTime = value, 0x10
+        return 1
+
+    api = make_api(kernel32=FakeDll("kernel32", GetSystemTimes=times))
+    assert api.system_times() == ((1 << 32) | 0x10, (2 << 32) | 0x10, (3 << 32) | 0x10)
+
+
 def test_winapi_creation_time_joins_the_filetime_halves_and_closes_the_handle():
     closed = []
 
@@ -876,6 +979,7 @@ pointer_64 = pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8,
 @pytest.mark.parametrize("structure, size", [
     (w32.FILETIME, 8),
     (w32.IO_COUNTERS, 48),
+    (w32.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, 48),
     (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, 64),
     (w32.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, 144),
     (w32.JOBOBJECT_BASIC_PROCESS_ID_LIST, 16),
@@ -888,6 +992,8 @@ def test_structure_size_on_64_bit(structure, size):
 
 @pointer_64
 @pytest.mark.parametrize("structure, field, offset", [
+    (w32.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, "TotalKernelTime", 8),
+    (w32.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, "TotalProcesses", 36),
     (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "LimitFlags", 16),
     (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "MinimumWorkingSetSize", 24),
     (w32.JOBOBJECT_BASIC_LIMIT_INFORMATION, "Affinity", 48),

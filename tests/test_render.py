@@ -121,7 +121,7 @@ def test_render_table_without_colour_has_no_escape():
     (RunStatus.WAITING, "\x1b[2m"), (RunStatus.STARTING, "\x1b[33m"),
     (RunStatus.RUNNING, "\x1b[32m"), (RunStatus.COMPLETED, "\x1b[1;32m"),
     (RunStatus.FAILED, "\x1b[1;31m"), (RunStatus.TIMEOUT, "\x1b[31m"),
-    (RunStatus.CANCELLED, "\x1b[1;33m"),
+    (RunStatus.CANCELLED, "\x1b[1;33m"), (RunStatus.CAPPED, "\x1b[35m"),
 ])
 def test_render_table_status_colours(status, sgr):
     row = RunRow("r", status, "", "", None, None, None, "", None)
@@ -180,6 +180,27 @@ def test_render_summary_shows_outcomes_always_and_the_rest_when_non_zero():
     assert render_summary(counts()) == "0 completed, 0 failed, 0 timeout, 0 cancelled"
     assert render_summary(counts(waiting=3, paused=1, interrupted=1)) == \
         "3 waiting, 1 paused, 0 completed, 0 failed, 0 timeout, 0 cancelled, 1 interrupted"
+
+
+def test_render_summary_counts_capped_after_completed_only_when_non_zero():
+    assert render_summary(counts(completed=1, capped=2)) == \
+        "1 completed, 2 capped, 0 failed, 0 timeout, 0 cancelled"
+    assert "capped" not in render_summary(counts(completed=3))
+
+
+def test_plain_status_line_capped_says_why():
+    row = RunRow("dual", RunStatus.CAPPED, "", "", None, None, 18.4,
+                 "could not beat bar: 1.5 x 12.3 s", None)
+    assert plain_status_line(row) == "dual: capped 0:18 - could not beat bar: 1.5 x 12.3 s"
+
+
+def test_capped_is_final_reachable_from_every_live_state_and_not_a_failure_colour():
+    from times_doctor import states
+    assert states.is_final(RunStatus.CAPPED) and RunStatus.CAPPED not in states.CANCELLABLE_STATES
+    for source in (RunStatus.WAITING,) + states.ACTIVE_STATES:
+        assert states.can_transition(source, RunStatus.CAPPED), source
+    assert not states.can_transition(RunStatus.CAPPED, RunStatus.RUNNING)
+    assert states.web_colour(RunStatus.CAPPED) == ("#7b1fa2", False)
 
 
 def test_render_summary_colour_only_on_non_zero_counts():

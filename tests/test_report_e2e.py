@@ -119,7 +119,8 @@ def test_acceptance_scan_page_in_chromium(browser, copy_model, gams_path, tmp_pa
         assert facts["innerWidth"] == width, facts
         assert facts["rows"] == 5 and facts["bars"] == 5, facts
         assert facts["figures"] == len(figures) and facts["emptyCharts"] == [], facts
-        assert facts["sections"] == ["scan", "summary", "diagnosis", "time", "convergence",
+        assert facts["sections"] == ["scan", "summary", "diagnosis", "time", "timing",
+                                     "convergence",
                                      "numerics"]
         assert facts["scrollWidth"] <= facts["clientWidth"], facts
         assert facts["overflowing"] == [], facts

@@ -276,3 +276,49 @@ def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):
         "  dual        -> %s" % os.path.join(runs, "dual"),
         "  bar_nox     -> %s" % os.path.join(runs, "bar_nox"),
         "  concurrent  -> %s" % os.path.join(runs, "concurrent")]
+
+
+def test_ranking_section_gives_the_order_the_verdict_the_warning_and_the_answer():
+    from times_doctor import ranking
+    rows = [dict(row("dual", "completed", "1.0", "9.000", "1 Optimal"), trial_of="dual",
+                 run_kind="confirm", contended="yes", cpu_share="0.4", load_avg="5.0"),
+            dict(row("primal", "completed", "1.0", "12.000", "1 Optimal"), trial_of="primal",
+                 contended="yes", cpu_share="0.5"),
+            dict(row("bar", "capped", runtime="13.500"), trial_of="bar",
+                 stop_reason="could not beat dual: 1.5 x 9.00 s")]
+    answer = {"trustworthy": "times-doctor scan /r --resume --confirm 2",
+              "best_file": "/o/times_doctor_out/best/cplex.opt",
+              "use_line": "gams model.run lp=cplex optfile=1 optdir=/o/best"}
+    page = report(rows=rows, ranking=ranking.rank_rows(rows), answer=answer, best_name="dual")
+    section = page[page.index('<section id="ranking">'):page.index('<section id="time">')]
+    assert re.findall(r'<tr data-profile="([^"]+)">', section) == ["dual", "primal", "bar"]
+    assert '<td data-label="Timed">confirm: 1 run alone, contended</td>' in section
+    assert '<td data-label="Timed">capped: could not beat dual: 1.5 x 9.00 s</td>' in section
+    assert '<p class="ok" data-kind="verdict">Winner: dual, 9.00 s wall' in section
+    # Alone, yet contended: the machine was busy; the command is named otherwise.
+    assert '<p class="warn" data-kind="verdict">Even alone the best runs were contended' \
+        not in section  # primal (the runner-up) was timed in the scan, not alone
+    assert "re-run the best alone: times-doctor scan /r --resume --confirm 2" in section
+    assert ('<p class="ok" id="best-file">Best option file: <code>/o/times_doctor_out/best/'
+            'cplex.opt</code>. Use it in the run folder: <code>gams model.run lp=cplex '
+            'optfile=1 optdir=/o/best</code></p>') in section
+    assert '<tr class="run best" data-run="dual">' in page
+
+
+def test_timing_section_has_the_figures_of_each_measured_run():
+    rows = [dict(row("dual", "completed", "1.0", "9.000", "1 Optimal"), solver_seconds="6.500",
+                 gams_seconds="2.500", cpu_seconds="8.800", det_ticks="3633.34", cpu_share="0.45",
+                 load_avg="3.90", cpus="2", contended="yes", trial="1"),
+            dict(row("grb", "completed", "1.0", "2.000", "1 Optimal"), solver_seconds="1.000",
+                 gams_seconds="1.000", cpu_seconds="1.900", work_units="0.48", cpu_share="0.98",
+                 contended="no", exclusive_node="yes", trial="2", seed="1"),
+            row("sift", "cancelled", runtime="1.000", rc="")]  # nothing measured: no row
+    page = report(rows=rows)
+    section = page[page.index('<section id="timing">'):page.index('<section id="convergence">')]
+    assert re.findall(r'<tr data-run="([^"]+)"', section) == ["dual", "grb"]
+    assert '<tr data-run="dual" class="contended">' in section
+    cells = re.findall(r'<td data-label="[^"]+">([^<]*)</td>', section)
+    assert cells == ["dual", "9.000", "6.500", "2.500", "8.800", "3633.34 ticks", "45 %",
+                     "3.90 on 2 CPUs", "yes", "1", "",
+                     "grb", "2.000", "1.000", "1.000", "1.900", "0.48 work units", "98 %", "",
+                     "no, exclusive node", "2", "1"]

@@ -18,10 +18,13 @@ from times_doctor.state_file import iso_time
 from times_doctor.states import RunStatus
 
 HEADER = ",".join(CSV_COLUMNS) + "\n"
-# A row as report.py writes it, and one with a quoted newline in a field.
-DUAL = ("dual,cplex,completed,1 Optimal,1 Normal Completion,1 optimal,153.675,0.135,4,0,"
-        "normal return,0.126,1.0,/o/scan_runs/cplex/dual,/o/scan_runs/cplex/dual/t.lst\n")
-ODD = ('odd,cplex,cancelled,,,,,,,,"two\nlines, and a ""quote""",,,/o/scan_runs/cplex/odd,\n')
+# Rows as an older times-doctor wrote them (its 15 columns) ...
+OLD_DUAL = ("dual,cplex,completed,1 Optimal,1 Normal Completion,1 optimal,153.675,0.135,4,0,"
+            "normal return,0.126,1.0,/o/scan_runs/cplex/dual,/o/scan_runs/cplex/dual/t.lst\n")
+OLD_ODD = ('odd,cplex,cancelled,,,,,,,,"two\nlines, and a ""quote""",,,/o/scan_runs/cplex/odd,\n')
+# ... and as report.py writes them now (timing, trial; no rank: none was given).
+DUAL = OLD_DUAL[:-1] + ",0.110,0.025,0.140,0.01,,0.970,0.30,2,no,,dual,1,,scan,,,\n"
+ODD = OLD_ODD[:-1] + ",,,,,,,,,,,odd,1,,scan,,,\n"
 
 
 def fingerprint(**changes):
@@ -71,7 +74,19 @@ def test_render_csv_writes_carried_rows_byte_for_byte(tmp_path):
     fresh = report_row(P(), RunStatus.COMPLETED, 1.5)
     text = render_csv([carried, fresh])
     assert text.startswith(HEADER + ODD)
-    assert text.endswith("new,cplex,completed,,,,,1.500,,,,,,,\n")
+    assert text.endswith("new,cplex,completed,,,,,1.500,,,,,,," + "," * (len(CSV_COLUMNS) - 15)
+                         + "\n")
+
+
+def test_render_csv_gives_an_older_rows_new_columns_empty_and_keeps_the_rest():
+    text = render_csv([CarriedRow({}, OLD_ODD, CSV_COLUMNS[:15])])
+    assert text == HEADER + OLD_ODD[:-1] + "," * (len(CSV_COLUMNS) - 15) + "\n"
+
+
+def test_render_csv_writes_the_ranks_this_scan_gave_a_carried_row():
+    row = CarriedRow({"profile": "dual"}, DUAL)
+    row.update(rank="2", rank_basis="scan: 1 run")
+    assert render_csv([row]) == HEADER + DUAL[:-len(",,,\n")] + ",2,scan: 1 run,\n"
 
 
 def test_carried_row_without_a_line_end_gets_one():

@@ -285,6 +285,47 @@ def test_second_cancel_from_running_in_the_grace_kills_at_once(tmp_path):
     assert kill_at - term_at == pytest.approx(2.0, abs=0.06)  # not the 60 s grace
 
 
+def test_cap_from_running_ends_the_group_and_the_run_as_capped(tmp_path):
+    run = Harness(tmp_path)
+    reason = "could not beat bar: 1.5 x 2.0 s"
+
+    def cap():
+        run.clock.advance(3)
+        assert run.registry.cap(NAME, reason, grace_seconds=5)
+    result = run.run([run.advance(1), cap])
+    assert (result.status, result.returncode, result.message) == (
+        RunStatus.CAPPED, TERM_RC, reason)
+    snap = run.registry.get(NAME)
+    assert (snap.stop_reason, snap.details) == (reason, reason)
+    assert run.statuses == [S, R, RunStatus.CAPPED]
+    assert call_names(run.groups) == ["attach", "terminate", "close"]
+
+
+def test_cap_from_running_as_it_completes_by_itself_leaves_it_completed(tmp_path):
+    run = Harness(tmp_path)
+    finish = run.finish(0, advance=1)
+
+    def cap_as_it_exits():
+        finish()
+        run.registry.cap(NAME, "could not beat bar")  # arrives after GAMS exited
+    result = run.run([run.advance(1), cap_as_it_exits])
+    assert result.status == RunStatus.COMPLETED
+    snap = run.registry.get(NAME)
+    assert snap.stop_reason == "" and snap.details.startswith("wall 2 s = GAMS")
+
+
+def test_exit_from_running_records_the_timing_of_the_run(tmp_path):
+    run = Harness(tmp_path)
+    run.run([run.advance(2), run.finish(0, advance=1)])
+    snap = run.registry.get(NAME)
+    # cplex_dual.lst: RESOURCE USAGE 0.422, "--- Cplex Time: 0.42sec (det. 1148.67 ticks)".
+    assert (snap.solver_seconds, snap.gams_seconds, snap.det_ticks, snap.work_units) == (
+        0.422, 2.578, 1148.67, None)
+    # The fake seam samples nothing: no CPU figure, no verdict.
+    assert (snap.cpu_seconds, snap.cpu_share, snap.contended) == (None, None, None)
+    assert snap.details == "wall 3 s = GAMS 2.58 + solver 0.42; 1149 ticks"
+
+
 def test_timeout_from_running_ends_the_group(tmp_path):
     run = Harness(tmp_path)
     result = run.run([run.advance(4), run.advance(4), run.advance(4)], timeout_seconds=10)

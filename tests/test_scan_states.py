@@ -20,7 +20,8 @@ import pytest
 from proc_helpers import wait_until
 from scan_helpers import FAKE_GAMS, read_report, read_state, scan_config
 from times_doctor import control
-from times_doctor.errors import EXIT_CANCELLED, EXIT_RUN_FAILED, EXIT_SIGTERM
+from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGTERM
+from times_doctor.lst import LstResult
 from times_doctor.runner import LICENCE_RC, RunResult
 from times_doctor.scan import Scan, plan_scan
 from times_doctor.states import RunStatus
@@ -34,8 +35,11 @@ class FakeRunner(object):
 
     behaviours: run name -> "completes", "licence" (GAMS rc 7), "waits" (until
     cancelled), "stubborn" (until cancelled and its grace deadline passes,
-    as terminate_process_group waits) or "raises".  before_end: run name ->
-    callable(registry), called just before the run goes final.
+    as terminate_process_group waits), "raises", or a number: it completes
+    optimal and reports that many seconds (the CSV's time, which the ranking
+    and --cap compare).  before_end: run name -> callable(registry), called
+    just before the run goes final.  A run ended by a stop request ends as
+    the registry says (cancelled, or capped).
     """
 
     def __init__(self, behaviours, before_end=None):
@@ -43,6 +47,7 @@ class FakeRunner(object):
         self.before_end = before_end or {}
         self.started = []
         self.grace_deadlines = {}  # name -> the deadline when the cancel was first seen
+        self.active_at_start = {}  # name -> the other runs active when it started
 
     def __call__(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
                  log_seconds=None):
@@ -50,11 +55,17 @@ class FakeRunner(object):
         if not registry.try_start(name):
             return None
         self.started.append(name)
+        self.active_at_start[name] = [snap.name for snap in registry.snapshot()
+                                      if snap.name != name and snap.status in (
+                                          RunStatus.STARTING, RunStatus.RUNNING)]
         behaviour = self.behaviours[name]
         if behaviour == "raises":
             raise RuntimeError("the runner broke")
         registry.set_status(name, RunStatus.RUNNING)
         message = None
+        if isinstance(behaviour, float):
+            final = registry.set_status(name, RunStatus.COMPLETED, 0)
+            return RunResult(name, RunStatus.COMPLETED, 0, behaviour, OPTIMAL, None, [])
         if behaviour == "completes":
             status, returncode = RunStatus.COMPLETED, 0
         elif behaviour == "licence":
@@ -66,22 +77,31 @@ class FakeRunner(object):
             if behaviour == "stubborn":
                 wait_until(lambda: time.monotonic() >= registry.grace_deadline(name), 30,
                            interval=0.01, message="the grace of %s" % name)
-            status, returncode = RunStatus.CANCELLED, -15
+            status, returncode = registry.stop_status(name), -15
         if name in self.before_end:
             self.before_end[name](registry)
         final = registry.set_status(name, status, returncode)
         return RunResult(name, status, returncode, final.elapsed_seconds, None, message, [])
 
 
+OPTIMAL = LstResult("1 Normal Completion", "1 Optimal", 10.0, "1 optimal", 12, 0.5, None, None)
+
+
 def make_scan(tmp_path, runner, **config):
     run_dir = tmp_path / "run"
+    if run_dir.exists():  # a second scan of the same folder (--resume)
+        return _scan_of(tmp_path, runner, str(run_dir), config)
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* no GAMS runs this\n")
-    plan = plan_scan(scan_config(str(run_dir), FAKE_GAMS, **config))
+    return _scan_of(tmp_path, runner, str(run_dir), config)
+
+
+def _scan_of(tmp_path, runner, run_dir, config):
+    plan = plan_scan(scan_config(run_dir, FAKE_GAMS, **config))
     # The session entry goes to this test's folder, not the user's.
     environ = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "xdg"), HOME=str(tmp_path))
     return Scan(plan, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-                environ=environ, run_one=runner), str(run_dir)
+                environ=environ, run_one=runner), run_dir
 
 
 def rows_by_profile(run_dir):
@@ -348,3 +368,135 @@ def test_last_state_write_refused_for_a_while_is_tried_again(tmp_path, monkeypat
     assert refused == [0, 0, 0]
     document = read_state(run_dir)
     assert document["finished"] is True and document["exit_code"] == 0
+
+
+# -- which profile is best: --cap, --race, --confirm, --repeat ---------------------------
+
+def test_cap_from_running_stops_the_runs_that_can_no_longer_win_and_the_scan_passes(tmp_path):
+    runner = FakeRunner({"quick": 0.01, "dual": "waits", "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["quick", "dual", "primal"],
+                              opt_dir=str(_opts(tmp_path, "quick")), parallel=True,
+                              max_workers="3", cap="1.5")
+    assert scan.run() == EXIT_OK  # capped runs do not fail the scan
+    rows = rows_by_profile(run_dir)
+    assert [rows[name]["status"] for name in ("quick", "dual", "primal")] == [
+        "completed", "capped", "capped"]
+    assert rows["dual"]["stop_reason"] == "could not beat quick: 1.5 x 0.01 s"
+    assert (rows["quick"]["rank"], rows["dual"]["rank"]) == ("1", "")
+    text = scan.stdout.getvalue()
+    assert "dual: capped: could not beat quick: 1.5 x 0.01 s" in text
+    assert "   -  dual    capped: could not beat quick: 1.5 x 0.01 s" in text
+    assert "To run what did not complete" not in text
+    jobs = jobs_by_name(run_dir)
+    assert jobs["primal"]["status"] == "capped" and jobs["primal"]["details"].startswith(
+        "could not beat quick")
+
+
+def test_race_from_waiting_caps_the_runs_that_never_started(tmp_path):
+    runner = FakeRunner({"dual": 2.0, "primal": 1.0, "sift": 1.0})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal", "sift"], race=True)
+    assert scan.run() == EXIT_OK
+    assert runner.started == ["dual"]
+    rows = rows_by_profile(run_dir)
+    assert [rows[name]["status"] for name in ("dual", "primal", "sift")] == [
+        "completed", "capped", "capped"]
+    assert rows["sift"]["stop_reason"] == "race: dual finished first, in 2.00 s"
+
+
+def test_confirm_re_runs_the_best_alone_after_the_scan_and_ranks_on_those(tmp_path):
+    runner = FakeRunner({"dual": 5.0, "primal": 3.0, "sift": 9.0,
+                         "primal.confirm": 2.5, "dual.confirm": 2.0})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal", "sift"],
+                              parallel=True, max_workers="3", confirm="2")
+    assert scan.run() == EXIT_OK
+    assert sorted(runner.started[:3]) == ["dual", "primal", "sift"]
+    assert runner.started[3:] == ["primal.confirm", "dual.confirm"]  # best first
+    # Alone: nothing else of the scan ran beside a confirmation run.
+    assert runner.active_at_start["primal.confirm"] == []
+    assert runner.active_at_start["dual.confirm"] == []
+    rows = rows_by_profile(run_dir)
+    assert [(name, rows[name]["rank"], rows[name]["rank_basis"], rows[name]["run_kind"])
+            for name in ("dual", "primal", "sift", "primal.confirm", "dual.confirm")] == [
+        ("dual", "1", "confirm: 1 run alone", "scan"),
+        ("primal", "2", "confirm: 1 run alone", "scan"),
+        ("sift", "3", "scan: 1 run", "scan"),
+        ("primal.confirm", "2", "confirm: 1 run alone", "confirm"),
+        ("dual.confirm", "1", "confirm: 1 run alone", "confirm")]
+    text = scan.stdout.getvalue()
+    assert "confirming the 2 best profile(s) alone, one run at a time: primal, dual" in text
+    assert "Winner: dual, 2.00 s wall (confirm: 1 run alone); runner-up primal" in text
+    best_file = os.path.join(run_dir, "times_doctor_out", "best", "cplex.opt")
+    assert "Best option file: %s" % best_file in text
+    with open(best_file) as handle:
+        assert handle.read().endswith("lpmethod 2\nthreads 1\nsimdisplay 2\nbardisplay 2\n")
+    jobs = jobs_by_name(run_dir)
+    assert (jobs["dual.confirm"]["kind"], jobs["dual.confirm"]["trial_of"]) == ("confirm",
+                                                                              "dual")
+
+
+def test_repeat_runs_each_trial_and_the_csv_has_a_row_per_trial(tmp_path):
+    runner = FakeRunner({"dual": 3.0, "dual.r2": 3.2, "dual.r3": 2.9,
+                         "primal": 6.0, "primal.r2": 6.1, "primal.r3": 5.9})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], repeat="3")
+    assert scan.run() == EXIT_OK
+    _, rows = read_report(run_dir)
+    assert [(row["profile"], row["trial_of"], row["trial"], row["seed"]) for row in rows] == [
+        ("dual", "dual", "1", ""), ("dual.r2", "dual", "2", "1"), ("dual.r3", "dual", "3", "2"),
+        ("primal", "primal", "1", ""), ("primal.r2", "primal", "2", "1"),
+        ("primal.r3", "primal", "3", "2")]
+    assert "Winner: dual, 3.00 s (2.90-3.20) wall (scan: median of 3 runs)" in \
+        scan.stdout.getvalue()
+
+
+def test_resume_keeps_capped_and_confirmed_runs(tmp_path):
+    first = FakeRunner({"quick": 0.01, "dual": "waits", "quick.confirm": 0.02})
+    scan, run_dir = make_scan(tmp_path, first, profiles=["quick", "dual"],
+                              opt_dir=str(_opts(tmp_path, "quick")), parallel=True,
+                              max_workers="2", cap="1.5", confirm="1")
+    assert scan.run() == EXIT_OK
+    assert first.started[-1] == "quick.confirm"
+    again = FakeRunner({})
+    # --cap and --confirm come from the earlier scan's options.
+    scan, _ = make_scan(tmp_path, again, resume=True, profiles=["quick", "dual"],
+                        opt_dir=str(_opts(tmp_path, "quick")))
+    assert scan.run() == EXIT_OK
+    assert again.started == []  # nothing ran again
+    text = scan.stdout.getvalue()
+    assert "kept (completed, inputs unchanged): quick" in text
+    assert "kept (capped, inputs unchanged): dual" in text
+    assert "kept for the confirmation, if it runs the same profiles alone again: " \
+        "quick.confirm" in text
+    rows = rows_by_profile(run_dir)
+    assert [(name, rows[name]["status"]) for name in ("quick", "dual", "quick.confirm")] == [
+        ("quick", "completed"), ("dual", "capped"), ("quick.confirm", "completed")]
+    assert rows["quick"]["rank_basis"] == "confirm: 1 run alone"
+    jobs = jobs_by_name(run_dir)
+    assert jobs["dual"]["details"].startswith("kept: could not beat quick")
+    assert jobs["quick.confirm"]["kept"] is True
+
+
+def _opts(tmp_path, *names):
+    """An --opt-dir with a CPLEX profile per name (no GAMS reads them here)."""
+    folder = tmp_path / "opts"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / ("%s.opt" % name)).write_text("epgap 1\n")
+    return folder
+
+
+def test_cancel_all_request_from_running_skips_the_confirmation(tmp_path):
+    """`cancel --all` stops the scan's work: no confirmation runs start afterwards."""
+    runner = FakeRunner({"dual": 1.0, "primal": "waits"})
+    scan, run_dir = make_scan(tmp_path, runner, profiles=["dual", "primal"], parallel=True,
+                              max_workers="2", confirm="1")
+
+    def client():
+        wait_until(lambda: scan.inbox is not None and all_running(scan, "primal")
+                   and scan.registry.get("dual").status == RunStatus.COMPLETED, 30,
+                   message="dual completed, primal running")
+        control.send_request(run_dir, control.ACTION_CANCEL, all_runs=True)
+    thread = in_thread(client)
+    assert scan.run() == EXIT_CANCELLED
+    thread.join(30)
+    assert sorted(runner.started) == ["dual", "primal"]
+    assert scan.registry.names() == ["dual", "primal"]  # no dual.confirm

@@ -84,6 +84,28 @@ def test_check_commands_names_what_is_missing(tmp_path):
     assert "needs srun, scancel" in str(info.value)
 
 
+@pytest.mark.parametrize("answer, exclusive", [
+    (b"NO\n", True), (b"OK\n", False), (b"YES\n", False), (b"USER\n", False), (b"\n", None)])
+def test_job_is_exclusive_reads_squeues_oversubscribe(answer, exclusive):
+    from times_doctor import slurm_task
+    calls = []
+
+    def call(argv, **kwargs):
+        calls.append(argv)
+        return answer
+    assert slurm_task.job_is_exclusive("42", call=call) is exclusive
+    assert calls == [["squeue", "-h", "-j", "42", "-o", "%h"]]
+
+
+def test_job_is_exclusive_without_a_job_or_an_answer_is_unknown():
+    from times_doctor import slurm_task
+
+    def broken(argv, **kwargs):
+        raise OSError("no squeue")
+    assert slurm_task.job_is_exclusive(None) is None
+    assert slurm_task.job_is_exclusive("42", call=broken) is None
+
+
 class FakeCommands(object):
     """squeue answers from a table; every other command is recorded and succeeds."""
 
@@ -169,9 +191,14 @@ def array_ids(state):
     return sorted(set(job["slurm_job_id"].split("_")[0] for job in state["jobs"]))
 
 
+# What differs between two runs of one profile: its times, where it ran, what it cost, how
+# contended it was, and so its rank.  Not its deterministic ticks: the same work, the same ticks.
+MEASURED = ("runtime_seconds", "dir", "lst", "solver_seconds", "gams_seconds", "cpu_seconds",
+            "cpu_share", "load_avg", "cpus", "contended", "exclusive_node", "rank", "rank_basis")
+
+
 def comparable(rows):
-    return [dict((k, v) for k, v in row.items() if k not in ("runtime_seconds", "dir", "lst"))
-            for row in rows]
+    return [dict((k, v) for k, v in row.items() if k not in MEASURED) for row in rows]
 
 
 @pytest.mark.gams
@@ -200,9 +227,14 @@ def test_four_profiles_as_one_array_and_inside_salloc_match_a_local_scan(
     [array] = array_ids(state)
     assert [job["slurm_job_id"] for job in state["jobs"]] == [
         "%s_%d" % (array, index) for index in range(4)]
+    for row in rows:
+        # Measured by the task on the node, reported in its record: not exclusive here.
+        assert float(row["cpu_seconds"]) > 0 and float(row["solver_seconds"]) >= 0
+        assert row["exclusive_node"] == "no" and row["det_ticks"]
     for job in state["jobs"]:
         assert job["slurm_mode"] == "array"
         assert job["slurm_job_name"] == "td-%s" % state["scan_id"]
+        assert job["slurm_exclusive"] is False and job["slurm_run_seconds"] > 0
         assert job["pid"] is None and job["sid"] is None  # nothing local for reap to touch
         with open(os.path.join(job["work_dir"], "slurm_record.json")) as handle:
             assert json.load(handle)["slurm_job_id"] == job["slurm_job_id"]
@@ -597,4 +629,26 @@ def test_a_scan_of_the_one_job_per_profile_launcher_is_reaped_and_resumed(
     assert [job["status"] for job in state["jobs"]] == ["timeout"] * 2
     assert set(job["slurm_mode"] for job in state["jobs"]) == set(["array"])
     assert len(array_ids(state)) == 1
+
+
+def test_cap_through_slurm_stops_the_hard_run_on_its_own_clock(copy_model, gams_path, tmp_path,
+                                                              env, slurm_cluster):
+    """--cap 1.5 with a quick and a hard MIP profile as batch jobs: the hard one ends capped,
+    its job gone and no process of it left on the node; the scan passes."""
+    run_dir, out = copy_model("marketsplit"), str(tmp_path / "out")
+    opts = tmp_path / "opts" / "cplex"
+    opts.mkdir(parents=True)
+    (opts / "quick.opt").write_text("epint 0.5\n")  # optimal at the root (see test_ranking_e2e)
+    code, stdout, stderr = run_cli(scan_args(run_dir, gams_path, out, "quick,dual", [
+        # A bound, in case the cluster's CPUs are taken and quick never starts.
+        "--opt-dir", str(tmp_path / "opts"), "--cap", "1.5", "--timeout-seconds", "180"]),
+        env=env)
+    assert code == 0, (stdout, stderr)
+    _, rows = read_report(out)
+    rows = dict((row["profile"], row) for row in rows)
+    assert (rows["quick"]["status"], rows["dual"]["status"]) == ("completed", "capped")
+    assert rows["dual"]["stop_reason"].startswith("could not beat quick: 1.5 x ")
+    state = read_state(out)
+    assert state["exit_code"] == 0
+    assert marked_pids("%s/" % state["scan_id"]) == []
     assert slurm_cluster.job_ids() == []

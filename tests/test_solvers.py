@@ -1,10 +1,13 @@
 """solvers.py: the one table of solvers, and the parsers logparse.SolverLogParser picks from it."""
 
 import collections
+import json
 import os
+import subprocess
 
 import pytest
 
+from gams_select import standin_python
 from times_doctor import logparse, solvers
 from times_doctor.cplex_log import CplexLogParser
 from times_doctor.gurobi_log import GurobiLogParser
@@ -23,6 +26,47 @@ def test_the_table_in_order():
     assert (gurobi.label, gurobi.option_file, gurobi.threads_keyword, gurobi.display_lines,
             gurobi.def_file, gurobi.parser) == (
         "GUROBI", "gurobi.opt", "Threads", (), "optgurobi.def", GurobiLogParser)
+    assert (cplex.seed_keyword, gurobi.seed_keyword) == ("randomseed", "Seed")
+
+
+# Runs under the solver interpreter (it has gamsapi, gamspy-base, gamspy-gurobi):
+# GAMS's own option reader loads each solver's def file and looks the keywords up.
+DEF_ORACLE = r"""
+import json, os, sys
+from gams.core.opt import new_optHandle_tp, optCreateD, optReadDefinition, optFindStr
+from gams.core.opt import optGetInfoNr, optDataInteger
+import gamspy_base, gamspy_gurobi
+folders = {"cplex": gamspy_base.directory, "gurobi": os.path.dirname(gamspy_gurobi.__file__)}
+out = {}
+for solver, keyword, def_file in json.loads(sys.argv[1]):
+    handle = new_optHandle_tp()
+    ok, message = optCreateD(handle, gamspy_base.directory, 256)
+    path = os.path.join(folders[solver], def_file)
+    errors = optReadDefinition(handle, path)
+    found = optFindStr(handle, keyword)
+    integer = found[0] == 1 and optGetInfoNr(handle, found[1])[4] == optDataInteger
+    out[solver] = {"path": path, "read_errors": errors, "found": found[0] == 1,
+                   "integer": integer}
+print(json.dumps(out))
+"""
+
+
+def test_seed_keywords_are_integer_options_of_gams_own_def_files():
+    # --repeat writes "<seed_keyword> N" into trials' option files: GAMS's
+    # option reader must know it as an integer option of that solver.
+    table = [(name, row.seed_keyword, row.def_file) for name, row in
+             solvers.SOLVER_TABLE.items()]
+    try:
+        out = subprocess.check_output([standin_python(), "-c", DEF_ORACLE, json.dumps(table)],
+                                      stderr=subprocess.STDOUT, timeout=120)
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.fail("GAMS's option reader (gamsapi, gamspy-base, gamspy-gurobi) is not usable "
+                    "under %s: %s" % (standin_python(), getattr(error, "output", error)))
+    answers = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    for name, keyword, _ in table:
+        answer = answers[name]
+        assert answer["read_errors"] == 0, answer
+        assert answer["found"] and answer["integer"], (name, keyword, answer)
 
 
 def test_every_row_is_consistent():

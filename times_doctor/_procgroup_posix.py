@@ -15,9 +15,13 @@ import subprocess
 import sys
 import threading
 
-from times_doctor.procgroup import JOB_ENV_VAR, GroupRef, ProcessGroups
+from times_doctor.procgroup import JOB_ENV_VAR, GroupRef, ProcessGroups, TreeUsage
 
 _linux = sys.platform.startswith("linux")
+
+# A job's process tree is a handful of processes (gams -> sh -> sh -> solver);
+# a walk that finds more than this stops there rather than stall a sample.
+MAX_TREE_PROCESSES = 256
 
 
 class ProcInfo(object):
@@ -61,6 +65,42 @@ class PosixOsApi(object):
     def waitid_block_nowait(self, pid):
         """Block until child *pid* has exited, leaving it unreaped."""
         os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+    def wait4(self, pid):
+        """Reap child *pid*: (its wait status, CPU seconds of it and every descendant it reaped)."""
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage.ru_utime + usage.ru_stime
+
+    def read_file(self, path, limit=4096):
+        """The first *limit* bytes of a (/proc) file, or None when it cannot be read."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, limit)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def list_dir(self, path):
+        """The names in a (/proc) folder, or [] when it is gone."""
+        try:
+            return os.listdir(path)
+        except OSError:
+            return []
+
+    def load_average(self):
+        """The 1-minute load average, or None where the OS gives none."""
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+
+    def clock_ticks(self):
+        """Clock ticks per second of /proc's CPU times."""
+        return os.sysconf("SC_CLK_TCK")
 
     def process_table(self):
         """Every live process: Linux from /proc, elsewhere from ps + getsid."""
@@ -210,6 +250,42 @@ class PosixProcessGroups(ProcessGroups):
         except ChildProcessError:
             pass  # already reaped by the worker (its error path): it has exited
 
+    def reap(self, ref, popen):
+        """wait4 the leader: its exit status, and the CPU of the tree below it.
+
+        The rusage of a reaped process includes every descendant it reaped
+        itself (gams reaps its shells, they reap the solver), so for a run
+        that ended by itself this is the whole tree's CPU.  A descendant that
+        outlived its parent (killed runs) is not in it: usage.UsageSampler
+        keeps what /proc showed of those.
+        """
+        if popen.returncode is None and not ref.leader_reaped:
+            try:
+                status, cpu_seconds = self.os_api.wait4(ref.pid)
+            except ChildProcessError:
+                pass  # reaped already (should not happen): Popen knows its status
+            else:
+                popen.returncode = _returncode(status)
+                ref.cpu_seconds = cpu_seconds
+        return ProcessGroups.reap(self, ref, popen)
+
+    def tree_usage(self, ref):
+        """Linux: the CPU counters of every process below the leader, from /proc.
+
+        The tree is walked through each thread's ``children`` file, from the
+        leader down (not the whole process table: this runs every few
+        seconds for every run); each process's CPU from ``stat`` (utime +
+        stime, its ended threads included) and each thread's time on and
+        waiting for a CPU from ``schedstat`` (the run-queue delay is what
+        contention costs).  Elsewhere None.
+        """
+        if not _linux or ref.leader_reaped:
+            return None
+        return linux_tree_usage(self.os_api, ref.pid)
+
+    def machine_load(self):
+        return self.os_api.load_average()
+
     def interrupt(self, ref):
         """SIGINT to GAMS itself, which passes the interrupt on to its solver.
 
@@ -278,6 +354,61 @@ class PosixProcessGroups(ProcessGroups):
                 self.os_api.kill(pid, sig)
             except ProcessLookupError:
                 pass  # exited between the scan and the signal
+
+
+def linux_tree_usage(api, leader):
+    """TreeUsage of *leader* and its descendants, read through *api* (PosixOsApi)."""
+    ticks = float(api.clock_ticks())
+    processes, threads = {}, {}
+    pending, seen = [leader], set()
+    while pending and len(seen) < MAX_TREE_PROCESSES:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        times = _stat_times(api.read_file("/proc/%d/stat" % pid))
+        if times is None:
+            continue  # gone since its parent listed it
+        start, cpu_ticks = times
+        processes[(pid, start)] = cpu_ticks / ticks
+        for tid in api.list_dir("/proc/%d/task" % pid):
+            if not tid.isdigit():
+                continue
+            folder = "/proc/%d/task/%s/" % (pid, tid)
+            times = _schedstat(api.read_file(folder + "schedstat"))
+            if times is not None:
+                threads[(pid, start, int(tid))] = times
+            children = api.read_file(folder + "children") or b""
+            pending.extend(int(child) for child in children.split() if child.isdigit())
+    return TreeUsage(processes, threads)
+
+
+def _stat_times(raw):
+    """(start time, utime + stime in clock ticks) from /proc/<pid>/stat, or None."""
+    if not raw:
+        return None
+    close = raw.rfind(b")")
+    fields = raw[close + 2:].split()
+    try:
+        return int(fields[19]), int(fields[11]) + int(fields[12])
+    except (IndexError, ValueError):
+        return None
+
+
+def _schedstat(raw):
+    """(seconds on a CPU, seconds waiting for one) from a thread's schedstat, or None."""
+    fields = (raw or b"").split()
+    try:
+        return int(fields[0]) / 1e9, int(fields[1]) / 1e9
+    except (IndexError, ValueError):
+        return None
+
+
+def _returncode(status):
+    """Popen's returncode for a wait status: the exit code, or minus the signal."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 class _SharedTableReads(object):

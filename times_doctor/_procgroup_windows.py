@@ -36,10 +36,11 @@ so this module imports (and its logic runs) on any platform.
 """
 
 import collections
+import threading
 
 from times_doctor._winapi import KILLED_EXIT_CODE, WinApi
 from times_doctor._windows_ctypes import CREATE_NEW_PROCESS_GROUP
-from times_doctor.procgroup import GroupRef, ProcessGroups
+from times_doctor.procgroup import GroupRef, ProcessGroups, TreeUsage
 
 # GAMS (gams.exe) creates a hidden top-level window with this title and the
 # gams process id appended, and stops the solve when it receives WM_COPYDATA
@@ -58,6 +59,8 @@ class WindowsProcessGroups(ProcessGroups):
 
     def __init__(self, win_api=None):
         self.win_api = win_api if win_api is not None else WinApi()
+        self._load_lock = threading.Lock()
+        self._last_system_times = None  # machine_load()'s previous (idle, kernel, user)
 
     def control_report(self):
         return True, "process groups (CREATE_NEW_PROCESS_GROUP) and kill-on-close Job Objects"
@@ -119,6 +122,53 @@ class WindowsProcessGroups(ProcessGroups):
         # unrecyclable while that handle (and ours) is open, so reading the
         # status early cannot let the group id go to another process.
         return popen.poll()
+
+    def reap(self, ref, popen):
+        """Popen's wait, after reading the job's CPU total into ``ref.cpu_seconds``.
+
+        The Job Object accounts every process that ever ran in it, ended
+        ones included, so this is the whole run's CPU (a child that started
+        before the leader was assigned is the only one it can miss).
+        """
+        ref.cpu_seconds = self._job_cpu_seconds(ref)
+        return ProcessGroups.reap(self, ref, popen)
+
+    def tree_usage(self, ref):
+        """The job's CPU total so far; Windows gives no per-thread wait for a CPU."""
+        cpu_seconds = self._job_cpu_seconds(ref)
+        if cpu_seconds is None:
+            return None
+        return TreeUsage({("job", ref.pid): cpu_seconds}, {})
+
+    def machine_load(self):
+        """Busy CPUs since the previous call (GetSystemTimes), like a load average; None at first.
+
+        Windows has no load average; the share of the machine's CPU time
+        that was not idle, times its CPUs, is the nearest figure (it cannot
+        exceed the CPUs: a queue of waiting threads does not show).
+        """
+        try:
+            now = self.win_api.system_times()
+        except OSError:
+            return None
+        with self._load_lock:
+            last, self._last_system_times = self._last_system_times, now
+        if last is None:
+            return None
+        idle, kernel, user = (new - old for new, old in zip(now, last))
+        total = kernel + user  # kernel time includes idle time
+        if total <= 0:
+            return None
+        return (1.0 - float(idle) / total) * self.win_api.cpu_count()
+
+    def _job_cpu_seconds(self, ref):
+        native = ref.native
+        if native is None or native.job is None:
+            return None
+        try:
+            return self.win_api.job_cpu_seconds(native.job)
+        except OSError:
+            return None  # a figure for the report, never a reason to fail the run
 
     def interrupt(self, ref):
         """Send GAMS its "interrupt" window message.

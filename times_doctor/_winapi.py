@@ -14,8 +14,9 @@ import subprocess
 
 from times_doctor._windows_ctypes import (
     COPYDATASTRUCT, CREATE_NO_WINDOW, CTRL_BREAK_EVENT, ERROR_INVALID_PARAMETER, ERROR_MORE_DATA,
-    ERROR_NO_MORE_FILES, FILETIME, INVALID_HANDLE_VALUE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
-    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JobObjectBasicProcessIdList,
+    ERROR_NO_MORE_FILES, FILETIME, INVALID_HANDLE_VALUE, JOBOBJECT_BASIC_ACCOUNTING_INFORMATION,
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+    JobObjectBasicAccountingInformation, JobObjectBasicProcessIdList,
     JobObjectExtendedLimitInformation, LPVOID, PROCESSENTRY32W, PROCESS_QUERY_LIMITED_INFORMATION,
     PROCESS_SET_QUOTA, PROCESS_SUSPEND_RESUME, PROCESS_TERMINATE, SMTO_ABORTIFHUNG, SYNCHRONIZE,
     TH32CS_SNAPPROCESS, ULONG_PTR, WAIT_OBJECT_0, WAIT_TIMEOUT, WM_COPYDATA, load_windll,
@@ -141,6 +142,29 @@ class WinApi(object):
             capacity = max(capacity * 2, listing.NumberOfAssignedProcesses + 16)
         count = min(listing.NumberOfProcessIdsInList, capacity)
         return [int(pid) for pid in listing.ProcessIdList[:count] if self.is_alive(int(pid))]
+
+    def job_cpu_seconds(self, job):
+        """CPU seconds (user + kernel) of every process that ran in *job*, ended ones included."""
+        info = JOBOBJECT_BASIC_ACCOUNTING_INFORMATION()
+        if not self._dll("kernel32").QueryInformationJobObject(
+                job, JobObjectBasicAccountingInformation, ctypes.byref(info),
+                ctypes.sizeof(info), None):
+            raise self._error()
+        return (info.TotalUserTime + info.TotalKernelTime) / 1e7
+
+    def system_times(self):
+        """(idle, kernel, user) CPU time of the whole machine so far, in 100 ns units.
+
+        Kernel time includes idle time (GetSystemTimes).
+        """
+        idle, kernel, user = FILETIME(), FILETIME(), FILETIME()
+        if not self._dll("kernel32").GetSystemTimes(ctypes.byref(idle), ctypes.byref(kernel),
+                                                    ctypes.byref(user)):
+            raise self._error()
+        return idle.as_int(), kernel.as_int(), user.as_int()
+
+    def cpu_count(self):
+        return os.cpu_count() or 1
 
     # -- processes ---------------------------------------------------------
 

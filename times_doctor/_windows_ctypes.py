@@ -26,7 +26,8 @@ PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 SYNCHRONIZE = 0x00100000
 
 JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x00002000
-JobObjectBasicProcessIdList = 3  # JOBOBJECTINFOCLASS
+JobObjectBasicAccountingInformation = 1  # JOBOBJECTINFOCLASS
+JobObjectBasicProcessIdList = 3
 JobObjectExtendedLimitInformation = 9
 
 TH32CS_SNAPPROCESS = 0x00000002
@@ -88,6 +89,19 @@ class IO_COUNTERS(ctypes.Structure):
                 ("ReadTransferCount", ULONGLONG),
                 ("WriteTransferCount", ULONGLONG),
                 ("OtherTransferCount", ULONGLONG)]
+
+
+class JOBOBJECT_BASIC_ACCOUNTING_INFORMATION(ctypes.Structure):
+    """CPU times (100 ns units) of every process that ever ran in a job, ended ones included."""
+
+    _fields_ = [("TotalUserTime", LARGE_INTEGER),
+                ("TotalKernelTime", LARGE_INTEGER),
+                ("ThisPeriodTotalUserTime", LARGE_INTEGER),
+                ("ThisPeriodTotalKernelTime", LARGE_INTEGER),
+                ("TotalPageFaultCount", DWORD),
+                ("TotalProcesses", DWORD),
+                ("ActiveProcesses", DWORD),
+                ("TotalTerminatedProcesses", DWORD)]
 
 
 class JOBOBJECT_BASIC_LIMIT_INFORMATION(ctypes.Structure):
@@ -170,6 +184,8 @@ SIGNATURES = {
         "WaitForSingleObject": (DWORD, (HANDLE, DWORD)),
         "GetProcessTimes": (BOOL, (HANDLE, ctypes.POINTER(FILETIME), ctypes.POINTER(FILETIME),
                                    ctypes.POINTER(FILETIME), ctypes.POINTER(FILETIME))),
+        "GetSystemTimes": (BOOL, (ctypes.POINTER(FILETIME), ctypes.POINTER(FILETIME),
+                                  ctypes.POINTER(FILETIME))),
         "CreateToolhelp32Snapshot": (HANDLE, (DWORD, DWORD)),
         "Process32FirstW": (BOOL, (HANDLE, ctypes.POINTER(PROCESSENTRY32W))),
         "Process32NextW": (BOOL, (HANDLE, ctypes.POINTER(PROCESSENTRY32W))),

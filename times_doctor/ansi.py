@@ -30,6 +30,7 @@ STYLES = {
     "green": "32",
     "yellow": "33",
     "cyan": "36",
+    "magenta": "35",
     "bold red": "1;31",
     "bold green": "1;32",
     "bold yellow": "1;33",

@@ -85,7 +85,7 @@ def preflight(plan, allow_unknown_options=False, today=None):
     Raises:
         PreflightError: something would make every run fail or ignore an option.
     """
-    items = _gams_side_items(plan.gams, [run.profile for run in plan.runs],
+    items = _gams_side_items(plan.gams, list(plan.profiles),
                              plan.config.gams_args, plan.threads, allow_unknown_options,
                              today, grace_seconds=plan.grace_seconds)
     errors = [item for item in items if item.status == ERROR]
@@ -105,7 +105,12 @@ def run_check(config, today=None, cpu_count=None):
             that is not a folder): the check itself cannot run.
     """
     from times_doctor.scan import choose_max_workers, non_negative_float, positive_int
+    from times_doctor.plan import cap_factor
     threads = positive_int(config.threads, "--threads")
+    positive_int(config.repeat or 1, "--repeat")
+    positive_int(config.confirm or 0, "--confirm", allow_zero=True)
+    if config.cap not in (None, ""):
+        cap_factor(config.cap)
     max_workers = (positive_int(config.max_workers, "--max-workers")
                    if config.max_workers not in (None, "") else None)
     grace_seconds = non_negative_float(config.grace_seconds, "--grace-seconds")

@@ -19,7 +19,7 @@ PROG = "times-doctor"
 
 EXIT_CODES_HELP = """\
 exit codes:
-  0    every profile completed
+  0    every profile completed (runs stopped by --cap or --race count as done)
   1    at least one profile failed or timed out
   2    bad input or usage (nothing was run)
   3    at least one profile was cancelled or interrupted (the scan ran to its end),
@@ -35,6 +35,9 @@ examples:
   times-doctor scan data/my-run --solver both --timeout-seconds 3600 --yes
   times-doctor scan data/my-run --opt-dir my_opts --gams-arg solvelink=0
   times-doctor scan data/my-run --resume     # run only what the last scan did not complete
+  times-doctor scan data/my-run --parallel --cap 1.5 --confirm 2   # a ranking you can trust,
+                                                  # cheaply: stop hopeless runs, re-run the top 2 alone
+  times-doctor scan data/my-run --repeat 3   # each profile 3 times with different solver seeds
 
 environment:
   TD_MAX_WORKERS       default for --max-workers
@@ -156,6 +159,20 @@ def _add_scan_options(scan, option_defaults=True):
                       help="end a run after S seconds, 0 = none (env TD_TIMEOUT_SECONDS)")
     scan.add_argument("--grace-seconds", metavar="S",
                       help="SIGTERM-to-SIGKILL wait when ending a run (default 10)")
+    scan.add_argument("--confirm", metavar="N",
+                      help="after the scan, re-run the N best profiles one at a time, with "
+                      "nothing else of the scan running, and rank them on those times "
+                      "(default 0: no confirmation)")
+    scan.add_argument("--repeat", metavar="K",
+                      help="run each profile K times with different solver random seeds "
+                      "(CPLEX randomseed, GUROBI Seed); rank on the median (default 1)")
+    scan.add_argument("--cap", metavar="F",
+                      help="once a profile has completed optimal, stop every run that has "
+                      "taken F times its time (status capped); runs not started yet keep "
+                      "their place")
+    scan.add_argument("--race", action="store_true", default=None,
+                      help="stop every other run at the first optimal completion (status "
+                      "capped)")
     scan.add_argument("--gams-arg", metavar="ARG", action="append",
                       help="extra argument for every GAMS call (repeatable)")
     scan.add_argument("--out", metavar="DIR", help="where times_doctor_out/ goes (default RUN_DIR)")
@@ -413,7 +430,8 @@ def _scan_config(args):
         yes=args.yes, no_color=args.no_color, debug=args.debug,
         allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight,
         resume=getattr(args, "resume", False),
-        launcher=args.launcher, slurm_args=args.slurm_arg)
+        launcher=args.launcher, slurm_args=args.slurm_arg, confirm=args.confirm,
+        repeat=args.repeat, cap=args.cap, race=args.race)
 
 
 def _add_dashboard_parser(sub):

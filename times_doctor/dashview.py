@@ -175,7 +175,7 @@ def run_view(entry, job, charts):
 def summary_counts(statuses):
     """[{"state", "count"}] in SUMMARY_ORDER, as the terminal's summary line shows them.
 
-    Starting counts as running; waiting, running, paused and interrupted only
+    Starting counts as running; waiting, running, paused, capped and interrupted only
     when non-zero; unknown states appended when non-zero.
     """
     return [{"state": state, "count": n} for state, n in count_states(statuses).items()

@@ -56,6 +56,8 @@ _GRB_BEST = re.compile(r"^Best objective (" + _NUM + r"|-), best bound (" + _NUM
 # "Stopped in" comes before the reason ("Time limit reached").
 _GRB_SOLVED = re.compile(
     r"^(Solved|Stopped) in (\d+) iterations(?: and (" + _NUM + r") seconds)?")
+# The deterministic work of a summary line: "... 0.37 seconds (0.48 work units)".
+_GRB_WORK_UNITS = re.compile(r"\((" + _NUM + r") work units\)\s*$")
 _GRB_OPTIMAL_OBJ = re.compile(r"^Optimal objective\s+(" + _NUM + r")")
 _GRB_END = re.compile(
     r"^(?:Optimal solution found|Infeasible model|Unbounded model|Infeasible or unbounded model|"
@@ -145,6 +147,7 @@ class GurobiLogParser(SolverLog):
             if counts and self._phase != "done" and not self._mip_started:
                 self._iteration = int(counts.group(1))
                 self._solver_seconds = parse_number(counts.group(2))
+                self._work(line)
             if line.startswith("Barrier solved model"):
                 self._grb_barrier_done = True
                 if self._phase == "barrier":
@@ -207,6 +210,7 @@ class GurobiLogParser(SolverLog):
         if match:
             self._iteration = int(match.group(1))
             self._solver_seconds = parse_number(match.group(2))
+            self._work(line)
             self._table = None
             return
         match = _GRB_BEST.match(line)
@@ -217,6 +221,7 @@ class GurobiLogParser(SolverLog):
         if match:
             self._iteration = int(match.group(2))
             self._solver_seconds = parse_number(match.group(3))
+            self._work(line)
             # "Stopped in" is followed by the reason, which ends the solve.
             if match.group(1) == "Solved" and not self._mip_started and self._phase != "done":
                 self._finish("solved", "solved")
@@ -239,6 +244,12 @@ class GurobiLogParser(SolverLog):
         if match:
             text = match.group(0).lower()
             self._finish(text, "optimal" if text.startswith("optimal") else text)
+
+    def _work(self, line):
+        """The work units of a summary line; the last one of a solve is its total."""
+        match = _GRB_WORK_UNITS.search(line)
+        if match:
+            self._work_units = parse_number(match.group(1))
 
     def _simplex_row(self, match):
         iteration = int(match.group(1))

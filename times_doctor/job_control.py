@@ -36,6 +36,18 @@ RECORD_FIELDS = collections.OrderedDict([
     ("progress", None),   # 0..1, or None when the phase has no measure
     ("iteration", None),  # int, or None
     ("details", ""),      # one line: what the log says now, or why the run ended
+    # What the run cost, set as it ends (usage.py): wall time is the run's
+    # clock (elapsed_seconds); None where a figure is unknown.
+    ("solver_seconds", None),  # the solver's own time: the listing's RESOURCE USAGE
+    ("gams_seconds", None),    # GAMS's share: the run's clock minus solver_seconds
+    ("cpu_seconds", None),     # CPU time of the run's whole process tree
+    ("det_ticks", None),       # CPLEX's deterministic ticks ("--- Cplex Time: ... ticks)")
+    ("work_units", None),      # Gurobi's work units ("... seconds (N work units)")
+    ("cpu_share", None),       # 0..1: of the CPU time its threads were ready to use, what they got
+    ("load_avg", None),        # the machine's load while it ran (1-minute load average, mean)
+    ("cpus", None),            # the CPUs the run could use (its affinity)
+    ("contended", None),       # True: it got clearly less CPU than it asked for
+    ("stop_reason", ""),       # why the scan stopped it (--cap, --race): "could not beat ..."
     # Where SLURM runs it (launch_slurm.py); None for local runs.  The pid
     # is on that node, not this host: nothing here may look it up.
     ("slurm_job_id", None),    # "1234"
@@ -44,6 +56,8 @@ RECORD_FIELDS = collections.OrderedDict([
     ("slurm_mode", None),      # "batch" (sbatch) or "step" (srun)
     ("slurm_node", None),      # the compute node
     ("slurm_task_pid", None),  # the task's pid on that node
+    ("slurm_exclusive", None),  # True: the job had its node to itself (squeue's OverSubscribe NO)
+    ("slurm_run_seconds", None),  # the task's own clock (pending time not counted)
 ])
 
 # What a listener receives: a frozen copy of one run's record.
@@ -116,6 +130,9 @@ class JobHandle(object):
         self.status = RunStatus.WAITING
         self.cancel_event = threading.Event()
         self.cancel_requested = False
+        # What a stop request ends the run as: CANCELLED (a user's cancel)
+        # or CAPPED (the scan's --cap/--race); the first request decides.
+        self.stop_status = RunStatus.CANCELLED
         self.grace_seconds = None
         self.grace_deadline = None  # monotonic; moved earlier by a second request
         self.group = None  # procgroup.GroupRef
@@ -352,10 +369,43 @@ class JobRegistry(object):
             self._notify(snap, status_changed=was_waiting)
         return names
 
-    def _cancel_locked(self, handle, grace_seconds):
+    def cap(self, name, reason, grace_seconds=None, waiting_too=False):
+        """Stop a run because it can no longer win (--cap, --race): it ends CAPPED.
+
+        A cancel that names another final status: the worker ends the
+        process group as for a cancel, and the run's record says why
+        (*reason*, in ``stop_reason`` and ``details``).  A waiting run is left
+        to start later unless *waiting_too* (--race): then it ends CAPPED
+        at once and never starts.
+
+        Returns:
+            True if the request applied (the run was not final, not already
+            being stopped, and not waiting unless *waiting_too*).
+        """
+        with self._lock:
+            handle = self._get(name)
+            if handle.cancel_requested or (handle.status == RunStatus.WAITING
+                                           and not waiting_too):
+                return False
+            if handle.status in CANCELLABLE_STATES:
+                handle.fields.update(stop_reason=reason, details=reason)
+            counted, snap, was_waiting = self._cancel_locked(handle, grace_seconds,
+                                                             RunStatus.CAPPED)
+        if snap is not None:
+            self._notify(snap, status_changed=was_waiting)
+        return counted
+
+    def stop_status(self, name):
+        """The final status a stop request ends the run as: CANCELLED, or CAPPED (cap())."""
+        with self._lock:
+            return self._get(name).stop_status
+
+    def _cancel_locked(self, handle, grace_seconds, stop_status=RunStatus.CANCELLED):
         """(counted, snapshot or None, whether the status changed: a waiting run ends here)."""
         if handle.status not in CANCELLABLE_STATES:
             return False, None, False
+        if not handle.cancel_requested:
+            handle.stop_status = stop_status
         grace = self.default_grace_seconds if grace_seconds is None else grace_seconds
         deadline = self._monotonic() + max(0.0, grace)
         if handle.grace_deadline is None or deadline < handle.grace_deadline:
@@ -364,7 +414,7 @@ class JobRegistry(object):
         handle.cancel_requested = True
         was_waiting = handle.status == RunStatus.WAITING
         if was_waiting:
-            self._transition_locked(handle, RunStatus.CANCELLED)
+            self._transition_locked(handle, handle.stop_status)
         handle.cancel_event.set()
         return True, handle.snapshot(), was_waiting
 

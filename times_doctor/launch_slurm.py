@@ -59,7 +59,7 @@ import sys
 import threading
 import time
 
-from times_doctor import procgroup
+from times_doctor import procgroup, usage
 from times_doctor.errors import ParseError, UsageError
 from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
 from times_doctor.lst import parse_lst
@@ -212,6 +212,11 @@ class SlurmLauncher(object):
         if self.inside_allocation:
             return max(1, min(batch_size, max_parallel))
         return batch_size
+
+    @staticmethod
+    def run_seconds(snapshot):
+        """A run's time on the ranking's clock: its task's, so pending time never counts."""
+        return snapshot.slurm_run_seconds
 
     def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
             log_seconds=None):
@@ -391,14 +396,16 @@ class _SlurmRun(object):
             self.step_id = str(record["slurm_step_id"])
         node = record.get("node")
         self._update(slurm_node=node, slurm_step_id=self.step_id,
-                     slurm_task_pid=record.get("task_pid"))
+                     slurm_task_pid=record.get("task_pid"),
+                     slurm_exclusive=record.get("exclusive"),
+                     slurm_run_seconds=record.get("elapsed_seconds"))
         if not self.running and record.get("status") in (RunStatus.RUNNING, RunStatus.PAUSED):
             self.running = True
             if self.registry.get(self.name).status == RunStatus.STARTING:
                 self.registry.set_status(self.name, RunStatus.RUNNING)
             self._update(details="SLURM job %s on %s" % (self._target(), node))
         fields = dict((key, record.get(key)) for key in
-                      ("result", "phase", "progress", "iteration", "details")
+                      ("result", "phase", "progress", "iteration", "details") + usage.FIELDS
                       if record.get(key) not in (None, ""))
         if fields:
             self._update(**fields)
@@ -543,7 +550,10 @@ class _SlurmRun(object):
         message = record.get("message")
         returncode = record.get("returncode")
         if cancelled:
-            status = RunStatus.CANCELLED
+            # A cancel, or the scan's cap (--cap, --race): the task saw a cancel either way.
+            status = self.registry.stop_status(self.name)
+            if status == RunStatus.CAPPED:
+                message = self.registry.get(self.name).stop_reason
         elif status not in (RunStatus.COMPLETED, RunStatus.INTERRUPTED):
             # No final word from the task, or a run that did not end well.
             # If SLURM ended the job (time limit, node failure, ...), that is

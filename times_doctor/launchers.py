@@ -78,6 +78,11 @@ class LocalLauncher(object):
                                       grace_seconds=grace_seconds, log_seconds=log_seconds,
                                       log_poller=self._poller(log_seconds))
 
+    @staticmethod
+    def run_seconds(snapshot):
+        """A run's time on the clock a ranking (and --cap) uses: its own clock."""
+        return snapshot.elapsed_seconds
+
     def close(self):
         """Stop the log poller (after every run has ended); idempotent."""
         with self._lock:

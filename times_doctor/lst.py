@@ -16,10 +16,10 @@ from times_doctor.errors import ParseError
 LstResult = namedtuple(
     "LstResult",
     "solver_status model_status objective lp_status iterations solver_time matrix_min matrix_max "
-    "rhs_min rhs_max bound_min bound_max direction")
-# The range fields came later (issue 15): callers that build a result by
+    "rhs_min rhs_max bound_min bound_max direction det_ticks")
+# The range fields and det_ticks came later: callers that build a result by
 # position with the first eight keep working.
-LstResult.__new__.__defaults__ = (None, None, None, None, None)
+LstResult.__new__.__defaults__ = (None, None, None, None, None, None)
 LstResult.__doc__ = """What the last solve in a listing reported; None for anything absent.
 
 solver_status: "1 Normal Completion" (code and text as GAMS prints them).
@@ -36,6 +36,9 @@ rhs_min, rhs_max, bound_min, bound_max: the same for the "RHS" and "Bound"
     lines of the range statistics.
 direction: "MINIMIZE" or "MAXIMIZE" from the solve summary (which incumbent
     is the better one).
+det_ticks: float, CPLEX's deterministic time from the link's
+    "--- Cplex Time: 2.87sec (det. 3633.34 ticks)": the same work gives the
+    same ticks however loaded the machine is.
 """
 
 MAX_LINE_BYTES = 65536
@@ -201,6 +204,7 @@ _OBJECTIVE = re.compile(r"^\*\*\*\* OBJECTIVE VALUE\s+(\S+)")
 _RESOURCE = re.compile(r"^\s*RESOURCE USAGE, LIMIT\s+(\S+)")
 _ITERATIONS = re.compile(r"^\s*ITERATION COUNT, LIMIT\s+(\d+)")
 _SOLVER_LP_STATUS = re.compile(r"^(?:---\s*)?(?:LP|MIP) status\s*\((-?\d+)\)\s*:\s*(.*?)\.?\s*$")
+_CPLEX_TIME = re.compile(r"^--- Cplex Time:\s*\S+?sec\s*\(det\.\s*(\S+)\s+ticks\)")
 _RANGE = re.compile(
     r"^(?:---\s+)?(Matrix|RHS|Bound)\s+\[min, max\]\s*:\s*\[\s*([^,\]]+?)\s*,\s*([^\]]+?)\s*\]")
 
@@ -226,6 +230,7 @@ class LstState(object):
         self.iterations = None
         self.solver_time = None
         self.direction = None
+        self.det_ticks = None
 
     def feed(self, line):
         # type: (str) -> None
@@ -236,6 +241,10 @@ class LstState(object):
         elif "S O L V E" in line:
             if _SOLVE_SUMMARY.match(line):
                 self._reset_solve()
+        elif line.startswith("--- Cplex Time:"):
+            match = _CPLEX_TIME.match(line)
+            if match:
+                self.det_ticks = _to_float(match.group(1))
         elif "status" in line:
             match = _SOLVER_LP_STATUS.match(line)
             if match:
@@ -280,7 +289,7 @@ class LstState(object):
         return LstResult(self.solver_status, self.model_status, self.objective,
                          self.lp_status, self.iterations, self.solver_time,
                          matrix[0], matrix[1], rhs[0], rhs[1], bound[0], bound[1],
-                         self.direction)
+                         self.direction, self.det_ticks)
 
 
 def bounded_lines(stream, max_line_bytes):

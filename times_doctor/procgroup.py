@@ -10,6 +10,7 @@ OS calls go through an ``os_api`` object so the state logic can be tested
 with a recording fake, while real-process tests exercise the real one.
 """
 
+import collections
 import os
 import sys
 
@@ -36,7 +37,7 @@ class GroupRef(object):
     """
 
     __slots__ = ("pid", "pgid", "sid", "start_time", "marker", "native",
-                 "leader_reaped")
+                 "leader_reaped", "cpu_seconds")
 
     def __init__(self, pid, pgid=None, sid=None, start_time=None, marker=None,
                  native=None):
@@ -49,9 +50,23 @@ class GroupRef(object):
         # Set once the leader has been waited for: from then on its pid (and
         # so its group id) may belong to an unrelated process.
         self.leader_reaped = False
+        # CPU seconds the OS accounted to the whole job when it ended (set by
+        # reap() where the platform can tell: POSIX wait4, a Windows Job
+        # Object); None where it cannot.
+        self.cpu_seconds = None
 
     def __repr__(self):
         return "GroupRef(pid=%r, pgid=%r, sid=%r)" % (self.pid, self.pgid, self.sid)
+
+
+TreeUsage = collections.namedtuple("TreeUsage", "process_cpu thread_times")
+TreeUsage.__doc__ = """CPU counters of a job's processes at one moment (ProcessGroups.tree_usage).
+
+process_cpu: {process key: CPU seconds it has used so far, its ended threads
+    included}; the key tells a reused pid from the first one.
+thread_times: {thread key: (seconds it ran on a CPU, seconds it was runnable
+    but waited for one)}; empty where the platform cannot tell the wait.
+"""
 
 
 class ProcessGroups(object):
@@ -94,10 +109,23 @@ class ProcessGroups(object):
         popen.wait()
 
     def reap(self, ref, popen):
-        """Collect the leader's exit status; after this the pid is free."""
+        """Collect the leader's exit status; after this the pid is free.
+
+        Where the platform accounts a whole job's CPU at its end, this also
+        sets ``ref.cpu_seconds`` (POSIX: wait4 of the leader; Windows: the
+        Job Object).
+        """
         returncode = popen.wait()
         ref.leader_reaped = True
         return returncode
+
+    def tree_usage(self, ref):
+        """The job's CPU counters now (a TreeUsage), or None where the platform has none."""
+        return None
+
+    def machine_load(self):
+        """How busy the machine is now, in runnable threads like a load average, or None."""
+        return None
 
     def interrupt(self, ref):
         """Ask GAMS for a soft interrupt (solver stops, GAMS reports)."""

@@ -201,6 +201,23 @@ def resolve_profiles(solver, names, opt_dir=None):
     return chosen
 
 
+def trial_profile(profile, suffix, seed=None):
+    # type: (Profile, str, Optional[int]) -> Profile
+    """*profile* run once more under another name: ``dual`` -> ``dual.r2`` (--repeat, --confirm).
+
+    Its name and base name (the work directory) get *suffix*; with a *seed*,
+    its lines set the solver's random seed to it (the table's
+    ``seed_keyword``), replacing a seed line of the profile's own.
+    """
+    lines = list(profile.lines)
+    if seed is not None:
+        keyword = solvers.get(profile.solver).seed_keyword
+        lines = [line for line in lines if not _option_key_matches(line, keyword)]
+        lines.append("%s %d" % (keyword, seed))
+    return Profile(profile.name + suffix, profile.solver, profile.base_name + suffix,
+                   profile.source, lines)
+
+
 def render_option_file(profile, threads):
     # type: (Profile, int) -> str
     """The option-file text for *profile* with the thread count set.

@@ -275,8 +275,8 @@ def _rewrite_report(document, jobs, reaped):
                 lst = None
         rows.append(report_row(_Profile(name, job.get("solver", "")), job.get("status"),
                                None, job.get("returncode"), lst, job.get("work_dir") or "",
-                               job.get("lst") if lst is not None else "",
-                               meaning=REAPED_MEANING if name in reaped else None))
+                               job.get("lst") if lst is not None else "", record=job,
+                               trial=job, meaning=REAPED_MEANING if name in reaped else None))
     rows.extend(existing.values())  # rows of runs the state does not know: keep them
     write_report(report, rows)
 

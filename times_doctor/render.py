@@ -76,7 +76,7 @@ def render_table(rows, width, color=False, ellipsis="\u2026"):
 def render_summary(counts, color=False):
     """One line of counts, e.g. "2 running, 1 completed, 0 failed, 0 timeout, 1 cancelled".
 
-    States in SUMMARY_ORDER; waiting, running, paused and interrupted appear
+    States in SUMMARY_ORDER; waiting, running, paused, capped and interrupted appear
     only when non-zero, the four outcomes always.  Counts for states outside
     SUMMARY_ORDER are appended when non-zero rather than silently lost.
     Non-zero counts take their state's colour.

@@ -5,7 +5,8 @@ import io
 
 from times_doctor import procgroup
 from times_doctor.atomic import write_atomic
-from times_doctor.lst import gams_rc_meaning, model_status_is_optimal
+from times_doctor.lst import gams_rc_meaning
+from times_doctor.ranking import rank_rows
 from times_doctor.states import RunStatus
 
 
@@ -13,7 +14,18 @@ CSV_COLUMNS = (
     "profile", "solver", "status", "model_status", "solver_status", "lp_status",
     "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
     "matrix_min", "matrix_max", "dir", "lst",
+    # Added later, at the end, so that older scans still resume and report:
+    # what each run cost (usage.py; runtime_seconds is its wall time) ...
+    "solver_seconds", "gams_seconds", "cpu_seconds", "det_ticks", "work_units",
+    "cpu_share", "load_avg", "cpus", "contended", "exclusive_node",
+    # ... which profile a trial belongs to (--repeat, --confirm) ...
+    "trial_of", "trial", "seed", "run_kind",
+    # ... and the ranking (ranking.py): recomputed over every row at the end.
+    "rank", "rank_basis", "stop_reason",
 )
+
+# Columns a scan computes over all its rows; a kept row gets them anew.
+DERIVED_COLUMNS = ("rank", "rank_basis")
 
 # A row's LstResult (not written to the CSV).
 LST_KEY = "_lst"
@@ -25,11 +37,17 @@ LST_KEY = "_lst"
 ENDED_BY = {
     RunStatus.CANCELLED: "cancelled by times-doctor",
     RunStatus.TIMEOUT: "stopped by times-doctor at --timeout-seconds",
+    RunStatus.CAPPED: "capped by times-doctor (it could no longer win: --cap/--race)",
 }
+
+# Record field -> (CSV column, format) of the figures usage.py records.
+_TIMING_FORMATS = (("solver_seconds", "%.3f"), ("cpu_seconds", "%.3f"), ("det_ticks", "%.2f"),
+                   ("work_units", "%.2f"), ("cpu_share", "%.3f"), ("load_avg", "%.2f"),
+                   ("cpus", "%d"))
 
 
 def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
-               work_dir="", lst_path="", meaning=None):
+               work_dir="", lst_path="", meaning=None, record=None, trial=None):
     """One CSV row (a dict keyed by CSV_COLUMNS) for a run in a final state.
 
     *meaning*, when given, replaces the generic meaning of the return code in
@@ -37,10 +55,20 @@ def report_row(profile, status, runtime_seconds=None, returncode=None, lst=None,
     run never started.  A run times-doctor ended says so there instead
     (rc_meaning).  The listing's whole ``LstResult`` rides along under
     ``LST_KEY`` (not a CSV column) for the HTML report and the best-so-far line.
+    *record*: the run's record fields (a mapping: job_control.RECORD_FIELDS
+    as the registry or the state file has them) for what the run cost;
+    *trial*: a mapping with trial_of, trial, seed and kind (a PlannedRun's).
     """
     row = dict((column, "") for column in CSV_COLUMNS)
     row.update(profile=profile.name, solver=profile.solver, status=status,
                dir=work_dir, lst=lst_path)
+    if record is not None:
+        row.update(timing_cells(record, runtime_seconds))
+    if trial is not None:
+        row.update(trial_of=trial.get("trial_of") or profile.name,
+                   trial=str(trial.get("trial") or 1),
+                   seed="" if trial.get("seed") is None else str(trial["seed"]),
+                   run_kind=trial.get("kind") or "scan")
     if runtime_seconds is not None:
         row["runtime_seconds"] = "%.3f" % runtime_seconds
     if returncode is not None:
@@ -71,17 +99,39 @@ def rc_meaning(status, returncode):
     return gams_rc_meaning(returncode)
 
 
+def timing_cells(record, runtime_seconds=None):
+    """The CSV cells of what a run cost, from its record fields (a mapping)."""
+    cells = {}
+    for field, text in _TIMING_FORMATS:
+        value = record.get(field)
+        cells[field] = text % value if isinstance(value, (int, float)) and \
+            not isinstance(value, bool) else ""
+    solver = record.get("solver_seconds")
+    wall = runtime_seconds if runtime_seconds is not None else record.get("elapsed_seconds")
+    if isinstance(solver, (int, float)) and isinstance(wall, (int, float)):
+        # From the CSV's own runtime, so that the two parts add up to it.
+        cells["gams_seconds"] = "%.3f" % max(0.0, round(wall, 3) - solver)
+    cells["contended"] = _yes_no(record.get("contended"))
+    cells["exclusive_node"] = _yes_no(record.get("slurm_exclusive"))
+    cells["stop_reason"] = record.get("stop_reason") or ""
+    return cells
+
+
 class CarriedRow(dict):
     """A row read from an earlier report, written back exactly as it was read.
 
     ``scan --resume`` keeps completed runs' rows byte for byte: render_csv()
     writes ``raw`` (the record's text, line end included) instead of
-    re-rendering the fields.  As a dict it reads like any other row.
+    re-rendering the fields, except that the ranking's DERIVED_COLUMNS are
+    this scan's and a row of an older times-doctor gets the columns added
+    since, empty.  As a dict it reads like any other row.
+    *header*: the columns of the file it was read from (None: CSV_COLUMNS).
     """
 
-    def __init__(self, fields, raw):
+    def __init__(self, fields, raw, header=None):
         dict.__init__(self, fields)
         self.raw = raw
+        self.header = list(header) if header is not None else list(CSV_COLUMNS)
 
 
 def render_csv(rows):
@@ -92,9 +142,23 @@ def render_csv(rows):
     writer.writeheader()
     for row in rows:
         if isinstance(row, CarriedRow):
-            buffer.write(row.raw if row.raw.endswith(("\n", "\r")) else row.raw + "\n")
+            buffer.write(_carried_text(row))
         else:
             writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _carried_text(row):
+    """A kept row's text: its own bytes unless a derived column or a new column differs."""
+    raw = row.raw if row.raw.endswith(("\n", "\r")) else row.raw + "\n"
+    cells = next(csv.reader(io.StringIO(raw, newline="")), [])
+    read = dict(zip(row.header, cells))
+    wanted = [str(row.get(column) or "") if column in DERIVED_COLUMNS else read.get(column, "")
+              for column in CSV_COLUMNS]
+    if list(row.header) == list(CSV_COLUMNS) and wanted == cells:
+        return raw
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(wanted)
     return buffer.getvalue()
 
 
@@ -114,19 +178,6 @@ def write_html_report(path, rows):
     # Imported here: report_page uses this module's row helpers.
     from times_doctor import report_page
     report_page.write_html_beside(path, rows)
-
-
-def fastest_optimal(rows):
-    """The completed row with an optimal model status and least runtime, or None."""
-    best = None
-    for row in rows:
-        if row["status"] != RunStatus.COMPLETED or not model_status_is_optimal(row["model_status"]):
-            continue
-        if not row["runtime_seconds"]:
-            continue
-        if best is None or float(row["runtime_seconds"]) < float(best["runtime_seconds"]):
-            best = row
-    return best
 
 
 def best_so_far(rows):
@@ -151,8 +202,8 @@ def best_so_far(rows):
     return best
 
 
-def summary_lines(rows):
-    """The plain-text summary table and the best-profile line."""
+def summary_lines(rows, ranking=None):
+    """The plain-text summary table and the best-profile line (*ranking*: ranking.rank_rows')."""
     header = ("Profile", "Status", "Model status", "Objective", "Time (s)", "GAMS rc")
     table = [header]
     for row in rows:
@@ -162,7 +213,8 @@ def summary_lines(rows):
     lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
              for line in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    best = fastest_optimal(rows)
+    ranking = ranking if ranking is not None else rank_rows(rows)
+    best = ranking.entries[0] if ranking.entries else None
     if best is None:
         lines.append("No profile reached an optimal model status.")
         held = best_so_far(rows)
@@ -170,7 +222,7 @@ def summary_lines(rows):
             lines.append("best so far: %s, %s, objective %s" % (
                 held["profile"], held["status"], held["objective"]))
     else:
-        lines.append("Fastest optimal profile: %s (%s s)" % (best["profile"], best["runtime_seconds"]))
+        lines.append("Fastest optimal profile: %s (%.3f s)" % (best.profile, best.median))
     return lines
 
 
@@ -179,6 +231,10 @@ def _float(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def _yes_no(value):
+    return "yes" if value is True else "no" if value is False else ""
 
 
 def _number(value):

@@ -10,7 +10,8 @@ meaning alone: every status, phase and run also has its name in text.
 import html
 import math
 
-from times_doctor import report_diagnosis, report_svg
+from times_doctor import ranking as ranking_mod
+from times_doctor import report_diagnosis, report_svg, usage
 from times_doctor.lst import model_status_is_optimal
 # The threshold and the warnings live with the diagnosis (rangestats.py).
 from times_doctor.rangestats import MATRIX_RATIO_LIMIT, range_warnings
@@ -22,7 +23,8 @@ from times_doctor.states import LABELS, RunStatus, web_colour
 DEFAULT_TOLERANCE = 1e-6
 
 # Statuses whose bar ends early (drawn hatched).
-STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
+STOPPED_EARLY = (RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.TIMEOUT,
+                 RunStatus.CAPPED)
 
 # Parser phase -> (label, colour), in the order the legend lists them.
 PHASES = (
@@ -58,6 +60,8 @@ th,td{padding:4px 8px;border-bottom:1px solid #e0e0e0;text-align:left;vertical-a
 overflow-wrap:anywhere}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.best{background:#e8f5e9}
+tr.contended{background:#fff8e1}
+code{overflow-wrap:anywhere}
 .badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;
 font-size:.9em}
 .tag{display:inline-block;border:1px solid #2e7d32;color:#1b5e20;border-radius:3px;
@@ -99,7 +103,9 @@ def render(report):
     (name -> list of points, or None when absent), notes (strings: what is
     missing), generated_at (str), tolerance (float, optional), best_name
     and best_kind ("fastest optimal" / "best so far"), kept (names of runs
-    a resumed scan carried over from scan["resumed_from"]).
+    a resumed scan carried over from scan["resumed_from"]), ranking (a
+    ranking.Ranking of the rows; optional) and answer (dict: trustworthy,
+    best_file, use_line; optional).
     """
     scan = report.get("scan") or {}
     rows = report.get("rows") or []
@@ -114,9 +120,11 @@ def render(report):
     for note in report.get("notes") or []:
         parts.append('<p class="note">Note: %s</p>' % esc(note))
     parts.append(_summary(rows, report, kept))
+    parts.append(_ranking(report))
     parts.append(report_diagnosis.render_section(report.get("diagnoses") or {},
                                                  report.get("diagnose_command") or ""))
     parts.append(_time_bars(rows, series, kept))
+    parts.append(_timing(rows))
     parts.append(_convergence(rows, series))
     parts.append(_numerics(rows))
     parts.append("</body></html>\n")
@@ -175,7 +183,7 @@ def _summary(rows, report, kept):
              % "".join("<th>%s</th>" % esc(h) for h in head)]
     for row in rows:
         name = row.get("profile", "")
-        is_best = name == best
+        is_best = best is not None and ranking_mod.profile_of(row) == best
         rc = row.get("gams_rc", "")
         rc_text = "%s (%s)" % (rc, row.get("gams_rc_meaning")) if rc else row.get(
             "gams_rc_meaning", "")
@@ -216,6 +224,85 @@ def _summary(rows, report, kept):
     return "\n".join(lines)
 
 
+def _ranking(report):
+    """Which profile is best: the ranked profiles, the verdict, what it rests on, the answer."""
+    ranked = report.get("ranking")
+    if ranked is None or not (ranked.entries or ranked.capped):
+        return ""
+    answer = report.get("answer") or {}
+    head = ("Rank", "Profile", "Wall (s)", "Range (s)", "Runs", "Timed")
+    lines = ['<section id="ranking"><h2>Which profile is best</h2>',
+             "<p>Each profile's wall time is the median of its runs that completed with an "
+             "optimal model status; profiles re-run alone (--confirm) are ranked on those "
+             "runs, ahead of the others.</p>",
+             '<table class="summary"><thead><tr>%s</tr></thead><tbody>'
+             % "".join("<th>%s</th>" % esc(h) for h in head)]
+    for index, entry in enumerate(ranked.entries):
+        cells = (str(index + 1), entry.profile, ranking_mod.seconds_text(entry.median),
+                 "%s-%s" % (ranking_mod.seconds_text(entry.low), ranking_mod.seconds_text(entry.high))
+                 if len(entry.times) > 1 else "", str(len(entry.times)),
+                 ranking_mod.basis_text(entry))
+        lines.append('<tr data-profile="%s">%s</tr>' % (esc(entry.profile), _cells(head, cells)))
+    for name, reason in ranked.capped.items():
+        lines.append('<tr data-profile="%s">%s</tr>' % (esc(name), _cells(
+            head, ("-", name, "", "", "", "capped: %s" % reason))))
+    lines.append("</tbody></table>")
+    for kind, text in ranking_mod.verdict_lines(ranked, answer.get("trustworthy")):
+        lines.append('<p class="%s" data-kind="verdict">%s</p>' % (kind, esc(text)))
+    if answer.get("best_file"):
+        lines.append('<p class="ok" id="best-file">Best option file: <code>%s</code>%s</p>' % (
+            esc(answer["best_file"]), ". Use it in the run folder: <code>%s</code>"
+            % esc(answer["use_line"]) if answer.get("use_line") else ""))
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+def _timing(rows):
+    """Per run: where its wall time went, what it cost, and whether it got the CPU it asked for."""
+    head = ("Run", "Wall (s)", "Solver (s)", "GAMS (s)", "CPU (s)", "Deterministic work",
+            "CPU share", "Load", "Contended", "Trial", "Seed")
+    body = []
+    for row in rows:
+        if not any(row.get(column) for column in ("solver_seconds", "cpu_seconds", "cpu_share")):
+            continue
+        work = ("%s ticks" % row["det_ticks"] if row.get("det_ticks") else
+                "%s work units" % row["work_units"] if row.get("work_units") else "")
+        share = _float(row.get("cpu_share"))
+        load = row.get("load_avg") or ""
+        if load and row.get("cpus"):
+            load += " on %s CPUs" % row["cpus"]
+        contended = row.get("contended") or ""
+        if row.get("exclusive_node") == "yes":
+            contended = (contended + ", " if contended else "") + "exclusive node"
+        cells = (row.get("profile", ""), row.get("runtime_seconds", ""),
+                 row.get("solver_seconds", ""), row.get("gams_seconds", ""),
+                 row.get("cpu_seconds", ""), work,
+                 "%d %%" % round(share * 100) if share is not None else "", load, contended,
+                 row.get("trial") or "", row.get("seed") or "")
+        body.append('<tr data-run="%s"%s>%s</tr>' % (
+            esc(row.get("profile")), ' class="contended"' if row.get("contended") == "yes"
+            else "", _cells(head, cells)))
+    if not body:
+        return ""
+    lines = ['<section id="timing"><h2>Timing</h2>',
+             "<p>Wall: the run's own clock (pauses not counted). Solver: the listing's RESOURCE "
+             "USAGE. GAMS: wall minus solver (compilation, generation, the listing). CPU: the "
+             "run's whole process tree. Deterministic work: CPLEX ticks or Gurobi work units, "
+             "the same for the same work however loaded the machine. CPU share: of the time "
+             "the run's threads were ready to run, how much they got; below %d %% the run is "
+             "contended, and its times say as much about the other work as about the profile."
+             "</p>" % round(usage.CONTENDED_BELOW_SHARE * 100),
+             '<table class="summary"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+             % ("".join("<th>%s</th>" % esc(h) for h in head), "".join(body)),
+             "</section>"]
+    return "\n".join(lines)
+
+
+def _cells(head, cells):
+    return "".join('<td data-label="%s">%s</td>' % (esc(label), esc(text))
+                   for label, text in zip(head, cells))
+
+
 def _time_bars(rows, series, kept):
     runtimes = [_float(row.get("runtime_seconds")) or 0.0 for row in rows]
     longest = max(runtimes + [0.0])
@@ -224,7 +311,7 @@ def _time_bars(rows, series, kept):
         lines.append('<p class="note">No run recorded a time.</p></section>')
         return "\n".join(lines)
     lines.append('<p>Bars share one scale: the longest run, %s s, is the full width. Hatched '
-                 'segments end early (cancelled, interrupted or timed out). Phases are seen '
+                 'segments end early (cancelled, interrupted, timed out or capped). Phases are seen '
                  'at each read of the log (about once a second), so a phase shorter than '
                  'that is counted in its neighbour.</p>' % _fmt(longest))
     seen = set()

@@ -14,11 +14,12 @@ import io
 import os
 import time
 
-from times_doctor import diagnose, report_html, scanfiles
+from times_doctor import best as best_file
+from times_doctor import diagnose, ranking, report_html, resume, scanfiles
 from times_doctor.atomic import read_bytes, write_atomic
 from times_doctor.errors import EXIT_OK, ParseError, UsageError
 from times_doctor.lst import parse_lst
-from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far, fastest_optimal
+from times_doctor.report import CSV_COLUMNS, LST_KEY, best_so_far
 from times_doctor.series import read_series, series_path
 from times_doctor.state_file import iso_time, read_state
 from times_doctor.states import FINAL_STATES, RunStatus
@@ -89,12 +90,15 @@ def load_report(out_dir, rows=None, now=None):
                      "run that never started; its phases and convergence are not shown"
                      % (os.path.basename(series_path("")), ", ".join(no_series)))
     diagnoses = _diagnoses(rows, jobs, state, out_dir)
-    best = fastest_optimal([row for row in rows if row.get("runtime_seconds")])
-    kind = "fastest optimal"
-    if best is None:
-        best, kind = best_so_far(rows), "best so far"
+    ranked = ranking.rank_rows(rows)
+    if ranked.entries:
+        best_name, kind = ranked.entries[0].profile, "fastest optimal"
+    else:
+        held = best_so_far(rows)
+        best_name, kind = (held["profile"] if held is not None else None), "best so far"
+    scan = _scan_info(state, notes)
     return {
-        "scan": _scan_info(state, notes),
+        "scan": scan,
         "kept": [name for name, job in jobs.items() if job.get("kept")],
         "rows": rows,
         "series": series,
@@ -103,9 +107,28 @@ def load_report(out_dir, rows=None, now=None):
             state.get("run_dir"), None if state.get("run_dir") == out_dir else out_dir),
         "notes": notes,
         "generated_at": iso_time(time.time() if now is None else now),
-        "best_name": best["profile"] if best is not None else None,
+        "best_name": best_name,
         "best_kind": kind,
+        "ranking": ranked,
+        "answer": _answer(out_dir, scan, ranked),
     }
+
+
+def _answer(out_dir, scan, ranked):
+    """What the page says after the verdict: the command for a trustworthy ranking, the best file."""
+    answer = {"trustworthy": None, "best_file": None, "use_line": None}
+    if scan.get("run_dir") and scan.get("out_dir"):
+        answer["trustworthy"] = "%s --confirm 2" % resume.resume_hint(scan["run_dir"],
+                                                                       scan["out_dir"])
+    if ranked.entries:
+        solver = ranked.entries[0].solver
+        path = best_file.best_option_path(out_dir, solver) if solver else None
+        if path and os.path.exists(path):
+            answer["best_file"] = path
+            if scan.get("driver"):
+                answer["use_line"] = best_file.use_line(scan["driver"], solver,
+                                                        os.path.dirname(path))
+    return answer
 
 
 # -- pieces ----------------------------------------------------------------
@@ -147,7 +170,8 @@ def _add_unfinished(rows, jobs):
         row = dict((column, "") for column in CSV_COLUMNS)
         row.update(profile=name, solver=job.get("solver", ""), status=job.get("status", ""),
                    runtime_seconds="%.3f" % elapsed if elapsed is not None else "",
-                   dir=job.get("work_dir") or "")
+                   dir=job.get("work_dir") or "", trial_of=job.get("trial_of") or name,
+                   run_kind=job.get("kind") or "scan")
         rows.append(row)
 
 

@@ -5,8 +5,11 @@ reboot, profiles cancelled by hand) should not have to run its completed
 profiles again.  This module reads the earlier scan's state file and CSV and
 decides, per profile, one of three things:
 
-- kept: it completed and its inputs are unchanged.  Its work directory is not
-  touched, its CSV row is carried over byte for byte (report.CarriedRow).
+- kept: it completed (or --cap stopped it, and this scan caps too) and its
+  inputs are unchanged.  Its work directory is not touched, its CSV row is
+  carried over byte for byte (report.CarriedRow).  A confirmation run
+  (--confirm) of the earlier scan is kept the same way, and used if this
+  scan confirms that profile again.
 - run: it did not complete (failed, timeout, cancelled, interrupted, never
   started), is new, or completed with inputs that changed since (the reason
   is one line per profile).
@@ -34,7 +37,7 @@ import io
 import os
 import time
 
-from times_doctor import gamsinfo, rundir, scanfiles
+from times_doctor import gamsinfo, rundir, scanfiles, usage
 from times_doctor.atomic import read_bytes
 from times_doctor.errors import EXIT_USAGE, ParseError, UsageError
 from times_doctor.report import CarriedRow
@@ -43,7 +46,8 @@ from times_doctor.states import RunStatus
 
 # ScanConfig fields a resumed scan takes from the earlier scan unless given again.
 INHERITED_OPTIONS = ("gams_path", "driver", "times_src", "threads", "parallel", "max_workers",
-                     "timeout_seconds", "grace_seconds", "gams_args", "launcher", "slurm_args")
+                     "timeout_seconds", "grace_seconds", "gams_args", "launcher", "slurm_args",
+                     "confirm", "repeat", "cap", "race")
 
 # The profile set: taken over as a whole unless --solver, --profiles or --opt-dir is given.
 PROFILE_OPTIONS = ("solver", "profiles", "opt_dir")
@@ -68,14 +72,21 @@ records: OrderedDict profile name -> report.CarriedRow (its CSV row, raw text ke
 
 KeptRun = collections.namedtuple("KeptRun", "name job row")
 
+# The earlier statuses a run can be kept with: it completed, or the scan's
+# cap stopped it (it could not beat the best; running it again would not help).
+KEPT_STATUSES = (RunStatus.COMPLETED, RunStatus.CAPPED)
+
 ResumeDecision = collections.namedtuple(
-    "ResumeDecision", "previous kept to_run reasons dropped")
+    "ResumeDecision", "previous kept to_run reasons dropped optional")
+ResumeDecision.__new__.__defaults__ = ((),)
 ResumeDecision.__doc__ = """What a resumed scan does with each profile.
 
 kept: OrderedDict name -> KeptRun, in profile order.
 to_run: names to run, in profile order.
 reasons: name -> one line, for runs that completed before and run again.
 dropped: names of the earlier scan that this one does not ask for.
+optional: the runs this scan may add later (--confirm's); those in kept are
+    used if it does.
 """
 
 
@@ -143,7 +154,7 @@ def read_report_records(path):
                       for index, column in enumerate(header))
         name = fields.get("profile")
         if name:
-            records[name] = CarriedRow(fields, raw)
+            records[name] = CarriedRow(fields, raw, header)
     return records
 
 
@@ -178,7 +189,7 @@ def scan_options(plan):
     options.update(gams_path=plan.gams, driver=plan.driver, times_src=plan.times_src,
                    gams_args=list(config.gams_args or []), solver=config.solver,
                    launcher=plan.launcher, slurm_args=list(config.slurm_args or []),
-                   profiles=[run.profile.name for run in plan.runs],
+                   profiles=[profile.name for profile in plan.profiles],
                    opt_dir=os.path.abspath(config.opt_dir) if config.opt_dir else None)
     return options
 
@@ -308,36 +319,45 @@ def changed_components(old, new):
 # -- the decision ----------------------------------------------------------------
 
 
-def decide(previous, names, fingerprints):
+def decide(previous, names, fingerprints, optional=(), keep_capped=False):
     """Decide, per run of this scan, kept or run; pure apart from one isdir per kept run.
 
     Args:
         previous: the PreviousScan.
         names: this scan's run names, in profile order.
-        fingerprints: name -> this scan's fingerprint of that run.
+        fingerprints: name -> this scan's fingerprint of that run (of the
+            *optional* runs too).
+        optional: runs this scan may add later (--confirm's): kept when
+            they can be, never in to_run, never dropped.
+        keep_capped: this scan caps too, so a run capped before stays capped.
     """
     kept = collections.OrderedDict()
     to_run = []
     reasons = {}
-    for name in names:
+    keepable = KEPT_STATUSES if keep_capped else (RunStatus.COMPLETED,)
+    for name in list(names) + list(optional):
         job = previous.jobs.get(name)
-        if job is None or job.get("status") != RunStatus.COMPLETED:
-            to_run.append(name)
+        if job is None or job.get("status") not in keepable:
+            if job is not None and job.get("status") == RunStatus.CAPPED and name in names:
+                reasons[name] = "%s: re-run: it was capped in scan %s and this scan does not " \
+                                "cap (--cap, --race)" % (name, previous.scan_id)
+            if name in names:
+                to_run.append(name)
             continue
         reason = _why_not_kept(previous, name, job, fingerprints[name])
         if reason is None:
             kept[name] = KeptRun(name, job, previous.records[name])
-        else:
+        elif name in names:
             reasons[name] = "%s: re-run: %s" % (name, reason)
             to_run.append(name)
     dropped = [name for name in previous.jobs if name not in fingerprints]
-    return ResumeDecision(previous, kept, to_run, reasons, dropped)
+    return ResumeDecision(previous, kept, to_run, reasons, dropped, tuple(optional))
 
 
 def _why_not_kept(previous, name, job, fingerprint):
     row = previous.records.get(name)
-    if row is None or row.get("status") != RunStatus.COMPLETED:
-        return "its completed row is missing from %s" % previous.report_path
+    if row is None or row.get("status") != job.get("status"):
+        return "its %s row is missing from %s" % (job.get("status"), previous.report_path)
     recorded = job.get("fingerprint")
     if not isinstance(recorded, dict):
         return ("scan %s recorded no fingerprint of its inputs (an older times-doctor)"
@@ -356,10 +376,17 @@ def _why_not_kept(previous, name, job, fingerprint):
 def describe(decision, saved_report=None):
     """The lines a resumed scan prints before it starts."""
     previous = decision.previous
+    later = [name for name in decision.kept if name in decision.optional]
+    kept = [name for name in decision.kept if name not in decision.optional]
     lines = ["resuming scan %s: %d run(s) kept, %d to run"
-             % (previous.scan_id, len(decision.kept), len(decision.to_run))]
-    if decision.kept:
-        lines.append("kept (completed, inputs unchanged): %s" % ", ".join(decision.kept))
+             % (previous.scan_id, len(kept), len(decision.to_run))]
+    for status in KEPT_STATUSES:
+        names = [name for name in kept if decision.kept[name].job.get("status") == status]
+        if names:
+            lines.append("kept (%s, inputs unchanged): %s" % (status, ", ".join(names)))
+    if later:
+        lines.append("kept for the confirmation, if it runs the same profiles alone again: "
+                     "%s" % ", ".join(later))
     if decision.to_run:
         lines.append("to run: %s" % ", ".join(
             "%s (%s)" % (name, _earlier_status(previous, name)) for name in decision.to_run))
@@ -409,7 +436,11 @@ def saved_report_name(decision):
 
 
 def kept_display(kept):
-    """(status, elapsed_seconds, fields) for the live table's row of a kept run."""
+    """(status, elapsed_seconds, fields) for the live table's row of a kept run.
+
+    The fields are its record's as the earlier scan left them (what it cost,
+    why it was capped), with "kept" in Details.
+    """
     job = kept.job
     elapsed = job.get("elapsed_seconds")
     if not isinstance(elapsed, (int, float)):
@@ -417,10 +448,18 @@ def kept_display(kept):
             elapsed = float(kept.row.get("runtime_seconds") or "")
         except ValueError:
             elapsed = None
-    return (RunStatus.COMPLETED, elapsed,
-            {"result": job.get("result") or "", "phase": job.get("phase") or "done",
-             "progress": job.get("progress") if job.get("progress") is not None else 1.0,
-             "iteration": job.get("iteration"), "details": "kept"})
+    status = job.get("status") if job.get("status") in KEPT_STATUSES else RunStatus.COMPLETED
+    completed = status == RunStatus.COMPLETED
+    fields = dict((field, job.get(field)) for field in usage.FIELDS + ("stop_reason",)
+                  if job.get(field) is not None)
+    fields.update(result=job.get("result") or "",
+                  phase=job.get("phase") or ("done" if completed else ""),
+                  progress=job.get("progress") if job.get("progress") is not None
+                  else (1.0 if completed else None),
+                  iteration=job.get("iteration"),
+                  details="kept" if completed else "kept: %s" % (job.get("stop_reason")
+                                                                 or "capped"))
+    return status, elapsed, fields
 
 
 def epoch_from_iso(text):
@@ -435,13 +474,14 @@ def epoch_from_iso(text):
 
 def resume_hint(run_dir, out_dir):
     """The command that continues a scan, for its last line."""
-    words = ["times-doctor", "scan", _quote(run_dir), "--resume"]
+    words = ["times-doctor", "scan", quote_path(run_dir), "--resume"]
     if os.path.abspath(out_dir) != os.path.abspath(run_dir):
-        words.extend(["--out", _quote(out_dir)])
+        words.extend(["--out", quote_path(out_dir)])
     return " ".join(words)
 
 
-def _quote(path):
+def quote_path(path):
+    """*path* as a command line shows it: as it is, or in double quotes."""
     # Double quotes read the same in sh and cmd for an ordinary path with spaces.
     safe = all(ch.isalnum() or ch in "/\\:._-+@%,=" for ch in path)
     return path if safe else '"%s"' % path

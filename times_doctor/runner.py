@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from times_doctor import gamsinfo, procgroup
+from times_doctor import gamsinfo, procgroup, usage
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
                                       INTERRUPT_NOT_AVAILABLE, terminate_process_group)
 from times_doctor.errors import ParseError
@@ -91,6 +91,10 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
 
     ref = groups.attach(popen, spec.env.get(procgroup.JOB_ENV_VAR))
     job_registry.attach_process(name, popen.pid, ref)
+    # CPU and contention (usage.py): sampled with every log read, and once
+    # more as the run ends, before its processes are swept.
+    sampler = usage.UsageSampler(groups, ref, monotonic)
+    sampler.sample(force=True)
 
     # A helper thread blocks until the leader exits and then wakes the
     # worker through the same event a cancel uses: exits are seen at once,
@@ -113,7 +117,8 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     notes = []  # said in Details before the log's own details, until the run ends
     next_log_read = monotonic()
     if log_poller is not None:
-        log_poller.add(name, lambda: _read_log(tail, parser, job_registry, name, series, notes))
+        log_poller.add(name, lambda: _read_log(tail, parser, job_registry, name, series, notes,
+                                               sampler=sampler))
         next_log_read = float("inf")
         poll_seconds = IDLE_WAIT_SECONDS
     read_error = None
@@ -156,8 +161,9 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
                 ended_by = RunStatus.TIMEOUT
                 break
             if monotonic() >= next_log_read:
-                _read_log(tail, parser, job_registry, name, series, notes)
+                _read_log(tail, parser, job_registry, name, series, notes, sampler=sampler)
                 next_log_read = monotonic() + log_seconds
+        sampler.sample(force=True)
         # Whether the leader exited or we are ending it, sweep the group
         # before reaping: the leader's unreaped pid keeps the group id ours.
         survivors = _end_group(ref, groups, job_registry, name, ended_by, grace_seconds,
@@ -177,9 +183,13 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     if read_error is not None:
         raise read_error  # a bug in reading the log, as if it had escaped the loop above
 
-    if job_registry.is_cancel_requested(name):
+    stop_status = job_registry.stop_status(name)
+    if job_registry.is_cancel_requested(name) and (ended_by is not None
+                                                   or stop_status == RunStatus.CANCELLED):
         # Even if GAMS exited on its own after the request: the user asked.
-        ended_by = RunStatus.CANCELLED
+        # A cap (--cap, --race) that came as the run finished by itself
+        # changes nothing: it did finish.
+        ended_by = stop_status
     lst, message = _read_listing(spec.lst_path)
     if returncode == LICENCE_RC and ended_by is None:
         # GAMS says why in its log ("Time-limited license expired ...", "The
@@ -194,10 +204,20 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
         status = RunStatus.COMPLETED
     else:
         status = RunStatus.FAILED
+    # What the run cost, and whether it got the CPU it asked for.
+    wall_seconds = job_registry.elapsed(name)
+    timing = usage.timing_fields(wall_seconds, lst, parser, sampler.figures(ref.cpu_seconds))
+    if status == RunStatus.CAPPED:
+        message = job_registry.get(name).stop_reason
+    else:
+        timing["stop_reason"] = ""  # a cap that came as the run ended anyway
+        if status == RunStatus.COMPLETED:
+            message = message or usage.describe(timing, wall_seconds)
     # A paused run goes straight to its final state (states.TRANSITIONS
     # allows it); its clock held at the pause, so the runtime is right.
     # Result first, status second: the plain-mode line printed on the status
     # change then already carries the result word.
+    job_registry.update(name, **timing)
     _update(job_registry, name, result=_result_text(lst),
             phase="done" if status == RunStatus.COMPLETED else None,
             progress=1.0 if status == RunStatus.COMPLETED else None,
@@ -231,6 +251,8 @@ def _start(spec, groups, start_process):
 
 
 def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monotonic, sleep):
+    if ended_by == RunStatus.CAPPED:
+        ended_by = RunStatus.CANCELLED  # the same kind of request, with its own grace
     if ended_by is None:
         # GAMS exited by itself; anything left in its session (a solver
         # that outlived it) is swept with no grace: GAMS is done with it.
@@ -253,7 +275,7 @@ def _set_paused(job_registry, name, paused):
     return paused
 
 
-def _read_log(tail, parser, job_registry, name, series, notes, final=False):
+def _read_log(tail, parser, job_registry, name, series, notes, final=False, sampler=None):
     """Feed new log lines to the parser and write its view into the run's record.
 
     The tail reads at most a few MiB per call so a burst can't stall the
@@ -261,7 +283,10 @@ def _read_log(tail, parser, job_registry, name, series, notes, final=False):
     and also takes a final line without a newline.  The lines go to the
     parser as one block of bytes: it cuts out and decodes only the few it
     parses (issue 14: the monitor's cost was splitting every row in Python).
+    The run's CPU sample rides along (at most once per its interval).
     """
+    if sampler is not None:
+        sampler.sample()
     fed = False
     while True:
         try:

@@ -5,11 +5,12 @@ work.  Worker threads each own one GAMS process at a time (runner.py); the
 main thread only waits, reacts to signals and the Ctrl+C menu, and writes
 the report, so all terminal I/O and all decisions happen in one place.
 
-Why over 500 lines: those decisions (which runs start, what a signal, a
-menu choice or a request does, what the report and the exit code say) are
-read in the order the main thread takes them, so they stay in one file;
-everything that is not a decision lives elsewhere (plan, runner, menu,
-report, resume).
+Why over 500 lines: those decisions (which runs start, which join later
+for --confirm, which --cap stops, what a signal, a menu choice or a request
+does, what the report and the exit code say) are read in the order the main
+thread takes them, so they stay in one file; everything that is not a
+decision lives elsewhere (plan, runner, menu, report, resume, ranking,
+capping, best).
 """
 
 import collections
@@ -19,12 +20,14 @@ import sys
 import threading
 import time
 
-from times_doctor import (ansi, control, diagnose, gamsinfo, launchers, menu, procgroup, profiles,
-                          reap, resume, rundir, scanfiles, sessions)
+from times_doctor import (ansi, best, control, diagnose, gamsinfo, launchers, menu, procgroup,
+                          profiles, ranking, reap, resume, rundir, scanfiles, sessions)
 from times_doctor.atomic import CoalescingWriter, write_atomic
+from times_doctor.capping import Capper
 from times_doctor.errors import (EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, ParseError,
                                  UsageError, os_reason)
 from times_doctor.job_control import JobRegistry
+from times_doctor.lst import model_status_is_optimal
 # ScanConfig, plan_scan and the validators are plan.py's; imported here as
 # well for callers that know them as scan's (check.py, tests, bench).
 from times_doctor.plan import (ScanConfig, ScanPlan, PlannedRun, choose_max_workers,  # noqa: F401
@@ -33,7 +36,7 @@ from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report import report_row, summary_lines, write_html_report, write_report
 from times_doctor.runner import LICENCE_RC, RunResult, RunSpec
 from times_doctor.signals import EXIT_BY_SIGNAL, SignalCatcher
-from times_doctor.state_file import StateFileWriter
+from times_doctor.state_file import StateFileWriter, iso_time
 from times_doctor.states import FINAL_STATES, RunStatus
 
 
@@ -107,6 +110,13 @@ class Scan(object):
         self._lock = sessions.ScanLock(plan.out_dir)
         self._kept = {}  # name -> resume.KeptRun: completed earlier, not run again
         self._fingerprints = {}  # name -> resume.run_fingerprint(), for the state file
+        self._planned = {}  # run name -> its plan.PlannedRun (trial, seed, kind)
+        self._job_info = {}  # run name -> its static fields in the state file
+        # --cap/--race (capping.py): the scan's own runs it may stop.
+        self.capper = (Capper(plan.cap, plan.race, self.launcher.run_seconds)
+                       if plan.cap is not None else None)
+        self._cap_candidates = {}  # run name -> profile, for the capper
+        self._cancelled_all = False  # the user cancelled every run: no confirmation phase
         self._session_entry = None
         self.inbox = None
         self._next_state_write = 0.0
@@ -162,10 +172,12 @@ class Scan(object):
             self._run_workers(names)
             self._take_late_signals()
             rows = self._report_rows(final=True)
+            ranking.annotate(rows, ranking.rank_rows(rows))
+            best_files = self._write_best(rows)  # before the page, which names it
             _final_write(lambda: write_report(self.report_path, rows))
             exit_code = self._exit_code(rows)
             _final_write(lambda: self._state_writer.finish(exit_code))
-            self._print_summary(rows)
+            self._print_summary(rows, best_files)
         finally:
             self.signals.restore()
         if self._worker_errors:
@@ -179,6 +191,13 @@ class Scan(object):
             workers.extend(self._start_batch(
                 [name for name in names if name not in self._kept], self.plan.max_workers))
             self._main_loop()
+            # --confirm: the best profiles again, one at a time, alone; not after
+            # the user cancelled everything (menu option 2, `cancel --all`).
+            if self._abort_signal is None and self.plan.confirm and not self._cancelled_all:
+                confirming = self._add_confirmation()
+                if confirming:
+                    workers.extend(self._start_batch(confirming, 1))
+                    self._main_loop()
         finally:
             # Whatever happened above, no job may outlive the scan.
             if not self.registry.all_final():
@@ -232,7 +251,7 @@ class Scan(object):
 
     def _confirm(self):
         plan = self.plan
-        self._say("About to run %d profile(s) of %s with %s (%s):"
+        self._say("About to run %d run(s) of %s with %s (%s):"
                   % (len(plan.runs), os.path.basename(plan.driver), plan.gams,
                      "parallel, %d at once" % plan.max_workers if plan.max_workers > 1
                      else "one at a time"))
@@ -243,6 +262,8 @@ class Scan(object):
         if plan.previous is not None:
             self._say("(--resume: those that completed in scan %s with unchanged inputs are "
                       "kept, not run)" % plan.previous.scan_id)
+        if plan.confirm:
+            self._say("then the %d best again, one at a time, alone (--confirm)" % plan.confirm)
         self.stdout.write("Start? [Y/n] ")
         self.stdout.flush()
         answer = self.stdin.readline()
@@ -269,7 +290,8 @@ class Scan(object):
             return None
         previous = resume.load_previous(self.plan.out_dir)
         decision = resume.decide(previous, [run.profile.name for run in self.plan.runs],
-                                 self._fingerprints)
+                                 self._fingerprints, optional=self._confirm_names(),
+                                 keep_capped=self.plan.cap is not None)
         saved = resume.saved_report_name(decision)
         if saved is not None:
             with open(previous.report_path, "rb") as handle:
@@ -280,41 +302,23 @@ class Scan(object):
         return decision
 
     def _compute_fingerprints(self):
-        """Every run's fingerprint, recorded by every scan so that any can be resumed."""
+        """Every run's fingerprint, recorded by every scan so that any can be resumed.
+
+        The confirmation runs --confirm may add are fingerprinted too: a
+        resumed scan keeps those that ran alone before with the same inputs.
+        """
         shared = resume.scan_fingerprint(self.plan)
+        runs = list(self.plan.runs) + [run for extra in self.plan.confirm_runs.values()
+                                       for run in extra]
         return dict((run.profile.name, resume.run_fingerprint(self.plan, run, shared))
-                    for run in self.plan.runs)
+                    for run in runs)
+
+    def _confirm_names(self):
+        return [run.profile.name for extra in self.plan.confirm_runs.values() for run in extra]
 
     def _prepare(self, decision=None):
         plan = self.plan
-        for run in plan.runs:
-            if run.profile.name in self._kept:
-                self._add_kept(run, self._kept[run.profile.name])
-                continue
-            prepared = rundir.prepare_work_dir(
-                plan.out_dir, run.profile.solver, run.profile.base_name, plan.driver,
-                run.option_text, profiles.option_file_name(run.profile.solver))
-            if prepared.replaced_locked:
-                self._say("note: %s" % prepared.replaced_locked)
-            command = rundir.gams_command(
-                plan.gams, os.path.basename(prepared.driver_copy), plan.run_dir, plan.times_src,
-                run.profile.solver, run.profile.base_name, run.log_name,
-                list(plan.config.gams_args or []))
-            env = dict(self.environ)
-            env[procgroup.JOB_ENV_VAR] = "%s/%s" % (self.scan_id, run.profile.name)
-            stem = os.path.splitext(os.path.basename(plan.driver))[0]
-            spec = RunSpec(name=run.profile.name, solver=run.profile.solver,
-                           profile=run.profile, work_dir=prepared.path, command=command,
-                           log_path=os.path.join(prepared.path, run.log_name),
-                           lst_path=os.path.join(prepared.path, stem + ".lst"), env=env)
-            self.specs[spec.name] = spec
-            self._cancel_events[spec.name] = self.registry.register(
-                spec.name, work_dir=prepared.path)
-        job_info = dict((spec.name, {"solver": spec.solver, "profile": spec.profile.base_name,
-                                     "log": spec.log_path, "lst": spec.lst_path,
-                                     "kept": spec.name in self._kept,
-                                     "fingerprint": self._fingerprints[spec.name]})
-                        for spec in self.specs.values())
+        self._add_batch(plan.runs)
         self._state_writer = StateFileWriter(
             self.state_path, self.registry,
             {"scan_id": self.scan_id, "run_dir": plan.run_dir, "out_dir": plan.out_dir,
@@ -322,11 +326,84 @@ class Scan(object):
              "platform": procgroup.platform_name(), "gams": plan.gams,
              "launcher": self.launcher.name,
              "resumed_from": decision.previous.scan_id if decision is not None else None,
-             "options": resume.scan_options(plan)}, job_info,
+             "options": resume.scan_options(plan)}, self._job_info,
             scanner_start_time=_own_start_time())
 
+    def _add_batch(self, runs):
+        """Register *runs* (PlannedRuns); the names of those to run (for _start_batch).
+
+        The one place runs join a scan: its profiles and their trials at
+        the start, the confirmation runs after the scan's own have ended.
+        A run kept from the earlier scan (--resume) is registered finished.
+        """
+        queued = []
+        for run in runs:
+            name = run.profile.name
+            self._planned[name] = run
+            if name in self._kept:
+                self._add_kept(run, self._kept[name])
+                row = self._kept[name].row
+                if self.capper is not None and run.kind == "scan" and ranking.solved(row):
+                    self.capper.completed(name, run.trial_of or name,
+                                          float(row["runtime_seconds"]))
+            else:
+                queued.append(self._add_spec(run))
+            spec = self.specs[name]
+            self._job_info[name] = {
+                "solver": spec.solver, "profile": spec.profile.base_name, "log": spec.log_path,
+                "lst": spec.lst_path, "kept": name in self._kept,
+                "fingerprint": self._fingerprints.get(name),
+                "trial_of": run.trial_of or name, "trial": run.trial, "seed": run.seed,
+                "kind": run.kind}
+            if run.kind == "scan":
+                self._cap_candidates[name] = run.trial_of or name
+        return queued
+
+    def _add_spec(self, run):
+        """Set up one run's work directory and register it, waiting; returns its name."""
+        plan = self.plan
+        prepared = rundir.prepare_work_dir(
+            plan.out_dir, run.profile.solver, run.profile.base_name, plan.driver,
+            run.option_text, profiles.option_file_name(run.profile.solver))
+        if prepared.replaced_locked:
+            self._say("note: %s" % prepared.replaced_locked)
+        command = rundir.gams_command(
+            plan.gams, os.path.basename(prepared.driver_copy), plan.run_dir, plan.times_src,
+            run.profile.solver, run.profile.base_name, run.log_name,
+            list(plan.config.gams_args or []))
+        env = dict(self.environ)
+        env[procgroup.JOB_ENV_VAR] = "%s/%s" % (self.scan_id, run.profile.name)
+        stem = os.path.splitext(os.path.basename(plan.driver))[0]
+        spec = RunSpec(name=run.profile.name, solver=run.profile.solver,
+                       profile=run.profile, work_dir=prepared.path, command=command,
+                       log_path=os.path.join(prepared.path, run.log_name),
+                       lst_path=os.path.join(prepared.path, stem + ".lst"), env=env)
+        self.specs[spec.name] = spec
+        self._cancel_events[spec.name] = self.registry.register(spec.name, work_dir=prepared.path)
+        return spec.name
+
+    def _add_confirmation(self):
+        """--confirm N: register the N best profiles' confirmation runs; the names to start.
+
+        The best on the scan's own runs (ranking.top_by_scan_time); a
+        confirmation run kept from the earlier scan (--resume) is used as it
+        is, even for a profile no longer among the best: it was timed alone.
+        """
+        with self._results_lock:
+            rows = self._report_rows(final=True)
+        chosen = ranking.top_by_scan_time(rows, self.plan.confirm)
+        runs = [run for name in chosen for run in self.plan.confirm_runs[name]]
+        runs += [run for name, extra in self.plan.confirm_runs.items() if name not in chosen
+                 for run in extra if run.profile.name in self._kept]
+        queued = self._add_batch(runs)
+        if chosen:
+            self.monitor.message("confirming the %d best profile(s) alone, one run at a time: "
+                                 "%s" % (len(chosen), ", ".join(chosen)))
+        self._state_writer.write()
+        return queued
+
     def _add_kept(self, run, kept):
-        """A run completed in the earlier scan: listed and reported, never started."""
+        """A run completed (or capped) in the earlier scan: listed and reported, never started."""
         job = kept.job
         stem = os.path.splitext(os.path.basename(self.plan.driver))[0]
         work_dir = job.get("work_dir")
@@ -370,9 +447,29 @@ class Scan(object):
                 if result.returncode == LICENCE_RC and result.status == RunStatus.FAILED:
                     # The same solver's waiting runs would meet the same refusal.
                     self._licence_failed.add(spec.solver)
+            self._note_for_cap(name, result)
             # Keep finished rows on disk as they come: a killed scanner
             # loses nothing that completed.
             self._partial_report.request()
+
+    def _note_for_cap(self, name, result):
+        """A scan run that completed solved sets the mark --cap/--race compare the others with."""
+        run = self._planned[name]
+        lst = result.lst
+        if self.capper is not None and run.kind == "scan" and lst is not None \
+                and result.status == RunStatus.COMPLETED \
+                and model_status_is_optimal(lst.model_status):
+            self.capper.completed(name, run.trial_of or name, result.runtime_seconds)
+            # Here, before this worker takes its next run: --race must stop
+            # the waiting runs before any of them starts.
+            self._apply_cap()
+
+    def _apply_cap(self):
+        """Stop the runs --cap/--race rule out (the main loop every turn, a worker at a new mark)."""
+        if self.capper is None:
+            return
+        for name in self.capper.apply(self.registry, self._cap_candidates):
+            self.monitor.message("%s: capped: %s" % (name, self.registry.get(name).stop_reason))
 
     def _write_partial_report(self):
         with self._results_lock:
@@ -458,6 +555,7 @@ class Scan(object):
                     return
                 event = self.signals.pop()
             self._handle_requests()
+            self._apply_cap()
             now = time.monotonic()
             if now >= self._next_state_write:
                 self._next_state_write = now + STATE_REFRESH_SECONDS
@@ -497,6 +595,9 @@ class Scan(object):
             if not response["ok"]:
                 self.monitor.message("control request refused: %s" % response["error"])
                 continue
+            if response["action"] == control.ACTION_CANCEL and set(
+                    response["applied"]) | set(response["skipped"]) >= set(self.registry.names()):
+                self._cancelled_all = True
             text = "control request: %s %s" % (response["action"],
                                                ", ".join(response["applied"]) or "nothing")
             if response["skipped"]:
@@ -550,6 +651,7 @@ class Scan(object):
                 return self._abort(exc.signal_name, grace_seconds=0)
         self._last_interrupt = None
         if outcome == menu.CANCEL_ALL:
+            self._cancelled_all = True
             self.registry.cancel_all()
         elif outcome == menu.ABORT:
             return self._abort("SIGINT")
@@ -565,6 +667,9 @@ class Scan(object):
                 continue
             result = self.results.get(name)
             snap = self.registry.get(name)
+            run = self._planned[name]
+            trial = {"trial_of": run.trial_of, "trial": run.trial, "seed": run.seed,
+                     "kind": run.kind}
             if result is not None:
                 # Without a GAMS return code (GAMS never started, or SLURM
                 # ended the job) the run's message is the only explanation.
@@ -574,10 +679,11 @@ class Scan(object):
                 rows.append(report_row(spec.profile, result.status, result.runtime_seconds,
                                        result.returncode, result.lst, spec.work_dir,
                                        spec.lst_path if result.lst is not None else "",
-                                       meaning=meaning))
+                                       meaning=meaning, record=snap._asdict(), trial=trial))
             elif snap.status in FINAL_STATES or final:
                 status = snap.status if snap.status in FINAL_STATES else RunStatus.CANCELLED
-                rows.append(report_row(spec.profile, status, None, None, None, spec.work_dir, ""))
+                rows.append(report_row(spec.profile, status, None, None, None, spec.work_dir, "",
+                                       record=snap._asdict(), trial=trial))
         return rows
 
     def _exit_code(self, rows):
@@ -590,10 +696,46 @@ class Scan(object):
             return EXIT_CANCELLED
         return EXIT_OK
 
-    def _print_summary(self, rows):
+    def _write_best(self, rows):
+        """best/<solver>.opt for the ranking's best (best.py); [(solver, path)], winner first.
+
+        Its failure is said and leaves the report as written: the answer is
+        in the CSV and the summary too.
+        """
+        option_texts = dict((run.trial_of or run.profile.name, run.option_text)
+                            for run in self.plan.runs if run.trial == 1)
+        try:
+            return best.write_best_files(self.plan.out_dir, ranking.rank_rows(rows),
+                                         option_texts, self.scan_id, self.plan.driver,
+                                         iso_time(time.time()))
+        except (IOError, OSError) as exc:
+            self._say("warning: could not write %s: %s" % (
+                scanfiles.best_dir(self.plan.out_dir), os_reason(exc)))
+            return []
+
+    def _print_summary(self, rows, best_files):
+        """The table, the ranking, the verdict and the answer, then where the report is.
+
+        The report's line comes last but for the resume hint (scripts and
+        the torture suite read it there), so the answer is just above it.
+        """
+        ranked = ranking.rank_rows(rows)
         self._say("")
-        for line in summary_lines(rows):
+        for line in summary_lines(rows, ranked):
             self._say(line)
+        lines = ranking.table_lines(ranked)
+        if lines and (len(ranked.entries) > 1 or ranked.capped or self.plan.repeat > 1):
+            self._say("")
+            for line in lines:
+                self._say(line)
+        trustworthy = "%s --confirm 2" % resume.resume_hint(self.plan.run_dir, self.plan.out_dir)
+        for kind, text in ranking.verdict_lines(ranked, trustworthy) if ranked.entries else ():
+            self._say(("Warning: " if kind == "warn" else "") + text)
+        if best_files:
+            solver, path = best_files[0]
+            self._say("Best option file: %s" % path)
+            self._say("Use it (in %s): %s" % (self.plan.run_dir, best.use_line(
+                self.plan.driver, solver, os.path.dirname(path))))
         self._say("Report: %s" % self.report_path)
         for line in diagnose.scan_end_lines(rows, self.plan.run_dir, self.plan.out_dir):
             self._say(line)

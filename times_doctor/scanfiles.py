@@ -6,6 +6,7 @@ control commands, reap, status and the dashboard can never disagree:
     OUT/times_doctor_out/scan.lock
     OUT/times_doctor_out/scan_report.csv
     OUT/times_doctor_out/scan_report.html
+    OUT/times_doctor_out/best/<solver>.opt       (best.py: the winner's option file)
     OUT/times_doctor_out/scan_runs/scan_state.json
     OUT/times_doctor_out/scan_runs/requests/
     OUT/times_doctor_out/scan_runs/<solver>/<profile>/
@@ -30,6 +31,7 @@ REPORT_NAME = "scan_report.csv"
 HTML_REPORT_NAME = "scan_report.html"
 STATE_FILE_NAME = "scan_state.json"
 LOCK_NAME = "scan.lock"
+BEST_FOLDER = "best"
 REQUESTS_FOLDER = "requests"
 SLURM_FOLDER = "slurm"
 
@@ -60,6 +62,11 @@ def report_path(out_dir):
 
 def html_report_path(out_dir):
     return os.path.join(out_root(out_dir), HTML_REPORT_NAME)
+
+
+def best_dir(out_dir):
+    """OUT/times_doctor_out/best: the best profile's option file of each solver."""
+    return os.path.join(out_root(out_dir), BEST_FOLDER)
 
 
 def lock_path(out_dir):

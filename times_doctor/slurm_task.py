@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -174,6 +175,9 @@ class Task(object):
             "task_pid": os.getpid(),
             "slurm_job_id": slurm_ids(os.environ)[0],
             "slurm_step_id": slurm_ids(os.environ)[1],
+            # Whether other jobs could share the node: a ranking of runs on
+            # nodes of their own is not distorted by anyone else's work.
+            "exclusive": job_is_exclusive(os.environ.get("SLURM_JOB_ID")),
         })
         self.registry.add_listener(self.record.on_snapshot)
         self._signals = collections.deque(maxlen=64)
@@ -308,11 +312,34 @@ class TaskRecord(object):
         snap = self._registry.get(self._name)
         document = dict(self._fixed)
         document.update((field, getattr(snap, field)) for field in RUN_FIELDS)
+        # elapsed_seconds: the run's own clock (suspended time left out), the
+        # one --cap compares; the scanner's counts from the submission.
         document.update({"status": snap.status, "final": False, "pid": snap.pid,
-                         "cancel_requested": snap.cancel_requested})
+                         "cancel_requested": snap.cancel_requested,
+                         "elapsed_seconds": snap.elapsed_seconds})
         if self._final is not None:
             document.update(self._final)
         return document
+
+
+def job_is_exclusive(job_id, call=subprocess.check_output):
+    """True if SLURM gave job *job_id* its nodes to itself, False if not, None if unknown.
+
+    squeue's OverSubscribe (``%h``) is "NO" for a job with exclusive node
+    access (``--exclusive``, or a partition with OverSubscribe=EXCLUSIVE)
+    and "OK", "YES", "USER" or "MCS" otherwise (squeue(1)).
+    """
+    if not job_id:
+        return None
+    try:
+        out = call(["squeue", "-h", "-j", str(job_id), "-o", "%h"], stderr=subprocess.DEVNULL,
+                   timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None  # no squeue on the node, or no answer: a fact we do not have
+    answer = out.decode("utf-8", "replace").strip().upper()
+    if answer == "NO":
+        return True
+    return False if answer in ("OK", "YES", "USER", "MCS") else None
 
 
 class SuspendWatch(object):

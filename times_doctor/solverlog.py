@@ -210,6 +210,17 @@ class SolverLog(object):
         """
         return self._solver_seconds
 
+    @property
+    def work_units(self):
+        # type: () -> Optional[float]
+        """GUROBI's deterministic work for the current solve, or None.
+
+        The "(0.48 work units)" of the same summary lines as solver_seconds:
+        like CPLEX's ticks, the same work whatever the machine's load.
+        None for CPLEX (its ticks are in the listing: lst.LstResult.det_ticks).
+        """
+        return self._work_units
+
     # ------------------------------------------------------------ state
     def _reset(self):
         """Forget the current solve (a subclass adds its own fields after calling this)."""
@@ -228,6 +239,7 @@ class SolverLog(object):
         self._cross_fraction = 0.0
         self._mip_bound = None   # type: Optional[float]
         self._solver_seconds = None  # type: Optional[float]
+        self._work_units = None  # type: Optional[float]
         self._history = []       # type: List[HistoryPoint]
         self._last_point = None  # type: Optional[HistoryPoint]
         self._last_kind = None   # "lp" or "mip": how to read _last_point (metrics())

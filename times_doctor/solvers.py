@@ -13,7 +13,7 @@ from times_doctor.gurobi_log import GurobiLogParser
 
 Solver = collections.namedtuple(
     "Solver", "name label option_file threads_keyword display_lines def_file parser "
-    "builtin_profiles")
+    "builtin_profiles seed_keyword")
 Solver.__doc__ = """One solver as GAMS runs it.
 
 name: the GAMS solver name and ``--solver`` value ("cplex"); also the
@@ -30,6 +30,9 @@ def_file: GAMS's option definition file in its system directory
 parser: the ``SolverLog`` subclass that reads its log.
 builtin_profiles: OrderedDict of built-in profile name -> option lines, in
     the order ``known_profile_names()`` and error messages list them.
+seed_keyword: the option that sets the solver's random seed ("randomseed"),
+    which ``--repeat`` varies between trials; checked against GAMS's own
+    def files by tests/test_solvers.py.
 """
 
 SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
@@ -46,7 +49,7 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                # (GAMS docs S_CPLEX: datacheck, iis, conflictdisplay, names).
                ("datacheck", ["datacheck 2"]),
                ("conflict", ["iis 1", "conflictdisplay 2", "names yes"]),
-           ])),
+           ]), "randomseed"),
     Solver("gurobi", "GUROBI", "gurobi.opt", "Threads", (),
            "optgurobi.def", GurobiLogParser, collections.OrderedDict([
                ("dual", ["Method 1"]),
@@ -57,7 +60,7 @@ SOLVER_TABLE = collections.OrderedDict((solver.name, solver) for solver in (
                # GAMS/Gurobi's iis and names (gamspy-gurobi's optgurobi.def);
                # GAMS/Gurobi has no datacheck.
                ("conflict", ["iis 1", "names yes"]),
-           ])),
+           ]), "Seed"),
 ))
 
 # Every solver's name, in table order (the order of ``--solver both`` runs).

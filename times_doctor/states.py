@@ -21,12 +21,15 @@ class RunStatus(object):
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    # Stopped by the scan itself (--cap, --race): it could no longer beat the
+    # best completed run.  Not a failure: the scan still answers its question.
+    CAPPED = "capped"
 
 
 ALL_STATES = (
     RunStatus.WAITING, RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED,
     RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
-    RunStatus.INTERRUPTED,
+    RunStatus.INTERRUPTED, RunStatus.CAPPED,
 )
 
 # A process may exist for these states (or is about to).
@@ -35,7 +38,7 @@ ACTIVE_STATES = (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.PAUSED)
 # No process exists and none ever will again.
 FINAL_STATES = (
     RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
-    RunStatus.INTERRUPTED,
+    RunStatus.INTERRUPTED, RunStatus.CAPPED,
 )
 
 # Not yet final: what "cancel all" acts on.
@@ -45,19 +48,23 @@ CANCELLABLE_STATES = (RunStatus.WAITING,) + ACTIVE_STATES
 # in the caller and raises InvalidTransition (see job_control).
 TRANSITIONS = {
     # WAITING -> FAILED: a run never started because its solver's licence
-    # already failed in this scan (JobRegistry.fail_waiting).
-    RunStatus.WAITING: (RunStatus.STARTING, RunStatus.CANCELLED, RunStatus.FAILED),
+    # already failed in this scan (JobRegistry.fail_waiting).  WAITING ->
+    # CAPPED: --race ends the runs that never started once one run won.
+    RunStatus.WAITING: (RunStatus.STARTING, RunStatus.CANCELLED, RunStatus.FAILED,
+                        RunStatus.CAPPED),
     RunStatus.STARTING: (RunStatus.RUNNING, RunStatus.FAILED, RunStatus.CANCELLED,
-                         RunStatus.TIMEOUT),
+                         RunStatus.TIMEOUT, RunStatus.CAPPED),
     RunStatus.RUNNING: (RunStatus.PAUSED, RunStatus.COMPLETED, RunStatus.FAILED,
-                        RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED),
+                        RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED,
+                        RunStatus.CAPPED),
     RunStatus.PAUSED: (RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED,
-                       RunStatus.CANCELLED, RunStatus.INTERRUPTED),
+                       RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunStatus.CAPPED),
     RunStatus.COMPLETED: (),
     RunStatus.FAILED: (),
     RunStatus.TIMEOUT: (),
     RunStatus.CANCELLED: (),
     RunStatus.INTERRUPTED: (),
+    RunStatus.CAPPED: (),
 }
 
 LABELS = {
@@ -70,6 +77,7 @@ LABELS = {
     RunStatus.TIMEOUT: "Timeout",
     RunStatus.CANCELLED: "Cancelled",
     RunStatus.INTERRUPTED: "Interrupted",
+    RunStatus.CAPPED: "Capped",
 }
 
 # Style names understood by times_doctor.ansi.style(); one per state.
@@ -83,6 +91,7 @@ COLOURS = {
     RunStatus.TIMEOUT: "red",
     RunStatus.CANCELLED: "bold yellow",
     RunStatus.INTERRUPTED: "bold cyan",
+    RunStatus.CAPPED: "magenta",
 }
 
 # The same colours on a white web page (the dashboard's text, the HTML report's
@@ -98,6 +107,7 @@ WEB_COLOURS = {
     "bold red": ("#b71c1c", True),
     "bold yellow": ("#9a5b00", True),
     "bold cyan": ("#006064", True),
+    "magenta": ("#7b1fa2", False),
 }
 UNKNOWN_WEB_COLOUR = ("#616161", False)
 
@@ -110,7 +120,8 @@ def web_colour(state):
 # Order of the counts in every summary line (terminal, status command, dashboard).
 SUMMARY_ORDER = (
     RunStatus.WAITING, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.COMPLETED,
-    RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.INTERRUPTED,
+    RunStatus.CAPPED, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED,
+    RunStatus.INTERRUPTED,
 )
 
 # The outcomes every summary shows even at zero (the others only when non-zero).

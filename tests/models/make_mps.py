@@ -72,14 +72,18 @@ def main(argv=None):
     return generated_files.write_or_check("make_mps.py", MODELS_DIR, texts, options.check)
 
 
-def mps_text(spec):
-    """The MPS file of the model *spec* (a ``ModelSpec``), as text."""
-    data = read_model(spec)
+def mps_text(spec, defines=None):
+    """The MPS file of the model *spec* (a ``ModelSpec``), as text.
+
+    *defines*: GAMS double-dash parameters, as ``gams ... --M=4`` sets them
+    ({"m": "4"}: names lower case), for a variant of the model.
+    """
+    data = read_model(spec, defines)
     program = spec.build(data)
     return program.mps(_header(spec, data, program))
 
 
-def read_model(spec):
+def read_model(spec, defines=None):
     """Read the model's GAMS files: data statements are loaded, code statements checked and run.
 
     Raises:
@@ -89,7 +93,8 @@ def read_model(spec):
     data = GamsData()
     folder = os.path.join(MODELS_DIR, spec.folder)
     search_dirs = [os.path.join(folder, name) for name in spec.search_dirs]
-    lines = _source_lines(os.path.join(folder, spec.driver), search_dirs, None, {}, data.files)
+    lines = _source_lines(os.path.join(folder, spec.driver), search_dirs, None,
+                          dict(defines or {}), data.files)
     uses = [0] * len(spec.statements)
     for statement in _statements(lines):
         if _DATA_KEYWORD.match(statement.text):
