@@ -44,17 +44,32 @@ def fixture(name):
 def test_parse_array_tasks_from_scontrol_with_ended_running_and_pending_tasks():
     tasks = slurm_queue.parse_array_tasks(fixture("scontrol_show_array.txt"))
     assert tasks == {
-        "44_0": TaskInfo("COMPLETED", "n1", None), "44_1": TaskInfo("COMPLETED", "n2", None),
-        "44_2": TaskInfo("COMPLETED", "n3", None), "44_3": TaskInfo("RUNNING", "n1", None),
-        "44_4": TaskInfo("RUNNING", "n2", None), "44_5": TaskInfo("RUNNING", "n3", None),
-        "44_6": TaskInfo("PENDING", None, "JobArrayTaskLimit")}
+        "44_0": TaskInfo("COMPLETED", "n1", None, False),
+        "44_1": TaskInfo("COMPLETED", "n2", None, False),
+        "44_2": TaskInfo("COMPLETED", "n3", None, False),
+        "44_3": TaskInfo("RUNNING", "n1", None, False),
+        "44_4": TaskInfo("RUNNING", "n2", None, False),
+        "44_5": TaskInfo("RUNNING", "n3", None, False),
+        "44_6": TaskInfo("PENDING", None, "JobArrayTaskLimit", False)}
+
+
+def test_parse_array_tasks_reads_whether_the_job_has_its_nodes_to_itself():
+    line = fixture("scontrol_show_array.txt").splitlines()[1]
+    assert "OverSubscribe=OK" in line
+    for word, exclusive in (("OK", False), ("NO", True), ("YES", False), ("USER", False),
+                            ("MCS", False), ("SOMETHING", None)):
+        tasks = slurm_queue.parse_array_tasks(line.replace("OverSubscribe=OK",
+                                                           "OverSubscribe=" + word))
+        assert tasks["44_5"].exclusive is exclusive, word
+    assert slurm_queue.parse_array_tasks(
+        line.replace(" OverSubscribe=OK", ""))["44_5"].exclusive is None
 
 
 def test_parse_array_tasks_expands_the_pending_record_of_several_tasks():
     tasks = slurm_queue.parse_array_tasks(fixture("scontrol_show_array_pending.txt"))
     assert sorted(tasks) == ["51_%d" % index for index in range(7)]
     assert set(tasks[name] for name in ("51_3", "51_4", "51_5", "51_6")) == set(
-        [TaskInfo("PENDING", None, "JobArrayTaskLimit")])
+        [TaskInfo("PENDING", None, "JobArrayTaskLimit", False)])
     assert [tasks["51_%d" % index].node for index in range(3)] == ["n1", "n2", "n3"]
 
 

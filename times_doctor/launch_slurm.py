@@ -397,8 +397,9 @@ class _SlurmRun(object):
         node = record.get("node")
         self._update(slurm_node=node, slurm_step_id=self.step_id,
                      slurm_task_pid=record.get("task_pid"),
-                     slurm_exclusive=record.get("exclusive"),
                      slurm_run_seconds=record.get("elapsed_seconds"))
+        if record.get("exclusive") is not None:  # a step's task asks squeue itself
+            self._update(slurm_exclusive=record["exclusive"])
         if not self.running and record.get("status") in (RunStatus.RUNNING, RunStatus.PAUSED):
             self.running = True
             if self.registry.get(self.name).status == RunStatus.STARTING:
@@ -421,6 +422,9 @@ class _SlurmRun(object):
             return False  # SLURM no longer lists it
         if info.node:
             self._update(slurm_node=info.node)
+        if info.exclusive is not None:
+            # From the poller's look, not from each task: no request of its own.
+            self._update(slurm_exclusive=info.exclusive)
         if info.state == "PENDING" and not self.running:
             details = "SLURM job %s pending (%s)" % (self.job_id, info.reason or "queued")
             if details != self.waiting:

@@ -34,7 +34,12 @@ SUBMIT_LIMIT_REASON = re.compile(r"\b\w*(?:MaxSubmitJob|GrpSubmitJob)\w*\b")
 ARRAY_TOO_LARGE = "Invalid job array specification"
 
 # SLURM's word on one task of an array (node and reason None when it names none).
-TaskInfo = collections.namedtuple("TaskInfo", "state node reason")
+# exclusive: True when the job has its nodes to itself (OverSubscribe=NO: --exclusive,
+# or a partition with OverSubscribe=EXCLUSIVE), False when others may share them
+# (OK, YES, USER, MCS), None when the record does not say (scontrol(1), squeue(1) %h).
+TaskInfo = collections.namedtuple("TaskInfo", "state node reason exclusive")
+TaskInfo.__new__.__defaults__ = (None,)  # namedtuple(defaults=) is Python 3.7+
+_OVERSUBSCRIBE = {"NO": True, "OK": False, "YES": False, "USER": False, "MCS": False}
 
 
 def parse_job_state(text):
@@ -122,7 +127,8 @@ def parse_array_tasks(text):
         reason = _field(line, "Reason")
         node = _field(line, "NodeList")
         info = TaskInfo(state, node if node not in (None, "", "(null)") else None,
-                        reason if reason not in (None, "None", "(null)") else None)
+                        reason if reason not in (None, "None", "(null)") else None,
+                        _OVERSUBSCRIBE.get((_field(line, "OverSubscribe") or "").upper()))
         try:
             numbers = expand_indexes(indexes)
         except ValueError:

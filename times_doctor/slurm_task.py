@@ -176,8 +176,12 @@ class Task(object):
             "slurm_job_id": slurm_ids(os.environ)[0],
             "slurm_step_id": slurm_ids(os.environ)[1],
             # Whether other jobs could share the node: a ranking of runs on
-            # nodes of their own is not distorted by anyone else's work.
-            "exclusive": job_is_exclusive(os.environ.get("SLURM_JOB_ID")),
+            # nodes of their own is not distorted by anyone else's work.  An
+            # array task leaves it to the scanner's poller, whose look at the
+            # array says it anyway (OverSubscribe): 200 tasks asking squeue
+            # would be 600 requests to slurmctld.  A step asks once.
+            "exclusive": None if os.environ.get("SLURM_ARRAY_JOB_ID")
+            else job_is_exclusive(os.environ.get("SLURM_JOB_ID")),
         })
         self.registry.add_listener(self.record.on_snapshot)
         self._signals = collections.deque(maxlen=64)
