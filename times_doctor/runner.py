@@ -221,7 +221,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     _update(job_registry, name, result=_result_text(lst),
             phase="done" if status == RunStatus.COMPLETED else None,
             progress=1.0 if status == RunStatus.COMPLETED else None,
-            details=message)
+            details=_details(notes, message) if message else None)
     final = job_registry.set_status(name, status, returncode)
     return RunResult(name, status, returncode, final.elapsed_seconds, lst, message, survivors)
 
