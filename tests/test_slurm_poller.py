@@ -280,3 +280,21 @@ def test_no_look_at_an_array_whose_runs_all_ended(poller_for):
         poller.finished(task)
     wait_until(lambda: not poller._arrays, 5, message="the array forgotten")
     assert poller._timeout() is None  # nothing to look at: it sleeps until woken
+
+
+def test_whether_an_array_has_its_nodes_to_itself_is_remembered_from_any_look(poller_for):
+    """OverSubscribe is the array's, set at submission: a look while every task was
+    pending answers for a task that starts and ends between two looks."""
+    fake = FakeSlurm()
+    poller = poller_for(fake, min_seconds=0.02, max_seconds=0.02)
+    batch = make_batch(2, 2)
+    poller.add_batch(batch)
+    wait_until(lambda: batch.tasks[1].job_id is not None, 5, message="submitted")
+    assert poller.exclusive("101_0") is None  # no look yet: not known, not guessed
+    fake.tasks["101"] = {"101_0": TaskInfo("PENDING", None, "Priority", True),
+                         "101_1": TaskInfo("PENDING", None, "Priority", True)}
+    wait_until(lambda: poller.exclusive("101_1") is True, 5, message="the array's answer")
+    fake.tasks["101"] = {}  # both ended and SLURM forgot them
+    wait_until(lambda: poller.look("101_0") == (None, poller.look("101_0")[1])
+               and poller.look("101_0")[1] is not None, 5, message="the tasks forgotten")
+    assert poller.exclusive("101_0") is True

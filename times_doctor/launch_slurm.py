@@ -422,9 +422,6 @@ class _SlurmRun(object):
             return False  # SLURM no longer lists it
         if info.node:
             self._update(slurm_node=info.node)
-        if info.exclusive is not None:
-            # From the poller's look, not from each task: no request of its own.
-            self._update(slurm_exclusive=info.exclusive)
         if info.state == "PENDING" and not self.running:
             details = "SLURM job %s pending (%s)" % (self.job_id, info.reason or "queued")
             if details != self.waiting:
@@ -585,6 +582,11 @@ class _SlurmRun(object):
             self.registry.set_status(self.name, RunStatus.RUNNING)
         if message:
             self._update(details=message)
+        if self.poller is not None and self.job_id and self.srun is None:
+            # From the poller's looks at the array, not from each task: no request of its own.
+            exclusive = self.poller.exclusive(self.job_id)
+            if exclusive is not None:
+                self._update(slurm_exclusive=exclusive)
         self.registry.set_status(self.name, status, returncode)
         return RunResult(self.name, status, returncode, float(runtime), lst, message,
                          list(record.get("survivors") or []))

@@ -118,6 +118,7 @@ class QueuePoller(object):
         self._arrays = collections.OrderedDict()  # array id -> [ArrayTask]
         self._seen = {}        # task id -> TaskInfo, from the last look at its array
         self._polled_at = {}   # array id -> monotonic time of the last answer
+        self._exclusive = {}   # array id -> its tasks have their nodes to themselves (or not)
         self._requests = []
         self._split = []  # batches submitted as more than one array
         self._interval = min_seconds
@@ -159,6 +160,15 @@ class QueuePoller(object):
         """
         with self._lock:
             return self._seen.get(task_id), self._polled_at.get(array_of(task_id))
+
+    def exclusive(self, task_id):
+        """Whether *task_id*'s array has its nodes to itself (OverSubscribe), None if not seen.
+
+        Set when the array is submitted, so any look at the array says it, even
+        one before the task started or after it ended.
+        """
+        with self._lock:
+            return self._exclusive.get(array_of(task_id))
 
     def command(self, argv):
         """Send ``argv`` (its last item the target) through the poller; (rc, error text).
@@ -340,6 +350,9 @@ class QueuePoller(object):
                         self._seen.pop(task.job_id, None)
                     else:
                         self._seen[task.job_id] = info
+                for info in found.values():
+                    if info.exclusive is not None:  # the same for every task: the array's
+                        self._exclusive[array_id] = info.exclusive
                 self._polled_at[array_id] = now
         self._raise_throttles()
         with self._lock:
