@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from gams_select import STANDIN_GAMS, select_gams
+from gams_select import STANDIN_GAMS, WINDOWS_NO_OPTION_READER, select_gams
 from scan_helpers import FAKE_GAMS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +50,7 @@ POSIX_ONLY_MODULES = {
                              "runs the same code on every platform",
     "test_procgroup_posix_fake.py": "POSIX only: the POSIX seam's logic, in POSIX signals "
                                     "that Windows' signal module does not have",
+    "test_optdef_oracle.py": WINDOWS_NO_OPTION_READER,
     "test_torture.py": "runs bench/torture.py with the GAMS stand-in (Linux): "
                        + "see gams_select.WINDOWS_NO_GAMS",
 }

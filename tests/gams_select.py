@@ -32,6 +32,12 @@ WINDOWS_NO_GAMS = ("none on the Windows leg: the GAMS stand-in's real solvers do
                    "propsys.dll.VariantToString, and numpy, which HiGHS needs, on "
                    "ucrtbase.dll.crealf); fake GAMS trees run instead")
 
+# GAMS's own option reader (optreader_oracle.py) is a Linux program here.
+WINDOWS_NO_OPTION_READER = (
+    "GAMS's own option reader (gamsapi) runs under the Linux .venv, which a Windows process "
+    "under Wine cannot start; the Linux legs hold optdef to it, and optdef is the same pure "
+    "code on every platform")
+
 PROBE_MODEL = ("Variable z; Equation e; e.. z =e= 1;\n"
                "Model probe / all /;\nsolve probe using lp minimizing z;\n")
 # What a solver interpreter reports about itself (run under standin_python()).

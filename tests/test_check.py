@@ -16,7 +16,7 @@ import pytest
 
 from times_doctor import check, gamsinfo, procgroup
 
-from gams_select import solver_report
+from gams_select import WINDOWS_NO_OPTION_READER, solver_report
 from scan_helpers import cli_env, run_cli, scan_config, tree_digest
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -465,6 +465,7 @@ def test_hung_solver_probe_is_one_line_and_the_next_solver_is_not_tried(monkeypa
 
 # -- real option files against the real def file ------------------------------------
 
+@pytest.mark.skipif(os.name == "nt", reason=WINDOWS_NO_OPTION_READER)
 def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, fake_gams_path):
     """TIMES-NZ's Veda barrier profiles against GAMS 54.6.1's own optcplex.def: the scan
     runs them (no --allow-unknown-options), and the one with a line GAMS ignores is refused
@@ -475,14 +476,14 @@ def test_veda_profiles_scan_without_allow_unknown_options(copy_model, tmp_path, 
     system_dir = tmp_path / "gams"
     system_dir.mkdir()
     for name in ("gams", "fake_gams.py"):
-        shutil.copy2(os.path.join(os.path.dirname(fake_gams_path), name), str(system_dir))
-    shutil.copy2(judge_files("cplex", [b"\n"])[0], str(system_dir / "optcplex.def"))
+        shutil.copy(os.path.join(os.path.dirname(fake_gams_path), name), str(system_dir))
+    shutil.copy(judge_files("cplex", [b"\n"])[0], str(system_dir / "optcplex.def"))
     veda = os.path.join(FIXTURES, "optfiles", "times-nz")
     opt_dir = tmp_path / "opts"
     opt_dir.mkdir()
     for name in os.listdir(veda):
         if name.startswith(("BA", "BS")):
-            shutil.copy2(os.path.join(veda, name), str(opt_dir))
+            shutil.copy(os.path.join(veda, name), str(opt_dir))
     run_dir = copy_model("transport")
     good = "BA120-7,BA121-7,BA124-7,BA220-7,BS124-7,BS224-7_nco"
     out = str(tmp_path / "out")

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from gams_select import standin_python
+from gams_select import WINDOWS_NO_OPTION_READER, standin_python
 from scan_helpers import read_report, run_cli
 from times_doctor import optdef, solvers
 
@@ -146,6 +146,7 @@ print("RESULT " + json.dumps({"errors": result, "defs": defs}))
 '''
 
 
+@pytest.mark.skipif(os.name == "nt", reason=WINDOWS_NO_OPTION_READER)
 def test_diagnostic_profiles_and_boolean_words_agree_with_gams_option_reader(tmp_path):
     """GAMS's own option reader (gamsapi) and optdef judge the same lines the same way."""
     cases = []

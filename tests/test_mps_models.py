@@ -259,6 +259,7 @@ def test_solves_to_what_gams_found(solver, model):
         assert abs(result["objective"] - expected) <= 1e-6 * abs(expected), result
 
 
+@pytest.mark.skipif(os.name == "nt", reason=WINDOWS_NO_GAMS)
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_times_infeasible_is_infeasible_by_its_cumulative_limit_alone(solver, tmp_path):
     """Infeasible as it is; optimal once FLO_CUM(UP) of IMPELC in R1 reaches the 800 its

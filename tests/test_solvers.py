@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from gams_select import standin_python
+from gams_select import WINDOWS_NO_OPTION_READER, standin_python
 from times_doctor import logparse, solvers
 from times_doctor.cplex_log import CplexLogParser
 from times_doctor.gurobi_log import GurobiLogParser
@@ -51,6 +51,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.skipif(os.name == "nt", reason=WINDOWS_NO_OPTION_READER)
 def test_seed_keywords_are_integer_options_of_gams_own_def_files():
     # --repeat writes "<seed_keyword> N" into trials' option files: GAMS's
     # option reader must know it as an integer option of that solver.
