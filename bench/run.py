@@ -28,11 +28,12 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, HERE)
 
-from times_doctor import procgroup  # noqa: E402
+from times_doctor.proc import procgroup
 from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # noqa: E402
                                       create_process_group_kwargs)
-from times_doctor.runner import RunSpec, run_gams_with_progress  # noqa: E402
-from times_doctor.scan import Scan, ScanConfig, plan_scan  # noqa: E402
+from times_doctor.run.runner import RunSpec, run_gams_with_progress
+from times_doctor.scan.plan import ScanConfig, plan_scan
+from times_doctor.scan.scanner import Scan
 from gams_select import gams_for_tools  # noqa: E402
 from ranking_bench import bench_ranking  # noqa: E402
 
@@ -118,7 +119,8 @@ def bench_setup(work, trials, gams, baseline_profiles):
 # -- 2. cancel latency (real GAMS) ----------------------------------------------
 
 def market_split_spec(work, gams, name):
-    from times_doctor import profiles, rundir
+    from times_doctor.gams import rundir
+    from times_doctor.solvers import profiles
     model_dir = os.path.join(REPO, "tests", "models", "marketsplit")
     driver = rundir.find_driver(model_dir)
     profile = profiles.resolve_profiles("cplex", ["dual"])[0]
@@ -268,7 +270,7 @@ def _env():
 
 def _baseline_rereader(paths, stop, interval, cpu_out):
     """What the original tool did: re-read and re-parse each whole log every poll."""
-    from times_doctor.logparse import SolverLogParser
+    from times_doctor.solvers.table import SolverLogParser
     started = time.thread_time()
     peak_bytes = 0
     while not stop.wait(interval):
@@ -671,7 +673,7 @@ def bench_times_style(work, gams, trials):
 
 def bench_preflight(trials, gams):
     """The scan's preflight (GAMS banner, licence, one LP per solver, option files), warm."""
-    from times_doctor import check
+    from times_doctor.scan import check
     model = os.path.join(REPO, "tests", "models", "transport")
     figures = {}
     for solver in ("cplex", "both"):
@@ -700,9 +702,9 @@ def bench_report_render(work, trials, runs=24, hours=8.0, read_seconds=0.5):
     (state, CSV, series) and rendered as at every CSV rewrite.
     """
     import tracemalloc
-    from times_doctor import report_html, report_page
-    from times_doctor.report import render_csv
-    from times_doctor.series import SeriesWriter, series_path
+    from times_doctor.report import html_page as report_html, page as report_page
+    from times_doctor.report.csvreport import render_csv
+    from times_doctor.run.series import SeriesWriter, series_path
     out_dir = os.path.join(work, "report-bench")
     out_root = os.path.join(out_dir, "times_doctor_out")
     rows = []

@@ -25,7 +25,8 @@ import threading
 import time
 
 from proc_helpers import is_alive, marked_pids  # bench/run.py puts tests/ on sys.path
-from times_doctor import launch_slurm, launchers, procgroup
+from times_doctor.launch import slurm as launch_slurm, table as launchers
+from times_doctor.proc import procgroup
 from times_doctor.job_control import ACTION_INTERRUPT, JobRegistry
 from times_doctor.states import RunStatus
 

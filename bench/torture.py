@@ -80,7 +80,7 @@ ACTIONS = collections.OrderedDict([
 
 EXIT_BY_SIGNAL_NAME = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 SHOW_CURSOR = b"\x1b[?25h"
-# The last line of a scan that left unfinished rows (scan.py, resume.resume_hint).
+# The last line of a scan that left unfinished rows (scan/scanner.py, paths.resume_hint).
 RESUME_HINT = "To run what did not complete: times-doctor scan "
 HIDE_CURSOR = b"\x1b[?25l"
 # Files bigger than this are dropped from a kept (failed) trial folder.

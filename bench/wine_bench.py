@@ -80,7 +80,7 @@ def windows_trials(runs, grace, trials):
     """Run under Windows: the trials, as one JSON line on stdout."""
     sys.path.insert(0, REPO)
     sys.path.insert(0, os.path.join(REPO, "tests"))
-    from times_doctor import procgroup
+    from times_doctor.proc import procgroup
     from times_doctor.job_control import create_process_group_kwargs, terminate_process_group
     from wine_helpers import ProcessWatch
     groups = procgroup.current()

@@ -23,7 +23,7 @@ the line.
 """
 
 
-from times_doctor import optdef
+from times_doctor.solvers import optdef
 
 BOOLEAN_WORDS = ["0", "1", "yes", "no", "on", "off", "true", "false", "y", "n", "t", "f",
                  "YES", "No", "ON", "Off", "TRUE", "False", "Y", "N", "T", "F", "enabled",

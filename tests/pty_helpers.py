@@ -124,7 +124,7 @@ def wait_out_double_interrupt(proc, first_sent):
     hence the margin.
     """
     # Imported here: bench/torture.py uses this module without the package on sys.path.
-    from times_doctor.scan import DOUBLE_INTERRUPT_SECONDS
+    from times_doctor.scan.scanner import DOUBLE_INTERRUPT_SECONDS
     remaining = first_sent + DOUBLE_INTERRUPT_SECONDS + 0.5 - time.monotonic()
     if remaining > 0:
         proc.read_available(remaining)

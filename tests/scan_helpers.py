@@ -50,7 +50,7 @@ SCAN_CONFIG_DEFAULTS = dict(
 
 def scan_config(run_dir, gams_path, **fields):
     """A ScanConfig by keyword, with SCAN_CONFIG_DEFAULTS for the fields not given."""
-    from times_doctor.scan import ScanConfig
+    from times_doctor.scan.plan import ScanConfig
     values = dict(SCAN_CONFIG_DEFAULTS, **fields)
     return ScanConfig(run_dir=run_dir, gams_path=gams_path, **values)
 

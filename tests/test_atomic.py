@@ -2,7 +2,8 @@
 
 import pytest
 
-from times_doctor import atomic, procgroup
+from times_doctor import atomic
+from times_doctor.proc import procgroup
 
 
 class Calls(object):

@@ -14,7 +14,9 @@ import time
 
 import pytest
 
-from times_doctor import check, gamsinfo, procgroup
+from times_doctor.gams import gamsinfo
+from times_doctor.proc import procgroup
+from times_doctor.scan import check
 
 from gams_select import WINDOWS_NO_OPTION_READER, solver_report
 from scan_helpers import cli_env, run_cli, scan_config, tree_digest
@@ -452,7 +454,7 @@ def test_hung_solver_probe_is_one_line_and_the_next_solver_is_not_tried(monkeypa
                         lambda gams, grace_seconds: (0, open(os.path.join(
                             FIXTURES, "gams_expired", "noargs.txt")).read().replace(
                             "*** Time-limited license expired\n", "")))
-    from times_doctor import profiles
+    from times_doctor.solvers import profiles
     chosen = profiles.resolve_profiles("both", ["dual"], None)
     items = check._gams_side_items("/gams", chosen, [], 1, False, datetime.date(2026, 11, 1),
                                    grace_seconds=3.0)

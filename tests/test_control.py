@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from fakes import start_next_on_cancel
-from times_doctor import control, sessions
+from times_doctor.remote import control, sessions
 from times_doctor.errors import ControlError
 from times_doctor.job_control import JobRegistry
-from times_doctor.scan import _resolve_runs
+from times_doctor.scan.scanner import _resolve_runs
 from times_doctor.states import RunStatus
 
 UID = os.getuid() if hasattr(os, "getuid") else None

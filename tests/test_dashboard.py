@@ -23,12 +23,15 @@ import pytest
 from proc_helpers import wait_until
 from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args,
                           read_report, session_alive)
-from times_doctor import dashboard, scanfiles
-from times_doctor.dashboard import Dashboard, ScanSource, chart_for, summary_counts
+from times_doctor import paths as scanfiles
+from times_doctor.remote import dashboard, dashview
+from times_doctor.remote.dashboard import Dashboard
+from times_doctor.remote.dashview import ScanSource, chart_for, summary_counts
 from times_doctor.errors import ControlError, UsageError
 from times_doctor.job_control import JobRegistry
-from times_doctor.series import SeriesWriter, read_series, series_path
-from times_doctor.state_file import StateFileWriter, read_state
+from times_doctor.run.series import SeriesWriter, read_series, series_path
+from times_doctor.scan.state_file import StateFileWriter
+from times_doctor.paths import read_state
 from times_doctor.states import RunStatus
 
 TOKEN = "test-token-0123456789"
@@ -130,7 +133,6 @@ def test_summary_counts_like_the_terminal():
 
 
 def test_capped_runs_are_counted_coloured_and_final_on_the_page():
-    from times_doctor import dashview
     assert summary_counts(["completed", "capped", "capped"])[:2] == [
         {"state": "completed", "count": 1}, {"state": "capped", "count": 2}]
     assert ".st-capped{color:#7b1fa2;}" in dashview.state_css()
@@ -161,8 +163,8 @@ def test_host_name():
 
 
 def test_page_is_filled_in_and_has_no_outside_resources():
-    template = dashboard._load_page()
-    page = dashboard.render_page(template, "NONCE1")
+    template = dashview._load_page()
+    page = dashview.render_page(template, "NONCE1")
     assert "__NONCE__" not in page and "__CONFIG__" not in page and "/*STATE_CSS*/" not in page
     assert page.count('nonce="NONCE1"') == 3
     assert ".st-running{color:#2e7d32;}" in page
@@ -407,7 +409,7 @@ def test_log_tail_bytes_are_capped(served):
     with open(log, "w") as handle:
         handle.write("x" * (5 * 1024 * 1024) + "\nlast\n")
     status, _, body = call(server, "GET", "/api/scans/111-222/runs/dual/log")
-    assert status == 200 and len(body) < 2 * dashboard.LOG_TAIL_MAX_BYTES
+    assert status == 200 and len(body) < 2 * dashview.LOG_TAIL_MAX_BYTES
     assert json.loads(body.decode())["lines"] == ["last"]
 
 

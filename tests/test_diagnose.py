@@ -15,8 +15,9 @@ import subprocess
 import pytest
 
 from scan_helpers import run_cli
-from times_doctor import conflict, diagnose, lstscan, qacheck, times_vocab
-from times_doctor.tally import BoundedCounter
+from times_doctor.gams import conflict, lstscan, qacheck, times_vocab
+from times_doctor.gams import diagnosis
+from times_doctor.gams.tally import BoundedCounter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REAL = os.path.join(HERE, "fixtures", "times_real")
@@ -224,7 +225,7 @@ def test_qa_groups_come_fatal_first_and_odd_lines_are_kept_and_counted(tmp_path)
     assert summary.unparsed.count == 2
     assert summary.unparsed.items == [" BPME: R=REG1 P=PRC1 V=2020", "garbage \x01 line"]
     assert summary.processes.most_common() == [("ENPS168", 2), ("PRC1", 1), ("PRC9", 1)]
-    findings = diagnose.diagnose(diagnose.RunFiles("run", str(tmp_path), None, None, path))
+    findings = diagnosis.diagnose(diagnosis.RunFiles("run", str(tmp_path), None, None, path))
     kinds = [(finding.kind, finding.severity) for finding in findings.findings]
     assert kinds == [("qa_fatal", "error"), ("qa_severe", "warning"),
                      ("qa_warning", "info"), ("qa_notice", "info")]
@@ -256,7 +257,7 @@ def test_real_times_listing_statuses_and_ranges_are_what_grep_finds():
     assert scan.lines == grep_count("", NZ_LISTING)
     assert grep_count(r"^\*{4} +\$[0-9]+", NZ_LISTING) == 0 and scan.errors() == []
     assert scan.file_summary and not scan.conflict.found
-    findings = diagnose.diagnose(diagnose.run_files("run", REAL, listing=NZ_LISTING))
+    findings = diagnosis.diagnose(diagnosis.run_files("run", REAL, listing=NZ_LISTING))
     ranges = [finding for finding in findings.findings if finding.kind == "ranges"][0]
     assert ranges.severity == "warning" and ranges.title == (
         "Range statistics: matrix and right-hand side out of the usual range")
@@ -279,7 +280,7 @@ def test_captured_compile_errors_are_counted_by_code_as_grep_counts():
         (140, "Unknown symbol", "line 4"),
         (257, "Solve statement not checked because of previous errors", "line 6")]
     assert scan.error_totals == (2, 0)
-    finding = diagnose.diagnose(diagnose.run_files("run", LST, listing=path)).findings[0]
+    finding = diagnosis.diagnose(diagnosis.run_files("run", LST, listing=path)).findings[0]
     assert finding.kind == "gams_errors" and finding.severity == "error"
     assert finding.lines == ["Error 140 (Unknown symbol), 1 time, first at line 4",
                              "Error 257 (Solve statement not checked because of previous "
@@ -303,7 +304,7 @@ def test_domain_violations_are_counted_per_element_across_chunk_boundaries(
     assert error.count == grep_count(r"\$170", path) + 1  # one marker line holds two
     assert error.count == len(grep_lines(r"\$170", path)) == 5
     assert error.elements == [("AUD25", 5, r"line 556722, D:\Veda\file.dd line 10808")]
-    finding = diagnose._gams_errors(lstscan.scan_file(path))[0]
+    finding = diagnosis._gams_errors(lstscan.scan_file(path))[0]
     assert finding.lines[0] == (r"Error 170, 'AUD25' not in domain, 5 times, first at line "
                                 r"556722, D:\Veda\file.dd line 10808")
 
@@ -356,7 +357,7 @@ def test_binary_truncated_and_empty_files_give_findings(tmp_path):
     binary.mkdir()
     write(binary / "run.lst", b"\x7fELF\x02\x01\x00\x00" + os.urandom(5000), mode="wb")
     write(binary / "QA_CHECK.LOG", b"\x00\x01\x02 *01 WARNING - R=\xff\n", mode="wb")
-    found = diagnose.diagnose(diagnose.run_files("run", str(binary)))
+    found = diagnosis.diagnose(diagnosis.run_files("run", str(binary)))
     assert [finding.data.get("problem") for finding in found.findings
             if finding.kind == "file"] == ["binary"]
     assert any(finding.kind.startswith("qa_") for finding in found.findings)
@@ -366,7 +367,7 @@ def test_binary_truncated_and_empty_files_give_findings(tmp_path):
     with open(NZ_LISTING, "rb") as handle:
         half = handle.read()[:150000]
     write(truncated / "kea.lst", half, mode="wb")
-    found = diagnose.diagnose(diagnose.run_files("run", str(truncated)))
+    found = diagnosis.diagnose(diagnosis.run_files("run", str(truncated)))
     (ended,) = [finding for finding in found.findings if finding.kind == "file"]
     assert ended.data["problem"] == "truncated" and "before GAMS finished" in ended.title
     assert ended.data["lines"] == half.count(b"\n") + 1
@@ -376,7 +377,7 @@ def test_binary_truncated_and_empty_files_give_findings(tmp_path):
     write(empty / "QA_CHECK.LOG", "")
     write(empty / "run.lst", "")
     write(empty / "run_run_log.txt", "")
-    found = diagnose.diagnose(diagnose.run_files("run", str(empty)))
+    found = diagnosis.diagnose(diagnosis.run_files("run", str(empty)))
     titles = [finding.title for finding in found.findings]
     assert "the listing run.lst is empty" in titles
     assert "QA_CHECK.LOG reports nothing (empty)" in titles
@@ -424,12 +425,12 @@ def test_cli_json_on_the_real_times_run(tmp_path):
 
 
 def test_report_section_shows_only_profiles_with_something_to_say():
-    from times_doctor import report_diagnosis
-    Finding = diagnose.Finding
-    blocked = diagnose.Diagnosis(diagnose.RunFiles("dual", "/w/dual", None, None, None), [
+    from times_doctor.report import diagnosis as report_diagnosis
+    Finding = diagnosis.Finding
+    blocked = diagnosis.Diagnosis(diagnosis.RunFiles("dual", "/w/dual", None, None, None), [
         Finding(80, "error", "status", "Solve: infeasible <x>", ["detail & more"],
                 "run the conflict profile", {})])
-    quiet = diagnose.Diagnosis(diagnose.RunFiles("bar", "/w/bar", None, None, None), [
+    quiet = diagnosis.Diagnosis(diagnosis.RunFiles("bar", "/w/bar", None, None, None), [
         Finding(0, "info", "solved", "Solve: optimal", [], None, {})])
     section = report_diagnosis.render_section(
         {"dual": blocked, "bar": quiet}, "times-doctor diagnose --out /o")
@@ -451,12 +452,12 @@ def test_scan_end_lines_only_when_no_profile_reached_a_usable_point(tmp_path):
     shutil.copy(os.path.join(LST, "cplex_infeasible.lst"), str(folder / "model.lst"))
     row = {"profile": "dual", "status": "completed", "model_status": "4 Infeasible",
            "dir": str(folder), "lst": str(folder / "model.lst")}
-    lines = diagnose.scan_end_lines([row], "/runs/model", "/runs/model")
+    lines = diagnosis.scan_end_lines([row], "/runs/model", "/runs/model")
     assert lines[0].startswith("Most blocking (dual): Solve: infeasible")
     assert lines[1] == ("  fix: run the conflict profile to name the equations and bounds that "
                         "cannot hold together: times-doctor scan /runs/model --profiles "
                         "conflict, then times-doctor diagnose /runs/model")
     assert lines[2] == "Every finding: times-doctor diagnose /runs/model"
-    assert diagnose.scan_end_lines([dict(row, status="cancelled")], "/r", "/r") == []
-    assert diagnose.scan_end_lines([row, dict(row, profile="bar", model_status="1 Optimal")],
+    assert diagnosis.scan_end_lines([dict(row, status="cancelled")], "/r", "/r") == []
+    assert diagnosis.scan_end_lines([row, dict(row, profile="bar", model_status="1 Optimal")],
                                    "/r", "/r") == []

@@ -15,7 +15,7 @@ import pytest
 
 from gams_select import WINDOWS_NO_OPTION_READER, standin_python
 from scan_helpers import read_report, run_cli
-from times_doctor import optdef, solvers
+from times_doctor.solvers import optdef, table as solvers
 
 pytestmark = pytest.mark.gams
 

@@ -30,12 +30,13 @@ import tracemalloc
 import pytest
 
 import optdef_lines
-from times_doctor import menu, optdef
+from times_doctor.solvers import optdef
+from times_doctor.term import menu
 from times_doctor.errors import ParseError, ProfileError
-from times_doctor.logparse import SolverLogParser
-from times_doctor.logtail import LogTail, tail_lines
-from times_doctor.lst import parse_lst
-from times_doctor.profiles import read_option_file
+from times_doctor.solvers.table import SolverLogParser
+from times_doctor.run.tail import LogTail, tail_lines
+from times_doctor.gams.lst import parse_lst
+from times_doctor.solvers.profiles import read_option_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -511,7 +512,7 @@ def test_option_check_of_odd_paths_is_one_line(tmp_path):
         read_option_file(str(folder))
     assert "is not a regular file" in str(caught.value)
     (tmp_path / "optcplex.def").mkdir()
-    from times_doctor import check
+    from times_doctor.scan import check
     assert check._load_defs(str(tmp_path / "optcplex.def")) == \
         "no optcplex.def in the GAMS system directory"
     with pytest.raises(optdef.ParseError):

@@ -4,7 +4,7 @@ import tracemalloc
 
 import pytest
 
-from times_doctor.gams_source import include_names, replace_solver_values
+from times_doctor.gams.source import include_names, replace_solver_values
 
 
 # -- replace_solver_values ---------------------------------------------------

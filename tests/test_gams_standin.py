@@ -88,7 +88,7 @@ def test_driver_option_statement_beats_the_command_line(standin, copy_model, tmp
     assert "**** MODEL STATUS      11 Lic Problem - No Solution" in lst
 
     # The copy times-doctor writes (rundir.rewrite_solver_options) runs CPLEX.
-    from times_doctor.rundir import rewrite_solver_options
+    from times_doctor.gams.rundir import rewrite_solver_options
     driver = work / "times_demo.run"
     driver.write_text(rewrite_solver_options(driver.read_text(), "cplex"))
     os.remove(str(work / "run.log"))
@@ -300,7 +300,7 @@ def test_cplex_community_edition_limit_is_a_licensing_problem(standin, tmp_path)
 # -- the one kind of GAMS it compiles: a scalar-only LP (scalarlp.py) -------------------
 
 def test_compiles_the_solver_checks_one_variable_lp(standin, tmp_path):
-    from times_doctor import gamsinfo
+    from times_doctor.gams import gamsinfo
     (tmp_path / "td_check.gms").write_text(gamsinfo.PROBE_MODEL)
     for solver in ("cplex", "gurobi", "highs"):
         if solver == "gurobi" and select_gams().gurobi_problem():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from times_doctor import gamsinfo
+from times_doctor.gams import gamsinfo
 from times_doctor.errors import UsageError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -180,7 +180,7 @@ class PipedFakePopen(object):
 def windows_hung_gams(leader_exits):
     """A fake Windows with GAMS (LEADER) and a child (CHILD) that ignores CTRL_BREAK."""
     from test_procgroup_windows import CHILD, LEADER, OWN_PID, FakeWinApi
-    from times_doctor import _procgroup_windows as win
+    from times_doctor.proc import _windows as win
     api = FakeWinApi()
     api.spawn(OWN_PID, 1, group=1, created=1)
     api.spawn(LEADER, OWN_PID, breaks=False, group=LEADER)

@@ -20,7 +20,7 @@ import subprocess
 import pytest
 
 from gams_select import standin_python
-from times_doctor.logparse import SolverLogParser
+from times_doctor.solvers.table import SolverLogParser
 
 LOGS = os.path.join(os.path.dirname(__file__), "fixtures", "logs")
 GUROBI_LOGS = sorted(name for name in os.listdir(LOGS)

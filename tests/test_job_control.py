@@ -7,7 +7,7 @@ import pytest
 from times_doctor.errors import InvalidTransition
 from times_doctor.job_control import (ACTION_PAUSE, JobRegistry, UnknownJobError,
                                       _terminate_process_group)
-from times_doctor.procgroup import GroupRef
+from times_doctor.proc.procgroup import GroupRef
 from times_doctor.states import RunStatus
 
 from fakes import FakeClock, start_next_on_cancel

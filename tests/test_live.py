@@ -1,7 +1,7 @@
 """live.LiveScreen: the in-place block both the scan's table and `status --watch` draw, exact strings."""
 
-from times_doctor import ansi
-from times_doctor.live import LiveScreen
+from times_doctor.term import ansi
+from times_doctor.term.live import LiveScreen
 
 
 def screen_and_output():
@@ -105,7 +105,7 @@ class _Terminal(object):
 
 def test_status_watch_on_a_terminal_draws_in_place_and_restores_the_cursor(tmp_path, monkeypatch):
     from test_dashboard import write_scan
-    from times_doctor import status
+    from times_doctor.remote import status
     monkeypatch.setenv("TERM", "xterm")
     base = str(tmp_path)
     write_scan(base, finished=True, jobs=[("dual", "completed"), ("sift", "cancelled")])
@@ -119,7 +119,7 @@ def test_status_watch_on_a_terminal_draws_in_place_and_restores_the_cursor(tmp_p
 
 def test_status_watch_without_a_terminal_prints_plain_blocks(tmp_path):
     from test_dashboard import write_scan
-    from times_doctor import status
+    from times_doctor.remote import status
     base = str(tmp_path)
     write_scan(base, finished=True, jobs=[("dual", "completed")])
     stream = _Terminal(tty=False)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from times_doctor.logbatch import (DEFAULT_KEEP_ROWS, ROWS_AFTER_MARKER, decode_lines,
-                                   feed_block, feed_lines, is_row)
+from times_doctor.solvers.log_batch import (DEFAULT_KEEP_ROWS, ROWS_AFTER_MARKER, decode_lines,
+                                            feed_block, feed_lines, is_row)
 
 
 def recorded(feed_batch, *args, **kwargs):

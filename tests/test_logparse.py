@@ -7,7 +7,8 @@ import tracemalloc
 
 import pytest
 
-from times_doctor.logparse import PHASES, LogProgress, SolverLogParser
+from times_doctor.solvers.log import PHASES, LogProgress
+from times_doctor.solvers.table import SolverLogParser
 
 LOGS = os.path.join(os.path.dirname(__file__), "fixtures", "logs")
 
@@ -711,7 +712,7 @@ def test_memory_does_not_grow_with_log_length():
 
 
 def test_log_written_in_pieces_through_logtail_gives_the_same_result(tmp_path):
-    from times_doctor.logtail import LogTail
+    from times_doctor.run.tail import LogTail
     with open(os.path.join(LOGS, "cplex_mip_knapsack_run_log.txt"), "rb") as stream:
         data = stream.read()
     path = tmp_path / "knapsack_run_log.txt"
@@ -791,7 +792,7 @@ def block_batches(data, rng):
 
 
 def assert_block_same_as_lines(solver, blocks, max_line_bytes):
-    from times_doctor.logparse import decode_lines
+    from times_doctor.solvers.log_batch import decode_lines
     by_lines = fed_lines(solver, lambda p, b: p.feed_lines(decode_lines(b, max_line_bytes)),
                          blocks)
     by_block = fed_lines(solver, lambda p, b: p.feed_block(b, max_line_bytes), blocks)

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from times_doctor.errors import ParseError
-from times_doctor.logtail import LogPoller, LogTail, tail_lines
+from times_doctor.run.tail import LogPoller, LogTail, tail_lines
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "logs")
 # LogTail opens its file on every read; under Wine each open is a round trip to the
@@ -271,7 +271,7 @@ def test_tail_lines_of_real_log(tmp_path):
 def test_read_block_holds_the_lines_read_lines_returns(tmp_path):
     """Same appends, two tails: the block, cut and decoded, is what read_lines gives."""
     import random
-    from times_doctor.logparse import decode_lines
+    from times_doctor.solvers.log_batch import decode_lines
     rng = random.Random(14)
     pieces = [b"row 1\n", b"\r\n", b"\r", b"\n", b"x" * 300, b"\xff\xfe\xc3", b"\xc3\xa9",
               b"Iteration: 5\r\n", b"   12 3.0\n", b""]

@@ -7,8 +7,8 @@ import tracemalloc
 import pytest
 
 from times_doctor.errors import ParseError
-from times_doctor.lst import (GAMS_RC_MEANINGS, LstResult, gams_rc_meaning,
-                              model_status_is_optimal, parse_lst)
+from times_doctor.gams.lst import (GAMS_RC_MEANINGS, LstResult, gams_rc_meaning,
+                                   model_status_is_optimal, parse_lst)
 
 LST = os.path.join(os.path.dirname(__file__), "fixtures", "lst")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from fakes import start_next_on_cancel
-from times_doctor import menu
+from times_doctor.term import menu
 from times_doctor.job_control import JobRegistry
 from times_doctor.states import RunStatus
 

@@ -16,7 +16,7 @@ import pytest
 from fakes import FakeClock
 from proc_helpers import wait_until
 from times_doctor import states
-from times_doctor.live import LiveRegion
+from times_doctor.term.live import LiveRegion
 from times_doctor.multi_run_progress import MultiRunProgressMonitor, RunStatus
 
 HOUR = 3600.0

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from times_doctor import optdef
+from times_doctor.solvers import optdef
 
 # Lines in the layout of GAMS 54.6.1's own optcplex.def (written for this test,
 # not copied: the real file is GAMS's).

@@ -21,7 +21,7 @@ import pytest
 
 import optdef_lines
 import optreader_oracle
-from times_doctor import optdef
+from times_doctor.solvers import optdef
 
 FIXED_SEED = 20261203
 LINES_PER_SOLVER = 5000
@@ -182,7 +182,7 @@ def corpus_files():
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_real_option_files_agree_with_gams(solver, def_files):
-    from times_doctor.profiles import read_option_file
+    from times_doctor.solvers.profiles import read_option_file
     chosen = [path for each, path in corpus_files() if each == solver]
     assert chosen, "no %s files in %s" % (solver, CORPUS)
     defs = optdef.read_def_file(def_files[solver])
@@ -196,7 +196,7 @@ def test_real_option_files_agree_with_gams(solver, def_files):
 
 def test_veda_barrier_profiles_are_read_whole_but_one_line(def_files):
     """What GAMS 54.6.1 says of TIMES-NZ's profiles, optdef says: all read, but one line."""
-    from times_doctor.profiles import read_option_file
+    from times_doctor.solvers.profiles import read_option_file
     defs = optdef.read_def_file(def_files["cplex"])
     errors = {}
     for solver, path in corpus_files():

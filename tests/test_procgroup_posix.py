@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from times_doctor import procgroup
+from times_doctor.proc import procgroup
 from times_doctor.job_control import _terminate_process_group, create_process_group_kwargs
 
 from proc_helpers import is_alive, wait_until
@@ -187,7 +187,7 @@ def test_cancel_all_of_stubborn_jobs_takes_one_grace_not_n():
 
 def test_process_table_reads_are_shared_but_never_older_than_the_request():
     """16 threads asking at once share one or two reads, each begun after its caller asked."""
-    from times_doctor._procgroup_posix import _SharedTableReads
+    from times_doctor.proc._posix import _SharedTableReads
     reads = []
 
     def read_table():

@@ -11,8 +11,8 @@ import signal
 
 import pytest
 
-from times_doctor.procgroup import GroupRef
-from times_doctor._procgroup_posix import PosixProcessGroups, ProcInfo
+from times_doctor.proc.procgroup import GroupRef
+from times_doctor.proc._posix import PosixProcessGroups, ProcInfo
 
 LEADER = 4321          # pid == pgid == sid of the job
 CHILD, SOLVER = 4322, 4323
@@ -374,7 +374,7 @@ class FakeProc(object):
 
 
 def test_tree_usage_walks_children_and_keeps_cpu_and_run_queue_wait_per_thread():
-    from times_doctor._procgroup_posix import linux_tree_usage
+    from times_doctor.proc._posix import linux_tree_usage
     proc = FakeProc()
     proc.process(LEADER, 150, 50, 777, {LEADER: (2 * 10 ** 9, 10 ** 8, [CHILD])})
     proc.process(CHILD, 0, 1, 778, {CHILD: (10 ** 7, 0, [SOLVER])})
@@ -389,7 +389,7 @@ def test_tree_usage_walks_children_and_keeps_cpu_and_run_queue_wait_per_thread()
 
 
 def test_tree_usage_skips_a_child_gone_since_its_parent_listed_it():
-    from times_doctor._procgroup_posix import linux_tree_usage
+    from times_doctor.proc._posix import linux_tree_usage
     proc = FakeProc()
     proc.process(LEADER, 1, 0, 777, {LEADER: (10 ** 6, 0, [CHILD, SOLVER])})
     proc.process(SOLVER, 2, 0, 779, {SOLVER: (10 ** 6, 0, [])})

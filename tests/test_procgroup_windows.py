@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from times_doctor import _procgroup_windows as win, _winapi, _windows_ctypes as w32
+from times_doctor.proc import _windows as win, _winapi, _windows_ctypes as w32
 from times_doctor.job_control import _terminate_process_group
-from times_doctor.procgroup import GroupRef
+from times_doctor.proc.procgroup import GroupRef
 
 from fakes import FakeClock
 
@@ -965,7 +965,7 @@ def test_declare_sets_restype_and_argtypes_of_every_signature():
 def test_module_imports_and_winapi_constructs_in_a_fresh_interpreter():
     # Off Windows ctypes has no windll/WinDLL: this fails if either is
     # touched at import or construction instead of on first call.
-    code = "import times_doctor._procgroup_windows, times_doctor._winapi as w; w.WinApi()"
+    code = "import times_doctor.proc._windows, times_doctor.proc._winapi as w; w.WinApi()"
     subprocess.check_call([sys.executable, "-c", code])
 
 

@@ -5,10 +5,10 @@ import os
 import pytest
 
 from scan_helpers import tree_digest
-from times_doctor import profiles
+from times_doctor.solvers import profiles
 from times_doctor.errors import ProfileError, UsageError
-from times_doctor.profiles import (Profile, known_profile_names, option_file_name,
-                                   read_option_file, render_option_file, resolve_profiles)
+from times_doctor.solvers.profiles import (Profile, known_profile_names, option_file_name,
+                                           read_option_file, render_option_file, resolve_profiles)
 
 ALL_CPLEX = ["dual", "primal", "sift", "bar", "bar_nox", "concurrent", "datacheck", "conflict"]
 ALL_GUROBI = ["dual", "primal", "bar", "bar_nox", "concurrent", "conflict"]

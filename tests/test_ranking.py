@@ -6,10 +6,12 @@ import pytest
 
 from fakes import FakeClock
 from scan_helpers import scan_config
-from times_doctor import best, capping, profiles, ranking
+from times_doctor.report import best, ranking
+from times_doctor.scan import capping
+from times_doctor.solvers import profiles
 from times_doctor.errors import UsageError
 from times_doctor.job_control import JobRegistry
-from times_doctor.plan import plan_scan
+from times_doctor.scan.plan import plan_scan
 from times_doctor.states import RunStatus
 
 FAKE_GAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakegams", "gams")
@@ -318,7 +320,7 @@ def test_race_is_a_cap_of_one(run_dir):
 
 
 def test_status_shows_a_capped_run_with_why_and_counts_it():
-    from times_doctor import status
+    from times_doctor.remote import status
     document = {"scan_id": "1-2", "finished": True, "exit_code": 0, "jobs": [
         {"name": "quick", "status": "completed", "result": "optimal", "elapsed_seconds": 1.0,
          "details": "wall 1 s = GAMS 0.8 + solver 0.2; CPU 0.9 s"},

@@ -29,7 +29,7 @@ READER = r"""
 import csv, io, json, os, sys
 state, report, page, stop, result, columns = sys.argv[1:7]
 from times_doctor.errors import ParseError
-from times_doctor.state_file import read_state
+from times_doctor.paths import read_state
 columns = columns.split(",")
 seen = {"state": 0, "csv": 0, "html": 0, "state_read_state": 0}
 torn, refused, ours_failed = [], [], []

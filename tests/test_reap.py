@@ -8,12 +8,13 @@ import sys
 
 import pytest
 
-from times_doctor import reap, scanfiles, sessions
-from times_doctor._procgroup_posix import PosixOsApi
+from times_doctor import paths as scanfiles
+from times_doctor.remote import reap, sessions
+from times_doctor.proc._posix import PosixOsApi
 from times_doctor.errors import ControlError
 from times_doctor.job_control import JobRegistry
-from times_doctor.procgroup import GroupRef
-from times_doctor.state_file import StateFileWriter
+from times_doctor.proc.procgroup import GroupRef
+from times_doctor.scan.state_file import StateFileWriter
 from times_doctor.states import RunStatus
 
 from proc_helpers import wait_until

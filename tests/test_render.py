@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-from times_doctor import ansi
-from times_doctor.render import (RunRow, format_elapsed, format_progress, heartbeat_line,
-                                 plain_status_line, render_summary, render_table)
+from times_doctor.term import ansi
+from times_doctor.term.render import (RunRow, format_elapsed, format_progress, heartbeat_line,
+                                      plain_status_line, render_summary, render_table)
 from times_doctor.states import LABELS, SUMMARY_ORDER, RunStatus
 
 ROWS = [

@@ -4,13 +4,14 @@ import os
 import re
 import time
 
-from times_doctor import report_html, report_page, scanfiles
-from times_doctor.dashview import state_css
+from times_doctor import paths as scanfiles
+from times_doctor.report import html_page as report_html, page as report_page
+from times_doctor.remote.dashview import state_css
 from times_doctor.job_control import JobRegistry
-from times_doctor.lst import LstResult
-from times_doctor.report import LST_KEY, best_so_far, render_csv, summary_lines
-from times_doctor.series import SeriesWriter, series_path
-from times_doctor.state_file import StateFileWriter
+from times_doctor.gams.lst import LstResult
+from times_doctor.report.csvreport import LST_KEY, best_so_far, render_csv, summary_lines
+from times_doctor.run.series import SeriesWriter, series_path
+from times_doctor.scan.state_file import StateFileWriter
 
 from scan_helpers import cli_env, run_cli, scan_config
 
@@ -262,7 +263,8 @@ def test_kept_runs_of_a_resumed_scan_are_marked(tmp_path):
 
 def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):
     import io
-    from times_doctor.scan import Scan, plan_scan
+    from times_doctor.scan.plan import plan_scan
+    from times_doctor.scan.scanner import Scan
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")
@@ -279,7 +281,7 @@ def test_confirmation_list_is_aligned_like_the_table(tmp_path, fake_gams_path):
 
 
 def test_ranking_section_gives_the_order_the_verdict_the_warning_and_the_answer():
-    from times_doctor import ranking
+    from times_doctor.report import ranking
     rows = [dict(row("dual", "completed", "1.0", "9.000", "1 Optimal"), trial_of="dual",
                  run_kind="confirm", contended="yes", cpu_share="0.4", load_avg="5.0"),
             dict(row("primal", "completed", "1.0", "12.000", "1 Optimal"), trial_of="primal",

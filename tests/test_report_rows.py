@@ -11,8 +11,8 @@ import collections
 
 import pytest
 
-from times_doctor import procgroup
-from times_doctor.report import report_row, rc_meaning
+from times_doctor.proc import procgroup
+from times_doctor.report.csvreport import report_row, rc_meaning
 from times_doctor.states import RunStatus
 
 Profile = collections.namedtuple("Profile", "name solver")

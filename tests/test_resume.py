@@ -8,13 +8,14 @@ import os
 import pytest
 
 from scan_helpers import scan_config
-from times_doctor import resume, scanfiles
+from times_doctor import paths as scanfiles
+from times_doctor.scan import resume
 from times_doctor.errors import EXIT_USAGE, UsageError
 from times_doctor.job_control import JobRegistry
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
-from times_doctor.plan import ScanConfig, plan_scan, with_defaults
-from times_doctor.report import CSV_COLUMNS, CarriedRow, render_csv, report_row
-from times_doctor.state_file import iso_time
+from times_doctor.scan.plan import ScanConfig, plan_scan, with_defaults
+from times_doctor.report.csvreport import CSV_COLUMNS, CarriedRow, render_csv, report_row
+from times_doctor.paths import iso_time
 from times_doctor.states import RunStatus
 
 HEADER = ",".join(CSV_COLUMNS) + "\n"
@@ -383,7 +384,7 @@ def test_epoch_from_iso_inverts_iso_time():
     ("/data/run", "/scratch/o", "times-doctor scan /data/run --resume --out /scratch/o"),
 ])
 def test_resume_hint(run_dir, out_dir, line):
-    assert resume.resume_hint(run_dir, out_dir) == line
+    assert scanfiles.resume_hint(run_dir, out_dir) == line
 
 
 def test_the_cli_leaves_options_not_given_to_resume():

@@ -18,10 +18,11 @@ import urllib.request
 
 import pytest
 
-from times_doctor import dashboard, report_svg
-from times_doctor.dashboard import Dashboard, ScanSource
-from times_doctor.render import format_elapsed
-from times_doctor.series import read_series, series_path
+from times_doctor.remote import dashboard
+from times_doctor.report import svg as report_svg
+from times_doctor.remote.dashboard import Dashboard, ScanSource
+from times_doctor.term.render import format_elapsed
+from times_doctor.run.series import read_series, series_path
 
 from proc_helpers import wait_until
 from pty_helpers import CTRL_C, PtyProcess, python_argv

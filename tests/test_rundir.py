@@ -12,11 +12,12 @@ import tracemalloc
 import pytest
 
 from scan_helpers import tree_digest
-from times_doctor import procgroup, rundir
+from times_doctor.gams import rundir
+from times_doctor.proc import procgroup
 from times_doctor.errors import GamsNotFoundError, ProfileError, RunDirError
-from times_doctor.rundir import (find_driver, find_times_src, gams_command, plan_work_dir,
-                                 prepare_work_dir, resolve_gams, restart_file,
-                                 rewrite_solver_options, validate_out_dir)
+from times_doctor.gams.rundir import (find_driver, find_times_src, gams_command, plan_work_dir,
+                                      prepare_work_dir, resolve_gams, restart_file,
+                                      rewrite_solver_options, validate_out_dir)
 
 LST_HEADER = b"GAMS 54.6.1  20a39885 Oct 24, 2026          LEX-LEG x86 64bit/Linux - Page 2\n"
 

@@ -5,9 +5,9 @@ import sys
 import threading
 
 from proc_helpers import wait_until
-from times_doctor import procgroup
+from times_doctor.proc import procgroup
 from times_doctor.job_control import ACTION_PAUSE, JobRegistry
-from times_doctor.runner import IDLE_WAIT_SECONDS, RunSpec, run_gams_with_progress
+from times_doctor.run.runner import IDLE_WAIT_SECONDS, RunSpec, run_gams_with_progress
 from times_doctor.states import RunStatus
 
 def fake_gams_spec(tmp_path, fake_gams_path, name, directive):
@@ -46,7 +46,7 @@ def test_cancel_from_paused_goes_straight_to_cancelled(tmp_path, fake_gams_path)
 def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams_path,
                                                              monkeypatch):
     """The log is read as often as log_seconds asks, not every poll, and fully at the end."""
-    from times_doctor.logtail import LogTail
+    from times_doctor.run.tail import LogTail
     spec = fake_gams_spec(tmp_path, fake_gams_path, "bar", "cplex-log 200 1.5 barrier")
     reads = []
     real_read_block = LogTail.read_block
@@ -66,7 +66,7 @@ def test_log_read_every_log_seconds_and_once_more_at_the_end(tmp_path, fake_gams
 def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_path,
                                                                           fake_gams_path):
     """The poller's thread shows progress while the run goes on; the worker reads the rest."""
-    from times_doctor.logtail import LogPoller
+    from times_doctor.run.tail import LogPoller
     spec = fake_gams_spec(tmp_path, fake_gams_path, "bar", "cplex-log 400 1.5 barrier")
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("bar")
@@ -96,7 +96,7 @@ def test_with_a_log_poller_the_poller_reads_and_the_worker_only_reads_last(tmp_p
 
 def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_path):
     """No poll wakes the worker any more: it waits for the timeout itself."""
-    from times_doctor.logtail import LogPoller
+    from times_doctor.run.tail import LogPoller
     spec = fake_gams_spec(tmp_path, fake_gams_path, "slow", "sleep 600")
     registry = JobRegistry(default_grace_seconds=2)
     event = registry.register("slow")
@@ -113,7 +113,7 @@ def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_pa
 
 def test_the_local_launcher_reads_every_log_on_one_poller_until_closed(tmp_path, fake_gams_path):
     """Two runs through one LocalLauncher share its poller thread; close() ends it."""
-    from times_doctor.launchers import LocalLauncher
+    from times_doctor.launch.table import LocalLauncher
     launcher = LocalLauncher()
     registry = JobRegistry(default_grace_seconds=2)
     pollers = []

@@ -15,11 +15,11 @@ import pytest
 
 from fakes import FakeClock
 from test_procgroup_windows import LEADER, OWN_PID, FakeWinApi
-from times_doctor import _procgroup_windows as win
+from times_doctor.proc import _windows as win
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
                                       JobRegistry)
-from times_doctor.procgroup import JOB_ENV_VAR, GroupRef, ProcessGroups
-from times_doctor.runner import RunSpec, run_gams_with_progress
+from times_doctor.proc.procgroup import JOB_ENV_VAR, GroupRef, ProcessGroups
+from times_doctor.run.runner import RunSpec, run_gams_with_progress
 from times_doctor.states import RunStatus
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")

@@ -6,7 +6,8 @@ import signal
 import pytest
 
 from scan_helpers import scan_config
-from times_doctor.scan import Scan, plan_scan
+from times_doctor.scan.plan import plan_scan
+from times_doctor.scan.scanner import Scan
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ import pytest
 
 from proc_helpers import wait_until
 from scan_helpers import FAKE_GAMS, read_report, read_state, scan_config
-from times_doctor import control
+from times_doctor.remote import control
 from times_doctor.errors import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGTERM
-from times_doctor.lst import LstResult
-from times_doctor.runner import LICENCE_RC, RunResult
-from times_doctor.scan import Scan, plan_scan
+from times_doctor.gams.lst import LstResult
+from times_doctor.run.runner import LICENCE_RC, RunResult
+from times_doctor.scan.plan import plan_scan
+from times_doctor.scan.scanner import Scan
 from times_doctor.states import RunStatus
 
 LICENCE_MESSAGE = "licensing error: Time-limited license expired"
@@ -231,7 +232,8 @@ def test_page_of_the_ended_runs_is_written_by_the_main_loop_while_others_run(tmp
     The worker that ran it never renders the page, so it starts its next run
     at once; a killed scan still has a page at most HTML_REFRESH_SECONDS old.
     """
-    from times_doctor import report_page, scan as scan_module
+    from times_doctor.report import page as report_page
+    from times_doctor.scan import scanner as scan_module
     renders = []  # (thread name, profiles on the page)
     real_write = report_page.write_html_beside
 
@@ -261,7 +263,8 @@ def test_page_of_the_ended_runs_is_written_by_the_main_loop_while_others_run(tmp
 def test_page_that_cannot_be_written_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
     """The page is a view: a full disk under it warns once; the runs and the CSV go on."""
     import errno
-    from times_doctor import report_page, scan as scan_module
+    from times_doctor.report import page as report_page
+    from times_doctor.scan import scanner as scan_module
     real_write = report_page.write_html_beside
     failures = []
 
@@ -300,7 +303,8 @@ def test_state_file_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monke
     scan ended every run as cancelled with "internal error: PermissionError"
     (found on the Windows leg: a `status` reading the file at the wrong moment).
     """
-    from times_doctor import atomic, state_file
+    from times_doctor import atomic
+    from times_doctor.scan import state_file
     monkeypatch.setattr(atomic, "REPLACE_PAUSES", (0.001,))
     real_write = state_file.write_atomic
     refused = []
@@ -331,7 +335,7 @@ def test_state_file_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monke
 
 def test_csv_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch):
     """Excel holding scan_report.csv while runs end: said once, written again at the end."""
-    from times_doctor import scan as scan_module
+    from times_doctor.scan import scanner as scan_module
     real_write = scan_module.write_report
     refused = []
 
@@ -352,7 +356,7 @@ def test_csv_held_open_while_runs_go_on_is_a_warning_once(tmp_path, monkeypatch)
 
 def test_last_state_write_refused_for_a_while_is_tried_again(tmp_path, monkeypatch):
     """The scan's last state file must land: a reader holding it (Windows) only delays it."""
-    from times_doctor import scan as scan_module, state_file
+    from times_doctor.scan import scanner as scan_module, state_file
     monkeypatch.setattr(scan_module, "FINAL_WRITE_PAUSE_SECONDS", 0.01)
     real_finish = state_file.StateFileWriter.finish
     refused = []

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from times_doctor.logparse import SolverLogParser
-from times_doctor.series import (SCHEMA_NAME, SeriesWriter, phase_spans, read_series,
-                                 series_path)
+from times_doctor.solvers.table import SolverLogParser
+from times_doctor.run.series import (SCHEMA_NAME, SeriesWriter, phase_spans, read_series,
+                                     series_path)
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "logs")
 

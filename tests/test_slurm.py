@@ -22,9 +22,9 @@ from pty_helpers import PtyProcess, open_cancel_menu, python_argv, wait_out_doub
 from scan_helpers import (CSV_COLUMNS, cli_env, jobs_by_name as jobs, read_report, read_state,
                           run_cli, start_scan)
 
-from times_doctor import launch_slurm, launchers
+from times_doctor.launch import slurm as launch_slurm, table as launchers
 from times_doctor.job_control import JobRegistry
-from times_doctor.state_file import record_fields
+from times_doctor.scan.state_file import record_fields
 from times_doctor.errors import UsageError
 from times_doctor.states import RunStatus
 
@@ -87,7 +87,7 @@ def test_check_commands_names_what_is_missing(tmp_path):
 @pytest.mark.parametrize("answer, exclusive", [
     (b"NO\n", True), (b"OK\n", False), (b"YES\n", False), (b"USER\n", False), (b"\n", None)])
 def test_job_is_exclusive_reads_squeues_oversubscribe(answer, exclusive):
-    from times_doctor import slurm_task
+    from times_doctor.launch import slurm_task
     calls = []
 
     def call(argv, **kwargs):
@@ -98,7 +98,7 @@ def test_job_is_exclusive_reads_squeues_oversubscribe(answer, exclusive):
 
 
 def test_job_is_exclusive_without_a_job_or_an_answer_is_unknown():
-    from times_doctor import slurm_task
+    from times_doctor.launch import slurm_task
 
     def broken(argv, **kwargs):
         raise OSError("no squeue")

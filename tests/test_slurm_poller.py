@@ -13,9 +13,9 @@ import pytest
 
 from proc_helpers import wait_until
 
-from times_doctor import slurm_queue
-from times_doctor.slurm_poller import ArrayBatch, QueuePoller, result_for
-from times_doctor.slurm_queue import TaskInfo
+from times_doctor.launch import slurm_queue
+from times_doctor.launch.slurm_poller import ArrayBatch, QueuePoller, result_for
+from times_doctor.launch.slurm_queue import TaskInfo
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "slurm")
 

@@ -1,4 +1,4 @@
-"""solvers.py: the one table of solvers, and the parsers logparse.SolverLogParser picks from it."""
+"""solvers.py: the one table of solvers, and the parsers SolverLogParser picks from it."""
 
 import collections
 import json
@@ -8,10 +8,11 @@ import subprocess
 import pytest
 
 from gams_select import WINDOWS_NO_OPTION_READER, standin_python
-from times_doctor import logparse, solvers
-from times_doctor.cplex_log import CplexLogParser
-from times_doctor.gurobi_log import GurobiLogParser
-from times_doctor.solverlog import SolverLog
+from times_doctor.solvers import log as solver_log
+from times_doctor.solvers import table as solvers
+from times_doctor.solvers.log_cplex import CplexLogParser
+from times_doctor.solvers.log_gurobi import GurobiLogParser
+from times_doctor.solvers.log import SolverLog
 
 
 def test_the_table_in_order():
@@ -94,10 +95,10 @@ def test_check_returns_the_name():
 @pytest.mark.parametrize("name, parser_class", [
     ("cplex", CplexLogParser), ("Gurobi", GurobiLogParser), ("GUROBI", GurobiLogParser)])
 def test_solver_log_parser_is_the_factory_of_the_table(name, parser_class):
-    parser = logparse.SolverLogParser(name, tolerance=1e-6, mip_gap_target=1e-3, history_size=9)
+    parser = solvers.SolverLogParser(name, tolerance=1e-6, mip_gap_target=1e-3, history_size=9)
     assert type(parser) is parser_class
     assert (parser.tolerance, parser.mip_gap_target, parser.history_size) == (1e-6, 1e-3, 9)
-    assert type(logparse.SolverLogParser()) is CplexLogParser
+    assert type(solvers.SolverLogParser()) is CplexLogParser
 
 
 def test_the_base_class_has_no_grammar():
@@ -106,7 +107,7 @@ def test_the_base_class_has_no_grammar():
     parser = SolverLog()
     parser.feed("--- Executing CPLEX: elapsed 0:00:00.010")  # GAMS's own lines: base class
     parser.feed("--- LP status (1): optimal.")
-    assert parser.snapshot() == logparse.LogProgress("done", None, 1.0, "optimal", None)
+    assert parser.snapshot() == solver_log.LogProgress("done", None, 1.0, "optimal", None)
 
 
 # -- the modules that read the table ---------------------------------------------------
@@ -125,7 +126,7 @@ def test_the_cli_offers_the_table_and_both():
 
 @pytest.mark.parametrize("name", solvers.NAMES)
 def test_profiles_and_optdef_read_the_table(name):
-    from times_doctor import optdef, profiles
+    from times_doctor.solvers import optdef, profiles
     row = solvers.get(name)
     assert profiles.option_file_name(name) == row.option_file
     assert profiles.threads_keyword(name) == row.threads_keyword

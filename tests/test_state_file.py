@@ -14,7 +14,8 @@ import pytest
 from scan_helpers import scan_config
 from times_doctor.errors import ParseError
 from times_doctor.job_control import JobRegistry
-from times_doctor.state_file import SCHEMA_VERSION, StateFileWriter, read_state
+from times_doctor.scan.state_file import StateFileWriter
+from times_doctor.paths import SCHEMA_VERSION, read_state
 from times_doctor.states import RunStatus
 
 
@@ -58,7 +59,7 @@ def test_read_state_rejects_bad_files(tmp_path, content, message):
 WRITER = textwrap.dedent("""
     import sys
     from times_doctor.job_control import JobRegistry
-    from times_doctor.state_file import StateFileWriter
+    from times_doctor.scan.state_file import StateFileWriter
     from times_doctor.states import RunStatus
     registry = JobRegistry()
     names = ["run%d" % i for i in range(40)]
@@ -106,7 +107,7 @@ def test_sigkilled_writer_leaves_a_parseable_file(tmp_path):
 def test_listener_writes_coalesce_and_the_last_state_wins(tmp_path, monkeypatch):
     """16 runs ending at once: fewer writes than changes, and the file ends current."""
     import threading
-    from times_doctor import state_file
+    from times_doctor.scan import state_file
     writes = []
     real_write_atomic = state_file.write_atomic
 
@@ -162,8 +163,9 @@ def test_unwritable_state_file_in_a_worker_leaves_csv_and_registry_agreeing(
     import io
     import threading
     from scan_helpers import read_report
-    from times_doctor import state_file
-    from times_doctor.scan import Scan, plan_scan
+    from times_doctor.scan import state_file
+    from times_doctor.scan.plan import plan_scan
+    from times_doctor.scan.scanner import Scan
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "model.gms").write_text("* FAKE: sleep 0\n")

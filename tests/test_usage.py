@@ -3,9 +3,9 @@
 import pytest
 
 from fakes import FakeClock
-from times_doctor import usage
-from times_doctor.lst import LstResult
-from times_doctor.procgroup import GroupRef, ProcessGroups, TreeUsage
+from times_doctor.run import usage
+from times_doctor.gams.lst import LstResult
+from times_doctor.proc.procgroup import GroupRef, ProcessGroups, TreeUsage
 
 
 class SampledGroups(ProcessGroups):

@@ -20,8 +20,8 @@ if os.name != "nt":
                 allow_module_level=True)
 
 from proc_helpers import wait_until  # noqa: E402
-from times_doctor import procgroup  # noqa: E402
-from times_doctor._winapi import KILLED_EXIT_CODE  # noqa: E402
+from times_doctor.proc import procgroup
+from times_doctor.proc._winapi import KILLED_EXIT_CODE
 from times_doctor.job_control import terminate_process_group  # noqa: E402
 from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids, read_text,  # noqa: E402
                           wine_release)

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 
-from times_doctor import procgroup
+from times_doctor.proc import procgroup
 
 # Seconds between tries of a refused replace: about 1 s in all, in many short
 # tries, so a reader's read (microseconds, or milliseconds under load) fails no

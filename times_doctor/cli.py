@@ -11,7 +11,8 @@ import os
 import sys
 import traceback
 
-from times_doctor import __version__, solvers
+from times_doctor import __version__
+from times_doctor.solvers import table as solvers
 from times_doctor.errors import (EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, TimesDoctorError,
                                  UsageError)
 
@@ -200,7 +201,7 @@ def _add_scan_options(scan, option_defaults=True):
     scan.add_argument("--dashboard-bind", metavar="ADDR", default="127.0.0.1",
                       help="its address (default 127.0.0.1; another one prints a warning)")
     if option_defaults:
-        from times_doctor.plan import option_defaults as defaults
+        from times_doctor.scan.plan import option_defaults as defaults
         values = defaults()
         values["gams_arg"] = values.pop("gams_args")
         scan.set_defaults(**values)
@@ -339,7 +340,7 @@ def _escape_what_output_cannot_encode():
 
 def _run_slurm_task(argv):
     """One profile on a compute node; errors as one line on stderr (the job's output)."""
-    from times_doctor import slurm_task
+    from times_doctor.launch import slurm_task
     try:
         return slurm_task.main(argv)
     except TimesDoctorError as exc:
@@ -349,10 +350,10 @@ def _run_slurm_task(argv):
 
 def _dispatch(args):
     if args.command == "check":
-        from times_doctor import check
+        from times_doctor.scan import check
         return check.run_check_command(_scan_config(args), as_json=args.json)
     if args.command == "scan":
-        from times_doctor.scan import run_scan
+        from times_doctor.scan.scanner import run_scan
         config = _scan_config(args)
         web = _scan_dashboard(args)
         try:
@@ -361,25 +362,25 @@ def _dispatch(args):
             if web is not None:
                 web.stop()
     if args.command == "diagnose":
-        from times_doctor import diagnose
+        from times_doctor.scan import diagnose
         if args.run_dir and args.out:
             raise UsageError("give RUN_DIR or --out, not both")
         return diagnose.run_diagnose_command(args.run_dir, args.out, as_json=args.json,
                                              no_color=args.no_color)
     if args.command == "dashboard":
-        from times_doctor import dashboard
+        from times_doctor.remote import dashboard
         return dashboard.run_dashboard(args.run_dirs, bind=args.bind,
                                        port=_port(args.port, "--port"))
     if args.command == "status":
-        from times_doctor import status
+        from times_doctor.remote import status
         out_dir = _out_dir(args.run_dir, args.out, required=False)
         if out_dir is None:
             return status.list_scans(as_json=args.json)
         return status.show_status(out_dir, as_json=args.json, watch=args.watch,
                                   no_color=args.no_color)
     if args.command in ("cancel", "interrupt", "pause", "resume"):
-        from times_doctor import control
-        from times_doctor.plan import non_negative_float
+        from times_doctor.remote import control
+        from times_doctor.scan.plan import non_negative_float
         targets = list(args.targets)
         out_dir = _out_dir(targets.pop(0) if targets and not args.out else None, args.out,
                            required=True)
@@ -391,12 +392,12 @@ def _dispatch(args):
                           if args.wait_seconds else None),
             write=_print)
     if args.command == "report":
-        from times_doctor import report_page
+        from times_doctor.report import page as report_page
         return report_page.run_report_command(
             _out_dir(args.run_dir, args.out, required=True), html_path=args.html, write=_print)
     if args.command == "reap":
-        from times_doctor import reap
-        from times_doctor.plan import non_negative_float
+        from times_doctor.remote import reap
+        from times_doctor.scan.plan import non_negative_float
         grace = non_negative_float(args.grace_seconds, "--grace-seconds")
         out_dir = _out_dir(args.run_dir, args.out, required=False)
         if out_dir is not None:
@@ -420,7 +421,7 @@ def _scan_config(args):
     the earlier scan's values first (resume.inherit_options), then the
     defaults (plan.with_defaults).
     """
-    from times_doctor.plan import ScanConfig
+    from times_doctor.scan.plan import ScanConfig
     return ScanConfig(
         run_dir=args.run_dir, gams_path=args.gams_path, driver=args.driver,
         times_src=args.times_src, solver=args.solver, profiles=args.profiles,
@@ -452,7 +453,7 @@ def _scan_dashboard(args):
     """The dashboard for scan --dashboard, bound before anything runs (or None)."""
     if not args.dashboard:
         return None
-    from times_doctor import dashboard
+    from times_doctor.remote import dashboard
     return dashboard.Dashboard(bind=args.dashboard_bind,
                                port=_port(args.dashboard_port, "--dashboard-port"))
 

@@ -20,7 +20,7 @@ import collections
 import threading
 import time
 
-from times_doctor import procgroup
+from times_doctor.proc import procgroup
 from times_doctor.errors import InvalidTransition, TimesDoctorError
 from times_doctor.states import (ACTIVE_STATES, CANCELLABLE_STATES, FINAL_STATES,
                                  RunStatus, can_transition)
@@ -32,7 +32,7 @@ from times_doctor.states import (ACTIVE_STATES, CANCELLABLE_STATES, FINAL_STATES
 # snapshot, update() and the state file's jobs without further change.
 RECORD_FIELDS = collections.OrderedDict([
     ("result", ""),       # one word from the listing: "optimal", "infeasible", ...
-    ("phase", ""),        # the solver's phase as logparse names it
+    ("phase", ""),        # the solver's phase as the solver's log parser names it
     ("progress", None),   # 0..1, or None when the phase has no measure
     ("iteration", None),  # int, or None
     ("details", ""),      # one line: what the log says now, or why the run ended

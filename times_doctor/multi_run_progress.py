@@ -21,11 +21,11 @@ import sys
 import threading
 import time
 
-from times_doctor import ansi
+from times_doctor.term import ansi
 from times_doctor.job_control import JobRegistry
-from times_doctor.live import LiveScreen
-from times_doctor.render import (RunRow, heartbeat_line, plain_status_line, render_summary,
-                                 render_table)
+from times_doctor.term.live import LiveScreen
+from times_doctor.term.render import (heartbeat_line, plain_status_line, render_summary,
+                                      render_table, run_row)
 from times_doctor.states import (ACTIVE_STATES, ALL_STATES, FINAL_STATES, RunStatus,
                                  count_states)
 
@@ -359,8 +359,7 @@ class MultiRunProgressMonitor(object):
 
 def row_of(snap):
     """The table row of one registry record (a job_control.JobSnapshot)."""
-    return RunRow(snap.name, snap.status, snap.result, snap.phase, snap.progress,
-                  snap.iteration, snap.elapsed_seconds, snap.details, snap.pid)
+    return run_row(snap._asdict())
 
 
 def _rows_worth_showing(rows, keep):

@@ -1,0 +1,1 @@
+"""Where runs execute: the launcher table, this machine, SLURM."""

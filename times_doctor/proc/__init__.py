@@ -1,0 +1,1 @@
+"""The platform seam: process groups on POSIX and Windows, signals, locks."""

@@ -1,0 +1,1 @@
+"""Other processes: the control protocol, sessions, status, reap, the dashboard."""

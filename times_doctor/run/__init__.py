@@ -1,0 +1,1 @@
+"""One run: the runner, its log tail, its progress series, what it cost."""

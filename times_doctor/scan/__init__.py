@@ -1,0 +1,1 @@
+"""A scan: its plan, the scanner, resume, checks and the state file."""

@@ -1,0 +1,1 @@
+"""The solver table, the solvers' log grammars, option definitions and profiles."""

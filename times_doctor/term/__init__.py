@@ -1,0 +1,1 @@
+"""The terminal: escape codes, the table, the live region, the menu."""
