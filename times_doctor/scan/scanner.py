@@ -1,7 +1,7 @@
 """The scan: set up work dirs, run profiles, watch, report.
 
 plan.plan_scan() checks every input and creates nothing; Scan.run() does the
-work.  Worker threads each own one GAMS process at a time (runner.py); the
+work.  Worker threads each own one GAMS process at a time (run/runner.py); the
 main thread only waits, reacts to signals and the Ctrl+C menu, and writes
 the report, so all terminal I/O and all decisions happen in one place.
 
@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.gams import gamsinfo, rundir
 from times_doctor.launch import table as launchers
 from times_doctor.proc import procgroup
@@ -39,7 +39,10 @@ from times_doctor.gams.lst import model_status_is_optimal
 from times_doctor.scan.plan import plan_scan
 from times_doctor.multi_run_progress import MultiRunProgressMonitor
 from times_doctor.report.csvreport import report_row, summary_lines
-from times_doctor.report.page import write_html_beside, write_report
+# The page through its module, looked up at call time: the main loop's page
+# write is a seam tests watch and fail (as is write_report, here).
+from times_doctor.report import page as report_page
+from times_doctor.report.page import write_report
 from times_doctor.run.runner import LICENCE_RC, RunResult, RunSpec
 from times_doctor.proc.signals import EXIT_BY_SIGNAL, SignalCatcher
 from times_doctor.scan.state_file import StateFileWriter
@@ -86,14 +89,15 @@ class Scan(object):
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
         self.environ = dict(os.environ if environ is None else environ)
-        self.report_path = scanfiles.report_path(plan.out_dir)
-        self.state_path = scanfiles.state_path(plan.out_dir)
+        self.report_path = paths.report_path(plan.out_dir)
+        self.state_path = paths.state_path(plan.out_dir)
         self.scan_id = "%d-%d" % (os.getpid(), int(time.time() * 1000))
         self.registry = JobRegistry(default_grace_seconds=plan.grace_seconds)
-        # Where runs execute: this machine, or SLURM (issue 13).
+        # Where runs execute (launch/table.py): this machine, or a scheduler.
         self.launcher = launchers.make_launcher(plan.launcher, self.scan_id, plan.threads,
-                                                plan.config.slurm_args, self.environ,
-                                                batch_dir=scanfiles.slurm_dir(plan.out_dir))
+                                                plan.config.launcher_args, self.environ,
+                                                batch_dir=paths.launch_dir(plan.out_dir,
+                                                                               plan.launcher))
         # What a worker calls per run (runner.run_gams_with_progress's
         # signature): the launcher's; tests pass a fake that starts nothing.
         self._run_one = run_one if run_one is not None else self.launcher.run
@@ -160,7 +164,7 @@ class Scan(object):
         self._session_entry = sessions.register_session(
             self.scan_id, self.plan.out_dir, self.state_path, self.environ)
         self.inbox = control.RequestInbox(
-            scanfiles.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
+            paths.requests_dir(self.plan.out_dir), self.registry, _resolve_runs,
             uid=getattr(os, "getuid", lambda: None)())
         names = list(self.specs)
         # The registry holds the one record per run: the table and the state
@@ -498,7 +502,7 @@ class Scan(object):
         with self._results_lock:
             rows = self._report_rows(final=False)
         try:
-            write_html_beside(self.report_path, rows)
+            report_page.write_html_beside(self.report_path, rows)
         except (IOError, OSError) as exc:
             # A view only: the runs and the CSV go on; said once, not every 5 s.
             self._warn_once("page", "warning: could not write scan_report.html: %s (the CSV "
@@ -518,8 +522,8 @@ class Scan(object):
 
         The live table redraws every 0.5 s (the runner's poll); without a
         terminal only the state file (rewritten every STATE_REFRESH_SECONDS)
-        and its readers show it, and each read of a log costs the scanner
-        (issue 14).  Ends, cancels and timeouts do not wait for it.
+        and its readers show it, and each read of a log costs the scanner.
+        Ends, cancels and timeouts do not wait for it.
         """
         return None if self.monitor.live else STATE_REFRESH_SECONDS
 
@@ -704,7 +708,7 @@ class Scan(object):
         return EXIT_OK
 
     def _write_best(self, rows):
-        """best/<solver>.opt for the ranking's best (best.py); [(solver, path)], winner first.
+        """best/<solver>.opt for the ranking's best (report/best.py); [(solver, path)], winner first.
 
         Its failure is said and leaves the report as written: the answer is
         in the CSV and the summary too.
@@ -717,7 +721,7 @@ class Scan(object):
                                          iso_time(time.time()))
         except (IOError, OSError) as exc:
             self._say("warning: could not write %s: %s" % (
-                scanfiles.best_dir(self.plan.out_dir), os_reason(exc)))
+                paths.best_dir(self.plan.out_dir), os_reason(exc)))
             return []
 
     def _print_summary(self, rows, best_files):
@@ -735,7 +739,7 @@ class Scan(object):
             self._say("")
             for line in lines:
                 self._say(line)
-        trustworthy = "%s --confirm 2" % scanfiles.resume_hint(self.plan.run_dir, self.plan.out_dir)
+        trustworthy = "%s --confirm 2" % paths.resume_hint(self.plan.run_dir, self.plan.out_dir)
         for kind, text in ranking.verdict_lines(ranked, trustworthy) if ranked.entries else ():
             self._say(("Warning: " if kind == "warn" else "") + text)
         if best_files:
@@ -750,7 +754,7 @@ class Scan(object):
                           RunStatus.INTERRUPTED])
         if any(row["status"] in unfinished for row in rows):
             self._say("To run what did not complete: %s"
-                      % scanfiles.resume_hint(self.plan.run_dir, self.plan.out_dir))
+                      % paths.resume_hint(self.plan.run_dir, self.plan.out_dir))
 
     def _say(self, text):
         try:
