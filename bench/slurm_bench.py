@@ -3,7 +3,7 @@
 A real cluster of three emulated nodes (tests/slurm_cluster.py: munged,
 slurmctld, slurmd -N per node as root in a temporary folder) runs the marketsplit MIP under the GAMS under
 test, one run at a time, through the same launcher object a scan's worker
-uses (launchers.LocalLauncher, launch_slurm.SlurmLauncher).  Per run:
+uses (launch.local.LocalLauncher, launch.slurm.SlurmLauncher).  Per run:
 
 - submit-to-running: launcher.run() called (the array of one is submitted by
   the launcher's poller) -> the run's record says RUNNING
@@ -91,8 +91,8 @@ def _trial(launcher, spec, marker, action, cluster):
     # gams -> sh -> sh -> solver: the solver itself must be up.
     _wait(lambda: len(marked_pids(marker)) >= 4, "the solver started")
     time.sleep(0.3)
-    task_pid = registry.get(spec.name).slurm_task_pid
-    job_id = registry.get(spec.name).slurm_job_id
+    task_pid = registry.get(spec.name).launch["task_pid"]
+    job_id = registry.get(spec.name).launch["job_id"]
     requested = time.perf_counter()
     if action == "cancel":
         registry.cancel(spec.name)

@@ -378,7 +378,7 @@ def test_list_and_state_documents(served):
     assert listing["schema"] == "times-doctor/dashboard" and listing["schema_version"] == 1
     assert listing["errors"] == []
     [scan] = listing["scans"]
-    assert scan["schema"] == "times-doctor/scan-state" and scan["schema_version"] == 1
+    assert scan["schema"] == "times-doctor/scan-state" and scan["schema_version"] == 2
     assert scan["scan_id"] == "111-222" and [j["name"] for j in scan["jobs"]] == ["dual", "sift"]
     extra = scan["dashboard"]
     assert extra["live"] is False  # nobody holds the scan lock
@@ -809,7 +809,7 @@ def test_api_controls_a_real_scan(copy_model, gams_path, tmp_path, isolated_env)
                              60, interval=POLL_SECONDS, message="the scan in the listing")
         [document] = listing["scans"]
         scan_id = document["scan_id"]
-        assert document["schema"] == "times-doctor/scan-state" and document["schema_version"] == 1
+        assert document["schema"] == "times-doctor/scan-state" and document["schema_version"] == 2
         assert [job["name"] for job in document["jobs"]] == FOUR.split(",")
         jobs = wait_status(client, scan_id, FOUR.split(","), ["running"])
         # one scan's state: the state document plus the page's extras

@@ -157,23 +157,23 @@ def test_inherit_options_takes_what_was_not_given_again():
     assert inherited.grace_seconds == "3"
 
 
-def test_inherit_options_takes_the_launcher_and_its_slurm_args():
+def test_inherit_options_takes_the_launcher_and_its_arguments():
     # A resumed SLURM scan must not quietly run its profiles on the login node.
     previous = resume.PreviousScan("o", "1-1", {"options": {
-        "launcher": "slurm", "slurm_args": ["--partition=long"]}}, {}, "r", {})
+        "launcher": "slurm", "launcher_args": ["--partition=long"]}}, {}, "r", {})
     inherited = resume.inherit_options(config(), previous)
-    assert (inherited.launcher, inherited.slurm_args) == ("slurm", ["--partition=long"])
-    given = resume.inherit_options(config(launcher="local", slurm_args=["--qos=x"]), previous)
-    assert (given.launcher, given.slurm_args) == ("local", ["--qos=x"])
+    assert (inherited.launcher, inherited.launcher_args) == ("slurm", ["--partition=long"])
+    given = resume.inherit_options(config(launcher="local", launcher_args=["--qos=x"]), previous)
+    assert (given.launcher, given.launcher_args) == ("local", ["--qos=x"])
 
 
-def test_the_cli_leaves_launcher_and_slurm_args_unset_when_not_given():
+def test_the_cli_leaves_launcher_and_its_arguments_unset_when_not_given():
     from times_doctor.cli import build_parser, _scan_config
     for option_defaults in (True, False):
         args = build_parser(option_defaults).parse_args(["scan", "d", "--resume"])
-        assert (args.launcher, args.slurm_arg) == (None, None)
+        assert (args.launcher, args.launcher_args) == (None, None)
     filled = with_defaults(_scan_config(build_parser().parse_args(["scan", "d"])), environ={})
-    assert filled.slurm_args == []
+    assert filled.launcher_args == []
 
 
 def test_inherit_options_takes_the_profile_set_only_as_a_whole():

@@ -187,7 +187,7 @@ def test_cancel_the_mips_resume_cancel_again_resume_again(setup):
     assert [row["status"] for row in rows] == ["completed", "completed", "cancelled",
                                                "completed"]
     state = read_state(out)
-    assert state["resumed_from"] == first_scan and state["schema_version"] == 1
+    assert state["resumed_from"] == first_scan and state["schema_version"] == 2
     jobs = dict((job["name"], job) for job in state["jobs"])
     assert [jobs[name]["kept"] for name in PROFILES] == [True, True, False, False]
     assert all(jobs[name]["details"] == "kept" and jobs[name]["status"] == "completed"

@@ -113,7 +113,7 @@ def test_with_a_log_poller_the_timeout_still_ends_the_run(tmp_path, fake_gams_pa
 
 def test_the_local_launcher_reads_every_log_on_one_poller_until_closed(tmp_path, fake_gams_path):
     """Two runs through one LocalLauncher share its poller thread; close() ends it."""
-    from times_doctor.launch.table import LocalLauncher
+    from times_doctor.launch.local import LocalLauncher
     launcher = LocalLauncher()
     registry = JobRegistry(default_grace_seconds=2)
     pollers = []

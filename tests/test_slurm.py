@@ -23,7 +23,8 @@ from scan_helpers import (CSV_COLUMNS, cli_env, jobs_by_name as jobs, read_repor
                           run_cli, start_scan)
 
 from times_doctor.launch import slurm as launch_slurm, table as launchers
-from times_doctor.job_control import JobRegistry
+from times_doctor.job_control import RECORD_FIELDS, JobRegistry
+from times_doctor.launch.slurm_task import RUN_FIELDS, TASK_COMMAND
 from times_doctor.scan.state_file import record_fields
 from times_doctor.errors import UsageError
 from times_doctor.states import RunStatus
@@ -64,15 +65,25 @@ def test_choose_launcher_flag_env_and_refusal(tmp_path):
     assert "--launcher slurm needs sbatch, scancel, squeue, scontrol on PATH" in str(info.value)
 
 
-def test_slurm_fields_are_part_of_the_run_record():
+def test_where_slurm_ran_a_run_is_its_records_one_launch_field():
     registry = JobRegistry()
     registry.register("dual")
-    assert registry.get("dual").slurm_job_id is None
-    registry.update("dual", slurm_job_id="7", slurm_mode="batch", slurm_node="n1")
+    assert registry.get("dual").launch is None  # a local run: nothing
+    registry.update_launch("dual", "slurm", job_id="7", mode="batch", node="n1")
+    before = registry.get("dual")
+    registry.update_launch("dual", "slurm", node="n2", step_id=None)  # None leaves a key as it is
     snap = registry.get("dual")
-    assert (snap.slurm_job_id, snap.slurm_mode, snap.slurm_node) == ("7", "batch", "n1")
+    assert snap.launch == {"launcher": "slurm", "job_id": "7", "mode": "batch", "node": "n2"}
+    assert before.launch["node"] == "n1"  # an earlier snapshot keeps its own dict
     fields = record_fields(snap)
-    assert fields["slurm_job_id"] == "7" and fields["slurm_step_id"] is None
+    assert fields["launch"]["job_id"] == "7" and "step_id" not in fields["launch"]
+    assert not [field for field in RECORD_FIELDS if field.startswith("slurm_")]
+
+
+def test_every_record_field_the_task_reports_crosses_the_slurm_boundary():
+    """slurm_task.RUN_FIELDS is every record field but ``launch``; the scanner copies them all."""
+    assert set(RUN_FIELDS) == set(RECORD_FIELDS) - set(["launch"])
+    assert launchers.entry("slurm").task_command == TASK_COMMAND
 
 
 def test_check_commands_names_what_is_missing(tmp_path):
@@ -121,18 +132,22 @@ class FakeCommands(object):
         return 0, "", ""
 
 
+def slurm(**keys):
+    """A state file job's ``launch`` field, as the SLURM launcher writes it."""
+    return dict(keys, launcher="slurm")
+
+
 def test_reap_jobs_cancels_only_jobs_whose_name_and_user_match():
     me = __import__("pwd").getpwuid(os.getuid()).pw_name
     jobs = [
-        {"name": "dual", "slurm_job_id": "11", "slurm_mode": "batch"},
-        {"name": "primal", "slurm_job_id": "12", "slurm_mode": "batch"},  # forged: other name
-        {"name": "sift", "slurm_job_id": "13", "slurm_mode": "batch"},    # another user's
-        {"name": "bar", "slurm_job_id": "14", "slurm_mode": "batch"},     # SLURM forgot it
-        {"name": "bar_nox", "slurm_job_id": "15", "slurm_mode": "step",
-         "slurm_step_id": "2"},
-        {"name": "pending_step", "slurm_job_id": "15", "slurm_mode": "step",
-         "slurm_step_id": None},
-        {"name": "local", "pid": 99},
+        {"name": "dual", "launch": slurm(job_id="11", mode="batch")},
+        {"name": "primal", "launch": slurm(job_id="12", mode="batch")},  # forged: other name
+        {"name": "sift", "launch": slurm(job_id="13", mode="batch")},    # another user's
+        {"name": "bar", "launch": slurm(job_id="14", mode="batch")},     # SLURM forgot it
+        {"name": "bar_nox", "launch": slurm(job_id="15", mode="step", step_id="2")},
+        {"name": "pending_step", "launch": slurm(job_id="15", mode="step", step_id=None)},
+        {"name": "local", "pid": 99, "launch": None},
+        {"name": "elsewhere", "launch": {"launcher": "pbs", "job_id": "11"}},
     ]
     fake = FakeCommands({"11": ("td-S-dual", me), "12": ("my-own-job", me),
                          "13": ("td-S-sift", "somebody"), "15.2": ("td-S-bar_nox", me)})
@@ -145,9 +160,9 @@ def test_reap_jobs_cancels_only_jobs_whose_name_and_user_match():
 
 def test_reap_jobs_cancels_a_dead_scans_array_tasks_in_one_scancel():
     me = __import__("pwd").getpwuid(os.getuid()).pw_name
-    jobs = [{"name": "p%d" % index, "slurm_job_id": "40_%d" % index, "slurm_mode": "array"}
+    jobs = [{"name": "p%d" % index, "launch": slurm(job_id="40_%d" % index, mode="array")}
             for index in range(5)]
-    jobs.append({"name": "forged", "slurm_job_id": "41_0", "slurm_mode": "array"})
+    jobs.append({"name": "forged", "launch": slurm(job_id="41_0", mode="array")})
     listed = dict(("40_%d" % index, ("td-S", me)) for index in range(4))  # 40_4 ended
     listed["41_0"] = ("td-other", me)
     fake = FakeCommands(listed)
@@ -188,7 +203,7 @@ def queue(cluster):
 
 def array_ids(state):
     """The job arrays of a scan's runs, from their task ids (``A_i``)."""
-    return sorted(set(job["slurm_job_id"].split("_")[0] for job in state["jobs"]))
+    return sorted(set(job["launch"]["job_id"].split("_")[0] for job in state["jobs"]))
 
 
 # What differs between two runs of one profile: its times, where it ran, what it cost, how
@@ -225,23 +240,23 @@ def test_four_profiles_as_one_array_and_inside_salloc_match_a_local_scan(
     state = read_state(out)
     assert state["launcher"] == "slurm" and state["exit_code"] == 0
     [array] = array_ids(state)
-    assert [job["slurm_job_id"] for job in state["jobs"]] == [
+    assert [job["launch"]["job_id"] for job in state["jobs"]] == [
         "%s_%d" % (array, index) for index in range(4)]
     for row in rows:
         # Measured by the task on the node, reported in its record: not exclusive here.
         assert float(row["cpu_seconds"]) > 0 and float(row["solver_seconds"]) >= 0
         assert row["exclusive_node"] == "no" and row["det_ticks"]
     for job in state["jobs"]:
-        assert job["slurm_mode"] == "array"
-        assert job["slurm_job_name"] == "td-%s" % state["scan_id"]
-        assert job["slurm_exclusive"] is False and job["slurm_run_seconds"] > 0
+        assert job["launch"]["mode"] == "array"
+        assert job["launch"]["job_name"] == "td-%s" % state["scan_id"]
+        assert job["launch"]["exclusive"] is False and job["launch"]["run_seconds"] > 0
         assert job["pid"] is None and job["sid"] is None  # nothing local for reap to touch
         with open(os.path.join(job["work_dir"], "slurm_record.json")) as handle:
-            assert json.load(handle)["slurm_job_id"] == job["slurm_job_id"]
+            assert json.load(handle)["slurm_job_id"] == job["launch"]["job_id"]
         assert os.path.exists(os.path.join(job["work_dir"],
-                                           "slurm-%s.out" % job["slurm_job_id"]))
+                                           "slurm-%s.out" % job["launch"]["job_id"]))
     # Three one-CPU nodes: the first three tasks start at once, one on each.
-    assert set(job["slurm_node"] for job in state["jobs"]) == set(slurm_cluster.nodes)
+    assert set(job["launch"]["node"] for job in state["jobs"]) == set(slurm_cluster.nodes)
     # What the scan asked of slurmctld: one submission, then only looks at
     # its array (one RPC each); the completions are slurmd's.
     assert by_type.get("REQUEST_SUBMIT_BATCH_JOB") == 1, by_type
@@ -259,11 +274,11 @@ def test_four_profiles_as_one_array_and_inside_salloc_match_a_local_scan(
     _, rows = read_report(out)
     assert comparable(rows) == comparable(local_rows)
     state = read_state(out)
-    job_ids = set(job["slurm_job_id"] for job in state["jobs"])
+    job_ids = set(job["launch"]["job_id"] for job in state["jobs"])
     assert len(job_ids) == 1  # the allocation's
-    assert sorted(job["slurm_step_id"] for job in state["jobs"]) == ["0", "1", "2", "3"]
-    assert set(job["slurm_mode"] for job in state["jobs"]) == set(["step"])
-    assert len(set(job["slurm_node"] for job in state["jobs"])) == 2
+    assert sorted(job["launch"]["step_id"] for job in state["jobs"]) == ["0", "1", "2", "3"]
+    assert set(job["launch"]["mode"] for job in state["jobs"]) == set(["step"])
+    assert len(set(job["launch"]["node"] for job in state["jobs"])) == 2
     # salloc has returned; SLURM releases a two-node allocation a moment later.
     wait_for(lambda: slurm_cluster.job_ids() == [], None, 30, "the allocation released")
 
@@ -288,27 +303,27 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
         scan_id = read_state(out)["scan_id"]
         first, second = [n for n in names if state[n]["status"] == "running"]
         waiting = [n for n in names if n not in (first, second)]
-        assert state[first]["slurm_node"] != state[second]["slurm_node"]
+        assert state[first]["launch"]["node"] != state[second]["launch"]["node"]
         listed = queue(slurm_cluster)
-        assert [listed[state[n]["slurm_job_id"]][0] for n in waiting] == ["PENDING"] * 2
+        assert [listed[state[n]["launch"]["job_id"]][0] for n in waiting] == ["PENDING"] * 2
         wait_for(lambda: all("pending (JobArrayTaskLimit)" in (jobs(out)[n]["details"] or "")
                              for n in waiting), scan, 30, "the pending reason in Details")
 
         # times-doctor cancel of a running run: its job leaves squeue, nothing of it is left.
         code, text, err = run_cli(["cancel", out, first, "--grace-seconds", "2"], env=env)
         assert code == 0 and "%s: cancelled" % first in text, (text, err)
-        first_job = state[first]["slurm_job_id"]
+        first_job = state[first]["launch"]["job_id"]
         wait_for(lambda: first_job not in queue(slurm_cluster), scan, 30, "the job gone")
         assert marked_pids("%s/%s" % (scan_id, first)) == []
-        assert not is_alive(jobs(out)[first]["slurm_task_pid"])
+        assert not is_alive(jobs(out)[first]["launch"]["task_pid"])
 
         # pause: SLURM shows the job suspended, every process of it is stopped.
         code, text, err = run_cli(["pause", out, second], env=env)
         assert code == 0 and "%s: paused" % second in text, (text, err)
-        second_job = state[second]["slurm_job_id"]
+        second_job = state[second]["launch"]["job_id"]
         assert queue(slurm_cluster)[second_job][0] == "SUSPENDED"
         pids = marked_pids("%s/%s" % (scan_id, second)) + [
-            jobs(out)[second]["slurm_task_pid"]]
+            jobs(out)[second]["launch"]["task_pid"]]
         assert len(pids) >= 3  # the task, GAMS, the solver
         # slurmstepd sends SIGTSTP, then SIGSTOP two seconds later.
         wait_for(lambda: set(_proc_state(pid) for pid in pids) == set(["T"]), scan, 15,
@@ -349,7 +364,7 @@ def test_cancel_pause_resume_interrupt_through_slurm(copy_model, gams_path, tmp_
     listed = queue(slurm_cluster)
     for name in names:
         assert marked_pids("%s/%s" % (scan_id, name)) == [], name
-        assert final[name]["slurm_job_id"] not in listed, (name, listed)
+        assert final[name]["launch"]["job_id"] not in listed, (name, listed)
 
 
 @pytest.mark.gams
@@ -373,14 +388,14 @@ def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_
         proc.expect(br"Runs to cancel", since=mark)
         proc.send(b"dual\n")
         proc.expect(br"Cancelling: dual", since=mark)
-        dual_job = state["dual"]["slurm_job_id"]
+        dual_job = state["dual"]["launch"]["job_id"]
         proc.wait_until(lambda: jobs(out)["dual"]["status"] == "cancelled"
                         and dual_job not in queue(slurm_cluster),
                         timeout=30, message="dual cancelled and its job gone")
         assert marked_pids("%s/%s" % (scan_id, "dual")) == []
-        assert not is_alive(state["dual"]["slurm_task_pid"])
+        assert not is_alive(state["dual"]["launch"]["task_pid"])
         assert jobs(out)["primal"]["status"] == "running"
-        assert queue(slurm_cluster)[state["primal"]["slurm_job_id"]][0] == "RUNNING"
+        assert queue(slurm_cluster)[state["primal"]["launch"]["job_id"]][0] == "RUNNING"
         wait_out_double_interrupt(proc, first_sent)  # the next Ctrl+C opens the menu again
         open_cancel_menu(proc)
         proc.send(b"3\n")
@@ -392,7 +407,7 @@ def test_ctrl_c_menu_cancels_one_run_then_aborts_through_slurm(copy_model, gams_
     assert read_state(out)["exit_code"] == 130
     for name in ("dual", "primal"):
         assert marked_pids("%s/%s" % (scan_id, name)) == [], name
-        assert not is_alive(jobs(out)[name]["slurm_task_pid"]), name
+        assert not is_alive(jobs(out)[name]["launch"]["task_pid"]), name
     assert slurm_cluster.job_ids() == []
 
 
@@ -420,7 +435,7 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
         try:
             # One CPU is left: one run solves, the other waits in the queue.
             wait_for(lambda: [j.get("status") for j in jobs(out).values()].count("running") == 1
-                     and all(j.get("slurm_job_id") for j in jobs(out).values()), scan,
+                     and all((j.get("launch") or {}).get("job_id") for j in jobs(out).values()), scan,
                      message="one run running, the other submitted")
         finally:
             scan.send_signal(signal.SIGKILL)
@@ -428,7 +443,7 @@ def test_reap_of_a_sigkilled_scanner_cancels_exactly_its_jobs(copy_model, gams_p
         state = jobs(out)
         scan_id = read_state(out)["scan_id"]
         solving = [n for n in ("dual", "primal") if state[n]["status"] == "running"][0]
-        ours = [state["dual"]["slurm_job_id"], state["primal"]["slurm_job_id"]]
+        ours = [state["dual"]["launch"]["job_id"], state["primal"]["launch"]["job_id"]]
         listed = queue(slurm_cluster)
         assert sorted(listed[job_id][0] for job_id in ours) == ["PENDING", "RUNNING"]
         assert marked_pids("%s/%s" % (scan_id, solving))  # an orphan, still solving
@@ -465,25 +480,25 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
                  message="three runs running")
         state = jobs(out)
         scan_id = read_state(out)["scan_id"]
-        assert sorted(state[n]["slurm_node"] for n in names) == sorted(slurm_cluster.nodes)
+        assert sorted(state[n]["launch"]["node"] for n in names) == sorted(slurm_cluster.nodes)
         # SLURM refuses an end time not after the job's start ("Invalid time
         # specified") within the second the job started: ask again.
-        end_now = ["scontrol", "update", "jobid=%s" % state["dual"]["slurm_job_id"],
+        end_now = ["scontrol", "update", "jobid=%s" % state["dual"]["launch"]["job_id"],
                    "EndTime=now"]
         wait_for(lambda: slurm_cluster.run(end_now, check=False, status=True) == 0, scan, 15,
                  "scontrol to accept EndTime=now")
         wait_for(lambda: jobs(out)["dual"]["status"] == "timeout", scan, 90, "dual timed out")
         assert jobs(out)["primal"]["status"] == "running"
-        down = state["primal"]["slurm_node"]
+        down = state["primal"]["launch"]["node"]
         slurm_cluster.run(["scontrol", "update", "nodename=%s" % down, "state=down",
                            "reason=td-test-node-failure"])
         wait_for(lambda: jobs(out)["primal"]["status"] == "failed", scan, 60, "primal failed")
         # sift, on a node that stayed up, goes on as it was.
         after = jobs(out)["sift"]
         assert after["status"] == "running"
-        assert (after["slurm_job_id"], after["slurm_node"]) == (
-            state["sift"]["slurm_job_id"], state["sift"]["slurm_node"])
-        primal_job = state["primal"]["slurm_job_id"]
+        assert (after["launch"]["job_id"], after["launch"]["node"]) == (
+            state["sift"]["launch"]["job_id"], state["sift"]["launch"]["node"])
+        primal_job = state["primal"]["launch"]["job_id"]
         shown = slurm_cluster.run(["scontrol", "-o", "show", "job", primal_job])
         assert " JobState=NODE_FAIL " in shown and " Restarts=0 " in shown, shown
         assert primal_job not in slurm_cluster.job_ids()  # not pending again: not requeued
@@ -510,7 +525,7 @@ def test_jobs_slurm_ends_time_limit_and_node_failure_get_clear_rows(
     for name in names:
         wait_for(lambda: marked_pids("%s/%s" % (scan_id, name)) == [], None, 30,
                  "no process of %s left" % name)
-        assert not is_alive(final[name]["slurm_task_pid"])
+        assert not is_alive(final[name]["launch"]["task_pid"])
     assert slurm_cluster.job_ids() == []
 
 
@@ -530,7 +545,7 @@ def test_reap_cancels_the_array_of_a_sigkilled_scanner_with_100_tasks_queued(
     try:
         # One task per node solves; the other 97 wait in SLURM's queue.
         wait_for(lambda: [j.get("status") for j in jobs(out).values()].count("running") == 3
-                 and all(j.get("slurm_job_id") for j in jobs(out).values()), scan, 120,
+                 and all((j.get("launch") or {}).get("job_id") for j in jobs(out).values()), scan, 120,
                  "three runs running, every run submitted")
     finally:
         scan.send_signal(signal.SIGKILL)
@@ -627,7 +642,7 @@ def test_a_scan_of_the_one_job_per_profile_launcher_is_reaped_and_resumed(
     state = read_state(out)
     assert state["resumed_from"] == document["scan_id"] and state["launcher"] == "slurm"
     assert [job["status"] for job in state["jobs"]] == ["timeout"] * 2
-    assert set(job["slurm_mode"] for job in state["jobs"]) == set(["array"])
+    assert set(job["launch"]["mode"] for job in state["jobs"]) == set(["array"])
     assert len(array_ids(state)) == 1
 
 

@@ -56,6 +56,31 @@ def test_read_state_rejects_bad_files(tmp_path, content, message):
     assert message in str(info.value)
 
 
+def test_a_version_1_state_file_is_read_as_version_2():
+    """The SLURM fields a version 1 file kept per job become the job's ``launch`` object.
+
+    The file is the one b89039a wrote (tests/fixtures/slurm_legacy/README.md).
+    """
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                           "slurm_legacy", "scan_state.json")
+    doc = read_state(fixture)
+    assert doc["schema_version"] == SCHEMA_VERSION == 2
+    first = doc["jobs"][0]
+    assert not [key for key in first if key.startswith("slurm_")]
+    assert first["launch"] == {"launcher": "slurm", "job_id": "@JOB_dual@",
+                               "job_name": "td-30753-1796287095214-dual", "mode": "batch",
+                               "node": "n2", "task_pid": 30795}
+    assert doc["options"]["launcher_args"] == [] and "slurm_args" not in doc["options"]
+
+
+def test_a_version_1_local_job_has_no_launch(tmp_path):
+    path = tmp_path / "scan_state.json"
+    path.write_text(u'{"schema": "times-doctor/scan-state", "schema_version": 1, '
+                    u'"jobs": [{"name": "dual", "pid": 5, "slurm_job_id": null}]}')
+    doc = read_state(str(path))
+    assert doc["jobs"] == [{"name": "dual", "pid": 5, "launch": None}]
+
+
 WRITER = textwrap.dedent("""
     import sys
     from times_doctor.job_control import JobRegistry

@@ -12,6 +12,7 @@ import sys
 import traceback
 
 from times_doctor import __version__
+from times_doctor.launch import table as launchers
 from times_doctor.solvers import table as solvers
 from times_doctor.errors import (EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, TimesDoctorError,
                                  UsageError)
@@ -187,13 +188,17 @@ def _add_scan_options(scan, option_defaults=True):
     scan.add_argument("--debug", action="store_true", help="show tracebacks")
     # No default here: launchers.choose_launcher reads TD_LAUNCHER when none
     # is given, after a --resume took the earlier scan's launcher.
-    scan.add_argument("--launcher", metavar="local|slurm",
-                      help="where runs execute: this machine (default) or SLURM: one batch "
-                      "job per profile, or one job step per profile inside an allocation "
-                      "(env TD_LAUNCHER)")
-    scan.add_argument("--slurm-arg", metavar="ARG", action="append",
-                      help="extra sbatch/srun argument for every run, e.g. "
-                      "--slurm-arg=--partition=long --slurm-arg=--time=04:00:00 (repeatable)")
+    scan.add_argument("--launcher", metavar="|".join(launchers.LAUNCHERS),
+                      help="where runs execute: %s (env %s)" % (
+                          "; ".join("%s: %s" % (row.name, row.summary)
+                                    for row in launchers.LAUNCHER_TABLE.values()),
+                          launchers.LAUNCHER_ENV_VAR))
+    for row in launchers.LAUNCHER_TABLE.values():
+        if row.arg_option:
+            # Every launcher's pass-through option fills one list: only the
+            # chosen launcher's is used.
+            scan.add_argument(row.arg_option, metavar="ARG", action="append",
+                              dest="launcher_args", help=row.arg_help)
     scan.add_argument("--dashboard", action="store_true",
                       help="serve the web dashboard beside the scan (stops with it)")
     scan.add_argument("--dashboard-port", metavar="N", default="0",
@@ -204,6 +209,9 @@ def _add_scan_options(scan, option_defaults=True):
         from times_doctor.scan.plan import option_defaults as defaults
         values = defaults()
         values["gams_arg"] = values.pop("gams_args")
+        # Left None, as before a launcher's option is known: plan.with_defaults
+        # fills it (a --resume scan first takes the earlier scan's).
+        values.pop("launcher_args")
         scan.set_defaults(**values)
 
 
@@ -278,9 +286,10 @@ def main(argv=None):
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     _escape_what_output_cannot_encode()
-    if argv[:1] == ["_slurm-task"]:
-        # Hidden: the task SLURM starts on a compute node (launch_slurm.py).
-        return _run_slurm_task(argv[1:])
+    task = launchers.task_entry(argv[0]) if argv else None
+    if task is not None:
+        # Hidden: the task a launcher starts on another host (SLURM's compute node).
+        return _run_launcher_task(task, argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -338,11 +347,10 @@ def _escape_what_output_cannot_encode():
                                                 line_buffering=stream.line_buffering))
 
 
-def _run_slurm_task(argv):
-    """One profile on a compute node; errors as one line on stderr (the job's output)."""
-    from times_doctor.launch import slurm_task
+def _run_launcher_task(task, argv):
+    """One profile on another host; errors as one line on stderr (the job's output)."""
     try:
-        return slurm_task.main(argv)
+        return task.task_main(argv)
     except TimesDoctorError as exc:
         sys.stderr.write("%s: error: %s\n" % (PROG, exc))
         return exc.exit_code
@@ -431,7 +439,7 @@ def _scan_config(args):
         yes=args.yes, no_color=args.no_color, debug=args.debug,
         allow_unknown_options=args.allow_unknown_options, no_preflight=args.no_preflight,
         resume=getattr(args, "resume", False),
-        launcher=args.launcher, slurm_args=args.slurm_arg, confirm=args.confirm,
+        launcher=args.launcher, launcher_args=args.launcher_args, confirm=args.confirm,
         repeat=args.repeat, cap=args.cap, race=args.race)
 
 

@@ -10,10 +10,10 @@ cancel event; cancel() and cancel_all() only record the request and set the
 events.  That is why cancel_all() of N stubborn jobs takes one grace period,
 not N: every worker escalates at the same time.
 
-Why over 500 lines: terminate_process_group (the last 80 lines) is how a
+Why over 500 lines: _terminate_process_group (the last 80 lines) is how a
 worker carries out the registry's cancel request, and the module contract
 (docs/ARCHITECTURE.md), the runner, bench and the seam tests name it here.
-Its next home, if this module grows, is beside the seam in procgroup.py.
+Its next home, if this module grows, is beside the seam in proc/procgroup.py.
 """
 
 import collections
@@ -36,7 +36,7 @@ RECORD_FIELDS = collections.OrderedDict([
     ("progress", None),   # 0..1, or None when the phase has no measure
     ("iteration", None),  # int, or None
     ("details", ""),      # one line: what the log says now, or why the run ended
-    # What the run cost, set as it ends (usage.py): wall time is the run's
+    # What the run cost, set as it ends (run/usage.py): wall time is the run's
     # clock (elapsed_seconds); None where a figure is unknown.
     ("solver_seconds", None),  # the solver's own time: the listing's RESOURCE USAGE
     ("gams_seconds", None),    # GAMS's share: the run's clock minus solver_seconds
@@ -48,16 +48,14 @@ RECORD_FIELDS = collections.OrderedDict([
     ("cpus", None),            # the CPUs the run could use (its affinity)
     ("contended", None),       # True: it got clearly less CPU than it asked for
     ("stop_reason", ""),       # why the scan stopped it (--cap, --race): "could not beat ..."
-    # Where SLURM runs it (launch_slurm.py); None for local runs.  The pid
-    # is on that node, not this host: nothing here may look it up.
-    ("slurm_job_id", None),    # "1234"
-    ("slurm_step_id", None),   # "0" for a job step inside an allocation, else None
-    ("slurm_job_name", None),  # td-<scan id>-<profile>: what reap matches
-    ("slurm_mode", None),      # "batch" (sbatch) or "step" (srun)
-    ("slurm_node", None),      # the compute node
-    ("slurm_task_pid", None),  # the task's pid on that node
-    ("slurm_exclusive", None),  # True: the job had its node to itself (squeue's OverSubscribe NO)
-    ("slurm_run_seconds", None),  # the task's own clock (pending time not counted)
+    # Where its launcher ran it (launch/table.py): None for a local run, else
+    # a dict that JobRegistry.update_launch() merges into: "launcher" (its
+    # name in the launcher table), "exclusive" (True: the run had its node to
+    # itself; None: not known), "run_seconds" (the run's own clock where it
+    # ran: queueing time not counted), and the launcher's own keys (SLURM:
+    # job_id, step_id, job_name, mode, node, task_pid).  A pid in it is on
+    # another host: nothing here may look it up.
+    ("launch", None),
 ])
 
 # What a listener receives: a frozen copy of one run's record.
@@ -71,8 +69,8 @@ JobSnapshot = collections.namedtuple(
 ACTION_PAUSE = "pause"
 ACTION_RESUME = "resume"
 ACTION_INTERRUPT = "interrupt"
-# How a run's Details begin when an interrupt could not reach GAMS (runner.py);
-# `times-doctor interrupt` stops waiting for such a run (control.py).
+# How a run's Details begin when an interrupt could not reach GAMS (run/runner.py);
+# `times-doctor interrupt` stops waiting for such a run (remote/control.py).
 INTERRUPT_NOT_AVAILABLE = "interrupt not available"
 
 
@@ -263,6 +261,20 @@ class JobRegistry(object):
         _check_fields("update", fields)
         with self._lock:
             self._get(name).fields.update(fields)
+
+    def update_launch(self, name, launcher, **keys):
+        """Merge *keys* into a run's ``launch`` field, set by *launcher* (its table name).
+
+        A new dict each time, under the lock: a snapshot taken earlier keeps
+        the dict it had, and two threads of one launcher never lose a key.
+        Keys whose value is None are left as they are.
+        """
+        with self._lock:
+            fields = self._get(name).fields
+            merged = dict(fields.get("launch") or {})
+            merged["launcher"] = launcher
+            merged.update((key, value) for key, value in keys.items() if value is not None)
+            fields["launch"] = merged
 
     def set_status(self, name, status, returncode=None):
         """Move a run to *status*; raises InvalidTransition for illegal moves."""
@@ -524,10 +536,13 @@ def create_process_group_kwargs():
     return procgroup.current().popen_kwargs()
 
 
-def terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
-                            monotonic=time.monotonic, sleep=time.sleep,
-                            kill_wait_seconds=5.0):
+def _terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
+                             monotonic=time.monotonic, sleep=time.sleep,
+                             kill_wait_seconds=5.0):
     """End every process of a job: ask, wait up to the grace, force, verify.
+
+    The underscore is the name the project's original design gave it; it is
+    the one way a run's processes end (the runner's workers, GAMS probes).
 
     Args:
         ref: the job's procgroup.GroupRef (its leader must not be reaped yet,
@@ -559,8 +574,8 @@ def terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
         interval = min(interval * 2, 0.05)
         if monotonic() >= _current_deadline(deadline, deadline_fn):
             # The grace is over: kill first, look afterwards.  Looking first
-            # (a whole process-table scan) in each of 16 workers at once put
-            # the last SIGKILL 0.15 s after the grace (issue 14).
+            # (a whole process-table scan, in every worker at once) would put
+            # the last SIGKILL well after the grace.
             break
         alive = groups.survivors(ref)
     if not alive:
@@ -573,9 +588,6 @@ def terminate_process_group(ref, grace_seconds, groups=None, deadline_fn=None,
             return alive
         sleep(0.01)
 
-
-# The name the module contract (docs/ARCHITECTURE.md) and its tests use.
-_terminate_process_group = terminate_process_group
 
 
 def _current_deadline(deadline, deadline_fn):

@@ -6,11 +6,11 @@ control commands, reap, status and the dashboard can never disagree:
     OUT/times_doctor_out/scan.lock
     OUT/times_doctor_out/scan_report.csv
     OUT/times_doctor_out/scan_report.html
-    OUT/times_doctor_out/best/<solver>.opt       (best.py: the winner's option file)
+    OUT/times_doctor_out/best/<solver>.opt       (report/best.py: the winner's option file)
     OUT/times_doctor_out/scan_runs/scan_state.json
     OUT/times_doctor_out/scan_runs/requests/
     OUT/times_doctor_out/scan_runs/<solver>/<profile>/
-    OUT/times_doctor_out/scan_runs/<solver>/<profile>/progress_series.jsonl (series.py)
+    OUT/times_doctor_out/scan_runs/<solver>/<profile>/progress_series.jsonl (run/series.py)
 
 OUT is a RUN_DIR or a scan's --out folder; normalise_out_dir() also takes
 the times_doctor_out folder itself.  The state document's schema and its
@@ -28,7 +28,14 @@ from times_doctor.errors import EXIT_USAGE, ParseError, UsageError
 from times_doctor.states import count_states
 
 SCHEMA_NAME = "times-doctor/scan-state"
-SCHEMA_VERSION = 1
+# 2: a run's launcher facts are one "launch" object (version 1 had eight
+# slurm_* keys per job and options.slurm_args); read_state reads both.
+SCHEMA_VERSION = 2
+# Version 1's per-job keys, and the "launch" keys they became.
+_V1_SLURM_KEYS = (("slurm_job_id", "job_id"), ("slurm_step_id", "step_id"),
+                  ("slurm_job_name", "job_name"), ("slurm_mode", "mode"),
+                  ("slurm_node", "node"), ("slurm_task_pid", "task_pid"),
+                  ("slurm_exclusive", "exclusive"), ("slurm_run_seconds", "run_seconds"))
 
 
 def iso_time(epoch_seconds):
@@ -46,7 +53,6 @@ STATE_FILE_NAME = "scan_state.json"
 LOCK_NAME = "scan.lock"
 BEST_FOLDER = "best"
 REQUESTS_FOLDER = "requests"
-SLURM_FOLDER = "slurm"
 
 
 # -- paths -----------------------------------------------------------------------
@@ -94,9 +100,9 @@ def requests_dir(out_dir):
     return os.path.join(runs_root(out_dir), REQUESTS_FOLDER)
 
 
-def slurm_dir(out_dir):
-    """SLURM job arrays' manifests (array-N.json) and sbatch's own output (slurm-A.out)."""
-    return os.path.join(runs_root(out_dir), SLURM_FOLDER)
+def launch_dir(out_dir, launcher):
+    """A launcher's own files (SLURM: its arrays' manifests and sbatch's output): scan_runs/<launcher>."""
+    return os.path.join(runs_root(out_dir), launcher)
 
 
 def work_dir(out_dir, solver, profile_name):
@@ -133,9 +139,32 @@ def read_state(path):
         raise ParseError("%s is not valid JSON (%s): it may come from another tool" % (path, exc))
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
         raise ParseError("%s is not a times-doctor state file" % path)
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise ParseError("%s has schema version %r; this times-doctor reads %d" % (
-            path, document.get("schema_version"), SCHEMA_VERSION))
+    version = document.get("schema_version")
+    if version == 1:
+        return upgrade_v1(document)
+    if version != SCHEMA_VERSION:
+        raise ParseError("%s has schema version %r; this times-doctor reads 1 to %d" % (
+            path, version, SCHEMA_VERSION))
+    return document
+
+
+def upgrade_v1(document):
+    """A version 1 state document as version 2 (in place; returned).
+
+    A job's slurm_* keys become its ``launch`` object (launcher "slurm"; a
+    job without them ran locally: None); options.slurm_args becomes
+    options.launcher_args.  Whoever writes the document back writes version 2.
+    """
+    for job in document.get("jobs") or []:
+        if not isinstance(job, dict):
+            continue
+        launch = dict((new, job.pop(old)) for old, new in _V1_SLURM_KEYS if old in job)
+        launch = dict((key, value) for key, value in launch.items() if value is not None)
+        job["launch"] = dict(launch, launcher="slurm") if launch else None
+    options = document.get("options")
+    if isinstance(options, dict) and "slurm_args" in options:
+        options["launcher_args"] = options.pop("slurm_args")
+    document["schema_version"] = SCHEMA_VERSION
     return document
 
 

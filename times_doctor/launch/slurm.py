@@ -46,6 +46,10 @@ of a QOS or an association: sbatch's reason line names it, e.g.
 ``QOSMaxSubmitJobPerUserLimit``) is not a failed profile: the array is
 halved until a part fits, and what does not fit waits, with the reason in
 each run's Details, and is submitted again later (10 s, growing to 2 min).
+
+Why over 500 lines: the submission, the per-run follower and the reap
+share SLURM's naming (job names, array ids, step ids) and the action table
+above; the task, the poller and the commands are already modules of their own.
 """
 
 import os
@@ -60,7 +64,6 @@ import threading
 import time
 
 from times_doctor.proc import procgroup
-from times_doctor.run import usage
 from times_doctor.errors import ParseError, UsageError
 from times_doctor.job_control import ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME
 from times_doctor.gams.lst import parse_lst
@@ -69,8 +72,9 @@ from times_doctor.launch.slurm_poller import ArrayBatch, QueuePoller, result_for
 from times_doctor.launch.slurm_queue import (COMMAND_SECONDS, ENDED_STATES, SLURM_ENDED_STATES,
                                              SlurmCommands, array_of, array_spec, ended_by_slurm,
                                              scancel_targets)
-from times_doctor.launch.slurm_task import (ARRAY_FLAG, RECORD_NAME, TASK_COMMAND, TASK_SPEC_NAME,
-                                            read_record, write_manifest, write_task_spec)
+from times_doctor.launch.slurm_task import (ARRAY_FLAG, RECORD_NAME, RUN_FIELDS, TASK_COMMAND,
+                                            TASK_SPEC_NAME, read_record, write_manifest,
+                                            write_task_spec)
 from times_doctor.states import RunStatus, can_transition
 
 # How often a worker reads its run's record (a local file: no RPC).
@@ -88,7 +92,11 @@ RECORD_SETTLE_SECONDS = 3.0
 TASK_SIGNALS = {"cancel": "TERM", "cancel_now": "USR1",
                 ACTION_INTERRUPT: str(int(getattr(signal, "SIGWINCH", 28)))}
 
-# What the record's slurm_mode says: "array" (a task of a job array), "step"
+# The launcher's name in the launcher table (launch/table.py) and in each
+# run record's ``launch`` field.
+NAME = "slurm"
+
+# What the record's launch "mode" says: "array" (a task of a job array), "step"
 # (inside an allocation), "batch" (one job per profile: scans before arrays).
 MODE_ARRAY, MODE_STEP, MODE_BATCH = "array", "step", "batch"
 
@@ -103,6 +111,16 @@ def check_commands(environ):
         raise UsageError("--launcher slurm needs %s on PATH: run the scan on a SLURM login "
                          "node (or inside salloc), or use --launcher local"
                          % ", ".join(missing))
+
+
+def make(scan_id, threads, launcher_args, environ, batch_dir=None):
+    """The launcher for one scan (the launcher table's factory)."""
+    return SlurmLauncher(scan_id, threads, launcher_args, environ, batch_dir=batch_dir)
+
+
+def reap(jobs, scan_id, uid, environ):
+    """The launcher table's reap: cancel a dead scan's SLURM jobs (reap_jobs)."""
+    return reap_jobs(jobs, scan_id, uid, SlurmCommands(environ))
 
 
 def job_name(scan_id, run_name):
@@ -141,7 +159,7 @@ class SlurmLauncher(object):
                  poll_seconds=POLL_SECONDS, batch_dir=None, poller=None):
         """Args:
             batch_dir: where batch manifests and sbatch's own output go (the
-                scan's scanfiles.slurm_dir); None: beside each batch's first run.
+                scan's paths.launch_dir); None: beside each batch's first run.
             poller: a QueuePoller (tests pass one with short intervals).
         """
         self.scan_id = scan_id
@@ -158,7 +176,7 @@ class SlurmLauncher(object):
         self._tasks = {}  # run name -> ArrayTask
         self._batch_count = 0
 
-    # -- the launcher protocol (launchers.py) --------------------------------------
+    # -- the launcher protocol (launch/table.py) --------------------------------------
 
     def submit(self, specs, max_parallel, registry, timeout_seconds=0, grace_seconds=10.0,
                log_seconds=None):
@@ -203,9 +221,9 @@ class SlurmLauncher(object):
             for task in batch.tasks:
                 self._tasks[task.name] = task
         for spec in started:
-            registry.update(spec.name, slurm_mode=MODE_ARRAY,
-                            slurm_job_name=array_name(self.scan_id),
-                            details="SLURM job array being submitted")
+            registry.update_launch(spec.name, NAME, mode=MODE_ARRAY,
+                                   job_name=array_name(self.scan_id))
+            registry.update(spec.name, details="SLURM job array being submitted")
         self.poller.add_batch(batch)
 
     def followers(self, batch_size, max_parallel):
@@ -217,7 +235,7 @@ class SlurmLauncher(object):
     @staticmethod
     def run_seconds(snapshot):
         """A run's time on the ranking's clock: its task's, so pending time never counts."""
-        return snapshot.slurm_run_seconds
+        return (snapshot.launch or {}).get("run_seconds")
 
     def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
             log_seconds=None):
@@ -361,8 +379,8 @@ class _SlurmRun(object):
         except OSError as exc:
             return "could not start srun: %s" % (exc.strerror or exc)
         self.job_id = self.launcher.environ.get("SLURM_JOB_ID")
-        self._update(slurm_job_id=self.job_id, slurm_job_name=name, slurm_mode=MODE_STEP,
-                     details="SLURM step of job %s starting" % self.job_id)
+        self._launch(job_id=self.job_id, job_name=name, mode=MODE_STEP)
+        self._update(details="SLURM step of job %s starting" % self.job_id)
         return None
 
     def _await_submission(self):
@@ -377,7 +395,8 @@ class _SlurmRun(object):
             return None
         self.job_id = job_id
         self.started_at = self.task.submitted_at or self.started_at
-        self._update(slurm_job_id=job_id, details="SLURM job %s submitted" % job_id)
+        self._launch(job_id=job_id)
+        self._update(details="SLURM job %s submitted" % job_id)
         return None
 
     def _read_record(self):
@@ -396,18 +415,15 @@ class _SlurmRun(object):
         if record.get("slurm_step_id") not in (None, "") and self.step_id is None:
             self.step_id = str(record["slurm_step_id"])
         node = record.get("node")
-        self._update(slurm_node=node, slurm_step_id=self.step_id,
-                     slurm_task_pid=record.get("task_pid"),
-                     slurm_run_seconds=record.get("elapsed_seconds"))
-        if record.get("exclusive") is not None:  # a step's task asks squeue itself
-            self._update(slurm_exclusive=record["exclusive"])
+        # "exclusive": a step's task asks squeue itself (None for array tasks).
+        self._launch(node=node, step_id=self.step_id, task_pid=record.get("task_pid"),
+                     run_seconds=record.get("elapsed_seconds"), exclusive=record.get("exclusive"))
         if not self.running and record.get("status") in (RunStatus.RUNNING, RunStatus.PAUSED):
             self.running = True
             if self.registry.get(self.name).status == RunStatus.STARTING:
                 self.registry.set_status(self.name, RunStatus.RUNNING)
             self._update(details="SLURM job %s on %s" % (self._target(), node))
-        fields = dict((key, record.get(key)) for key in
-                      ("result", "phase", "progress", "iteration", "details") + usage.FIELDS
+        fields = dict((key, record.get(key)) for key in RUN_FIELDS
                       if record.get(key) not in (None, ""))
         if fields:
             self._update(**fields)
@@ -422,7 +438,7 @@ class _SlurmRun(object):
         if info is None:
             return False  # SLURM no longer lists it
         if info.node:
-            self._update(slurm_node=info.node)
+            self._launch(node=info.node)
         if info.state == "PENDING" and not self.running:
             details = "SLURM job %s pending (%s)" % (self.job_id, info.reason or "queued")
             if details != self.waiting:
@@ -587,7 +603,7 @@ class _SlurmRun(object):
             # From the poller's looks at the array, not from each task: no request of its own.
             exclusive = self.poller.exclusive(self.job_id)
             if exclusive is not None:
-                self._update(slurm_exclusive=exclusive)
+                self._launch(exclusive=exclusive)
         self.registry.set_status(self.name, status, returncode)
         return RunResult(self.name, status, returncode, float(runtime), lst, message,
                          list(record.get("survivors") or []))
@@ -623,6 +639,10 @@ class _SlurmRun(object):
         if fields:
             self.registry.update(self.name, **fields)
 
+    def _launch(self, **keys):
+        """Merge SLURM's facts about the run into its record's ``launch`` field."""
+        self.registry.update_launch(self.name, NAME, **keys)
+
 
 def reap_jobs(jobs, scan_id, uid, commands):
     """Cancel a dead scan's SLURM jobs; only those whose name and user match the record.
@@ -643,14 +663,15 @@ def reap_jobs(jobs, scan_id, uid, commands):
     """
     wanted = {}
     for job in jobs:
-        job_id = job.get("slurm_job_id")
-        if not job_id:
+        launch = job.get("launch") or {}
+        job_id = launch.get("job_id")
+        if launch.get("launcher") != NAME or not job_id:
             continue
         target = str(job_id)
-        if job.get("slurm_mode") == MODE_STEP:
-            if job.get("slurm_step_id") in (None, ""):
+        if launch.get("mode") == MODE_STEP:
+            if launch.get("step_id") in (None, ""):
                 continue  # the step never started: nothing on a node to end
-            target = "%s.%s" % (job_id, job.get("slurm_step_id"))
+            target = "%s.%s" % (job_id, launch.get("step_id"))
         wanted[target] = job
     if not wanted:
         return [], {}
@@ -661,7 +682,7 @@ def reap_jobs(jobs, scan_id, uid, commands):
     listed = commands.jobs_of(list(wanted))
     ours, untouched = [], {}
     for target, job in sorted(wanted.items()):
-        expected = (array_name(scan_id) if job.get("slurm_mode") == MODE_ARRAY
+        expected = (array_name(scan_id) if job["launch"].get("mode") == MODE_ARRAY
                     else job_name(scan_id, job.get("name", "")))
         found = listed.get(target)
         if found is None:

@@ -8,7 +8,7 @@ step inside an allocation.  This process runs that one profile with runner.run_g
 locally: GAMS in its own session, the ``waitid`` watch, TERM -> grace ->
 KILL, the session sweep and the SIGINT-to-GAMS-only interrupt.  SLURM is
 only the transport: the scanner turns its menu and control actions into
-signals (launch_slurm.TASK_SIGNALS) that this process turns back into the
+signals (launch.slurm.TASK_SIGNALS) that this process turns back into the
 same JobRegistry calls the local scanner makes.  Everything the scanner
 needs to know (status, progress, result, node, SLURM ids) goes into
 ``slurm_record.json`` next to the run's log, on the shared file system.
@@ -56,8 +56,10 @@ RECORD_SECONDS = 1.0
 # A gap this long between two ticks of SuspendWatch means the process was stopped.
 SUSPEND_GAP_SECONDS = 1.0
 
-# The run's record fields the task reports (the SLURM ones are the scanner's).
-RUN_FIELDS = tuple(field for field in RECORD_FIELDS if not field.startswith("slurm_"))
+# The run's record fields the task reports: all but ``launch``, which is the
+# scanner's (where SLURM put the task).  The scanner copies exactly these
+# (slurm._SlurmRun._read_record), so a new record field crosses the boundary.
+RUN_FIELDS = tuple(field for field in RECORD_FIELDS if field != "launch")
 
 _SPEC_FIELDS = ("name", "solver", "command", "work_dir", "log_path", "lst_path",
                 "job_marker", "timeout_seconds", "grace_seconds", "log_seconds")

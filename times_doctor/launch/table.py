@@ -1,13 +1,21 @@
-"""The launcher seam: where a scan's runs execute.
+"""The launcher table: where a scan's runs execute, one row per launcher.
 
-``local`` forks each run on this machine (runner.py); ``slurm`` hands the
-runs to SLURM (launch_slurm.py), which starts times-doctor's task on a
-compute node to run each with the same local runner.  Both write the same
-run record (job_control.JobRegistry), so the scan's workers, its menu,
-control requests, the state file and the report do not care which one ran a
-profile.
+Like the solver table (solvers/table.py), this is the one place that names
+the launchers.  ``local`` forks each run on this machine (launch/local.py);
+``slurm`` hands the runs to SLURM (launch/slurm.py), which starts
+times-doctor's task on a compute node to run each with the same local
+runner.  Every launcher writes the same run record
+(job_control.JobRegistry; its own facts go in the record's one ``launch``
+field), so the scanner, its menu, control requests, the state file, reap
+and the report do not care which one ran a profile.  Adding a launcher is
+its own module and one row here.
 
-The protocol, in the order a scan uses it (scan.Scan._start_batch):
+A row's callables import their module only when called: a launcher's
+module may need what a platform lacks (SLURM's needs ``pwd``), and a scan
+that does not use it must not pay for it or fail on it.
+
+The launcher object a row's factory makes speaks this protocol, in the
+order a scan uses it (scan/scanner.Scan._start_batch):
 
 - ``submit(specs, max_parallel, registry, timeout_seconds, grace_seconds,
   log_seconds)``: a batch of runs the scan starts at once, before any
@@ -19,92 +27,103 @@ The protocol, in the order a scan uses it (scan.Scan._start_batch):
 - ``run(spec, cancel_event, registry, ...)``, in each worker: follow one run
   to a final state (the runner's contract: a RunResult, or None when it was
   cancelled before it started).  A run not submitted in a batch is started here.
+- ``run_seconds(snapshot)``: a run's time on the clock a ranking uses.
 - ``close()``: after every worker, stop the launcher's threads.
 """
 
-import threading
+import collections
+import importlib
 
 from times_doctor.errors import UsageError
-from times_doctor.run.tail import LogPoller
-from times_doctor.run.runner import POLL_SECONDS, run_gams_with_progress
 
-LAUNCHERS = ("local", "slurm")
 LAUNCHER_ENV_VAR = "TD_LAUNCHER"
+DEFAULT = "local"
+
+LauncherEntry = collections.namedtuple(
+    "LauncherEntry", "name summary check factory reap reap_label task_command task_main "
+    "queues arg_option arg_help")
+LauncherEntry.__doc__ = """One launcher.
+
+name: what --launcher and TD_LAUNCHER take, and the ``launcher`` key of a
+    run record's ``launch`` field.
+summary: a phrase for --help.
+check(environ): raises UsageError when the launcher cannot run here.
+factory(scan_id, threads, launcher_args, environ, batch_dir): the launcher
+    object for one scan (the protocol above); batch_dir is where it may keep
+    files of its own (paths.launch_dir).
+reap(jobs, scan_id, uid, environ): end what a dead scan left with this
+    launcher; jobs are the state file's unfinished entries whose ``launch``
+    names it.  Returns (cancelled ids, {run name: why it was left alone}).
+    None: the runs are local process groups, which reap ends itself.
+reap_label: how reap's summary names what it cancelled ("SLURM job(s)").
+task_command, task_main(argv): the hidden subcommand the launcher starts on
+    another host, and its entry point (None: none).
+queues: True when the launcher queues what does not fit (all of a
+    --parallel scan's runs go in flight unless --max-workers caps them).
+arg_option, arg_help: the scan option that passes arguments through to the
+    launcher (None: none).
+"""
+
+
+def _lazy(module, attribute):
+    """A function that imports *module* when called and calls its *attribute*."""
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
+    call.__name__ = attribute
+    return call
+
+
+LAUNCHER_TABLE = collections.OrderedDict((entry.name, entry) for entry in (
+    LauncherEntry(
+        name="local", summary="this machine (default)",
+        check=_lazy("times_doctor.launch.local", "check"),
+        factory=_lazy("times_doctor.launch.local", "make"),
+        reap=None, reap_label=None, task_command=None, task_main=None, queues=False,
+        arg_option=None, arg_help=None),
+    LauncherEntry(
+        name="slurm",
+        summary="SLURM: one job array per batch of profiles, or one job step per profile "
+                "inside an allocation",
+        check=_lazy("times_doctor.launch.slurm", "check_commands"),
+        factory=_lazy("times_doctor.launch.slurm", "make"),
+        reap=_lazy("times_doctor.launch.slurm", "reap"), reap_label="SLURM job(s)",
+        task_command="_slurm-task", task_main=_lazy("times_doctor.launch.slurm_task", "main"),
+        queues=True, arg_option="--slurm-arg",
+        arg_help="extra sbatch/srun argument for every run, e.g. "
+                 "--slurm-arg=--partition=long --slurm-arg=--time=04:00:00 (repeatable)"),
+))
+LAUNCHERS = tuple(LAUNCHER_TABLE)
+
+
+def entry(name):
+    """The table row of launcher *name* (KeyError for a name not in the table)."""
+    return LAUNCHER_TABLE[name]
 
 
 def choose_launcher(value, environ):
     """The launcher name from ``--launcher`` or TD_LAUNCHER (default local).
 
     Raises:
-        UsageError: an unknown name, or ``slurm`` without SLURM's commands on PATH.
+        UsageError: an unknown name, or a launcher that cannot run here
+            (``slurm`` without SLURM's commands on PATH).
     """
-    name = (value or environ.get(LAUNCHER_ENV_VAR) or "local").strip().lower()
-    if name not in LAUNCHERS:
+    name = (value or environ.get(LAUNCHER_ENV_VAR) or DEFAULT).strip().lower()
+    if name not in LAUNCHER_TABLE:
         raise UsageError("--launcher must be one of %s, got %r (env %s)"
                          % ("|".join(LAUNCHERS), name, LAUNCHER_ENV_VAR))
-    if name == "slurm":
-        from times_doctor.launch import slurm as launch_slurm
-        launch_slurm.check_commands(environ)
+    LAUNCHER_TABLE[name].check(environ)
     return name
 
 
-class LocalLauncher(object):
-    """Runs each profile as a local process group (the default).
-
-    Every run's log is read by one ``logtail.LogPoller`` thread, started
-    with the first run and stopped by ``close()``: a worker per run waking
-    to read its own log cost the scanner more than the bytes (issue 14).
-    """
-
-    name = "local"
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._log_poller = None
-
-    def submit(self, specs, max_parallel, registry, timeout_seconds=0, grace_seconds=10.0,
-               log_seconds=None):
-        """Nothing to hand over: each run starts when a worker runs it."""
-
-    def followers(self, batch_size, max_parallel):
-        """At most max_parallel runs at once: that many workers."""
-        return max(1, min(batch_size, max_parallel))
-
-    def run(self, spec, cancel_event, registry, timeout_seconds=0, grace_seconds=10.0,
-            log_seconds=None):
-        """run_gams_with_progress(); a RunResult, or None if cancelled before it started."""
-        return run_gams_with_progress(spec, cancel_event, registry,
-                                      timeout_seconds=timeout_seconds,
-                                      grace_seconds=grace_seconds, log_seconds=log_seconds,
-                                      log_poller=self._poller(log_seconds))
-
-    @staticmethod
-    def run_seconds(snapshot):
-        """A run's time on the clock a ranking (and --cap) uses: its own clock."""
-        return snapshot.elapsed_seconds
-
-    def close(self):
-        """Stop the log poller (after every run has ended); idempotent."""
-        with self._lock:
-            poller, self._log_poller = self._log_poller, None
-        if poller is not None:
-            poller.stop()
-
-    def _poller(self, log_seconds):
-        with self._lock:
-            if self._log_poller is None:
-                self._log_poller = LogPoller(log_seconds or POLL_SECONDS)
-            return self._log_poller
+def make_launcher(name, scan_id, threads, launcher_args, environ, batch_dir=None):
+    """The launcher called *name* for one scan (the table row's factory)."""
+    return LAUNCHER_TABLE[name].factory(scan_id, threads, launcher_args, environ,
+                                        batch_dir=batch_dir)
 
 
-def make_launcher(name, scan_id, threads, slurm_args, environ, batch_dir=None):
-    """The launcher called *name* ("local" or "slurm") for one scan.
-
-    *batch_dir*: where SLURM's batch manifests and sbatch output go
-    (scanfiles.slurm_dir of the scan).
-    """
-    if name == "slurm":
-        from times_doctor.launch import slurm as launch_slurm
-        return launch_slurm.SlurmLauncher(scan_id, threads, slurm_args, environ,
-                                          batch_dir=batch_dir)
-    return LocalLauncher()
+def task_entry(command):
+    """The row whose hidden task subcommand is *command*, or None."""
+    for row in LAUNCHER_TABLE.values():
+        if row.task_command is not None and row.task_command == command:
+            return row
+    return None

@@ -27,6 +27,7 @@ import os
 import signal
 import time
 
+from times_doctor.launch import table as launchers
 from times_doctor.remote import sessions
 from times_doctor.atomic import read_bytes, write_atomic
 from times_doctor.errors import ControlError, EXIT_USAGE, ParseError
@@ -44,7 +45,7 @@ REAPED_MEANING = "cancelled by `times-doctor reap`: its scanner had died"
 KILL_WAIT_SECONDS = 5.0
 
 ReapResult = collections.namedtuple(
-    "ReapResult", "out_dir scan_id killed cancelled untouched slurm_cancelled")
+    "ReapResult", "out_dir scan_id killed cancelled untouched launcher_cancelled")
 ReapResult.__new__.__defaults__ = ((),)
 
 _Profile = collections.namedtuple("_Profile", "name solver")
@@ -117,8 +118,8 @@ def describe(result):
     """One line saying what a reap did."""
     text = "reaped the dead scan %s in %s: killed %d process(es), marked %d run(s) cancelled" % (
         result.scan_id, result.out_dir, len(result.killed), len(result.cancelled))
-    if result.slurm_cancelled:
-        text += ", cancelled SLURM job(s) %s" % ", ".join(result.slurm_cancelled)
+    for label, ids in result.launcher_cancelled:
+        text += ", cancelled %s %s" % (label, ", ".join(ids))
     if result.untouched:
         text += "; left alone (not provably ours): %s" % ", ".join(
             "%s (%s)" % item for item in sorted(result.untouched.items()))
@@ -180,9 +181,10 @@ def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sl
             found.update(processes)
         return found
 
-    # SLURM runs (issue 13) have no local processes: their jobs are cancelled
-    # through SLURM, and only those whose name and user match the record.
-    slurm_cancelled = _reap_slurm(document, unfinished, untouched)
+    # Runs a launcher put elsewhere (SLURM) have no local processes: their
+    # launcher ends them, and only those provably the scan's (SLURM: the
+    # job's name and user match the record).
+    launcher_cancelled = _reap_launched(document, unfinished, untouched)
 
     # Decide ownership once, from the state as the scanner left it; later
     # rounds only look for the same sessions' members (new forks included).
@@ -215,19 +217,34 @@ def _reap_document(out_dir, path, document, grace_seconds, os_api, monotonic, sl
                           "killed_pids": sorted(killed), "untouched": dict(untouched)}
     write_atomic(path, json.dumps(document, indent=2) + "\n")
     _rewrite_report(document, jobs, set(cancelled))
-    return ReapResult(out_dir, scan_id, sorted(killed), cancelled, untouched, slurm_cancelled)
+    return ReapResult(out_dir, scan_id, sorted(killed), cancelled, untouched,
+                      launcher_cancelled)
 
 
-def _reap_slurm(document, unfinished, untouched):
-    """scancel the dead scan's SLURM jobs (launch_slurm.reap_jobs); their ids."""
-    if not any(job.get("slurm_job_id") for job in unfinished):
-        return []
-    from times_doctor.launch import slurm as launch_slurm
+def _reap_launched(document, unfinished, untouched):
+    """End the dead scan's runs that a launcher put elsewhere, through its table row's reap.
+
+    Returns:
+        [(the row's reap_label, [cancelled ids])], one item per launcher that ended some.
+    """
+    by_launcher = collections.OrderedDict()
+    for job in unfinished:
+        name = (job.get("launch") or {}).get("launcher")
+        if name is not None:
+            by_launcher.setdefault(name, []).append(job)
     uid = (document.get("scanner") or {}).get("uid")
-    cancelled, left = launch_slurm.reap_jobs(unfinished, document.get("scan_id", ""), uid,
-                                             launch_slurm.SlurmCommands(os.environ))
-    untouched.update(left)
-    return cancelled
+    done = []
+    for name, jobs in by_launcher.items():
+        row = launchers.LAUNCHER_TABLE.get(name)
+        if row is None or row.reap is None:
+            for job in jobs:
+                untouched[job.get("name")] = "launcher %r is not one this times-doctor knows" % name
+            continue
+        cancelled, left = row.reap(jobs, document.get("scan_id", ""), uid, os.environ)
+        untouched.update(left)
+        if cancelled:
+            done.append((row.reap_label, cancelled))
+    return done
 
 
 def _signal(found, sig, os_api, record):

@@ -15,7 +15,7 @@ CSV_COLUMNS = (
     "objective", "runtime_seconds", "iterations", "gams_rc", "gams_rc_meaning",
     "matrix_min", "matrix_max", "dir", "lst",
     # Added later, at the end, so that older scans still resume and report:
-    # what each run cost (usage.py; runtime_seconds is its wall time) ...
+    # what each run cost (run/usage.py; runtime_seconds is its wall time) ...
     "solver_seconds", "gams_seconds", "cpu_seconds", "det_ticks", "work_units",
     "cpu_share", "load_avg", "cpus", "contended", "exclusive_node",
     # ... which profile a trial belongs to (--repeat, --confirm) ...
@@ -40,7 +40,7 @@ ENDED_BY = {
     RunStatus.CAPPED: "capped by times-doctor (it could no longer win: --cap/--race)",
 }
 
-# Record field -> (CSV column, format) of the figures usage.py records.
+# Record field -> (CSV column, format) of the figures run/usage.py records.
 _TIMING_FORMATS = (("solver_seconds", "%.3f"), ("cpu_seconds", "%.3f"), ("det_ticks", "%.2f"),
                    ("work_units", "%.2f"), ("cpu_share", "%.3f"), ("load_avg", "%.2f"),
                    ("cpus", "%d"))
@@ -112,7 +112,8 @@ def timing_cells(record, runtime_seconds=None):
         # From the CSV's own runtime, so that the two parts add up to it.
         cells["gams_seconds"] = "%.3f" % max(0.0, round(wall, 3) - solver)
     cells["contended"] = _yes_no(record.get("contended"))
-    cells["exclusive_node"] = _yes_no(record.get("slurm_exclusive"))
+    # Known only where a launcher can tell (SLURM: OverSubscribe); local runs: blank.
+    cells["exclusive_node"] = _yes_no((record.get("launch") or {}).get("exclusive"))
     cells["stop_reason"] = record.get("stop_reason") or ""
     return cells
 

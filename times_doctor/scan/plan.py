@@ -1,6 +1,6 @@
 """What a scan will do, decided before anything is created: its inputs checked.
 
-plan_scan() validates every option and path and returns a ScanPlan; scan.py
+plan_scan() validates every option and path and returns a ScanPlan; scan/scanner.py
 runs it.  The option-value validators live here because every command that
 takes those options (scan, check, cancel, reap) checks them the same way.
 """
@@ -8,7 +8,7 @@ takes those options (scan, check, cancel, reap) checks them the same way.
 import collections
 import os
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.gams import rundir
 from times_doctor.launch import table as launchers
 from times_doctor.scan import resume
@@ -19,7 +19,7 @@ ScanConfig = collections.namedtuple(
     "ScanConfig",
     "run_dir gams_path driver times_src solver profiles opt_dir threads parallel "
     "max_workers timeout_seconds grace_seconds gams_args out yes no_color debug "
-    "allow_unknown_options no_preflight resume launcher slurm_args confirm repeat cap race")
+    "allow_unknown_options no_preflight resume launcher launcher_args confirm repeat cap race")
 # The newest fields are optional, so callers that build a config by
 # position (bench, tests) keep working.
 ScanConfig.__new__.__defaults__ = (False, False, False, None, (), None, None, None, None)
@@ -27,7 +27,7 @@ ScanConfig.__new__.__defaults__ = (False, False, False, None, (), None, None, No
 # What an option not given on the command line means (None in a ScanConfig).
 # A --resume scan first takes the earlier scan's value (resume.inherit_options).
 SCAN_DEFAULTS = (("solver", solvers.DEFAULT), ("threads", "7"), ("parallel", False),
-                 ("grace_seconds", "10"), ("gams_args", []), ("slurm_args", []),
+                 ("grace_seconds", "10"), ("gams_args", []), ("launcher_args", []),
                  ("confirm", "0"), ("repeat", "1"), ("race", False))
 # Defaults that come from the environment: (field, variable, fallback).
 ENV_DEFAULTS = (("max_workers", "TD_MAX_WORKERS", None),
@@ -51,12 +51,12 @@ ScanPlan = collections.namedtuple(
     "timeout_seconds grace_seconds threads previous launcher profiles repeat confirm cap "
     "race confirm_runs")
 # previous: the resume.PreviousScan a --resume scan continues (None otherwise);
-# launcher: "local" or "slurm" (launchers.py); profiles: the profiles chosen,
+# launcher: a name in launch/table.py's LAUNCHER_TABLE; profiles: the profiles chosen,
 # one each (runs holds their trials); repeat: trials per profile; confirm:
 # how many of the best to re-run alone; cap: the --cap factor (--race: 1.0)
 # or None; confirm_runs: OrderedDict profile name -> its PlannedRuns of kind
 # "confirm", one per trial (empty without --confirm).
-ScanPlan.__new__.__defaults__ = (None, "local", None, 1, 0, None, False,
+ScanPlan.__new__.__defaults__ = (None, launchers.DEFAULT, None, 1, 0, None, False,
                                  collections.OrderedDict())
 
 # Names of the extra runs of a profile ("dual" -> "dual.r2", "dual.confirm").
@@ -138,7 +138,7 @@ def planned_runs(profile, out_dir, threads, trials, kind="scan"):
         run_profile = profiles.trial_profile(profile, suffix, seed) if suffix else profile
         runs.append(PlannedRun(
             profile=run_profile,
-            work_dir=scanfiles.work_dir(out_dir, run_profile.solver, run_profile.base_name),
+            work_dir=paths.work_dir(out_dir, run_profile.solver, run_profile.base_name),
             log_name="%s_run_log.txt" % run_profile.base_name,
             option_text=profiles.render_option_file(run_profile, threads),
             trial_of=profile.name, trial=trial, seed=seed, kind=kind))
@@ -208,10 +208,10 @@ def plan_scan(config, cpu_count=None):
             confirm_runs[profile.name] = planned_runs(profile, out_dir, threads, repeat,
                                                       "confirm")
     _check_run_names(chosen, runs, confirm_runs)
-    # Launcher (issue 13): SLURM queues what does not fit, so with --parallel
-    # every profile is in flight unless --max-workers caps it.
+    # A launcher that queues what does not fit (SLURM) has every profile of a
+    # --parallel scan in flight unless --max-workers caps it.
     launcher = launchers.choose_launcher(config.launcher, os.environ)
-    if launcher == "slurm":
+    if launchers.entry(launcher).queues:
         if config.parallel and max_workers is None:
             max_workers = len(runs)
     max_workers = choose_max_workers(config.parallel, max_workers, len(runs), threads,

@@ -25,7 +25,7 @@ so that any scan can be resumed.
 Options not given again on the command line are taken from the earlier scan
 (``options`` in its state file), so the line a scan prints at its end,
 ``times-doctor scan RUN_DIR --resume``, continues it as it was started.
-The hooks into scan.py are small; everything to decide is here and pure
+The hooks into scan/scanner.py are small; everything to decide is here and pure
 where it can be (decide(), describe(), the CSV reader).
 """
 
@@ -37,7 +37,7 @@ import io
 import os
 import time
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.gams import gamsinfo, rundir
 from times_doctor.run import usage
 from times_doctor.atomic import read_bytes
@@ -48,7 +48,7 @@ from times_doctor.states import RunStatus
 
 # ScanConfig fields a resumed scan takes from the earlier scan unless given again.
 INHERITED_OPTIONS = ("gams_path", "driver", "times_src", "threads", "parallel", "max_workers",
-                     "timeout_seconds", "grace_seconds", "gams_args", "launcher", "slurm_args",
+                     "timeout_seconds", "grace_seconds", "gams_args", "launcher", "launcher_args",
                      "confirm", "repeat", "cap", "race")
 
 # The profile set: taken over as a whole unless --solver, --profiles or --opt-dir is given.
@@ -101,7 +101,7 @@ def load_previous(out_dir):
     Raises:
         UsageError (exit 2): no scan there, or its state file is unreadable.
     """
-    path = scanfiles.state_path(out_dir)
+    path = paths.state_path(out_dir)
     if not os.path.exists(path):
         raise UsageError("nothing to resume in %s: no earlier scan there (no %s); run "
                          "`times-doctor scan` without --resume, or give the --out of the "
@@ -115,7 +115,7 @@ def load_previous(out_dir):
     for job in document.get("jobs", []):
         if isinstance(job, dict) and isinstance(job.get("name"), str):
             jobs[job["name"]] = job
-    report_path = scanfiles.report_path(out_dir)
+    report_path = paths.report_path(out_dir)
     records = read_report_records(report_path) if os.path.exists(report_path) else \
         collections.OrderedDict()
     return PreviousScan(out_dir, str(document.get("scan_id") or "?"), document, jobs,
@@ -190,7 +190,7 @@ def scan_options(plan):
     options = dict((field, getattr(config, field)) for field in INHERITED_OPTIONS)
     options.update(gams_path=plan.gams, driver=plan.driver, times_src=plan.times_src,
                    gams_args=list(config.gams_args or []), solver=config.solver,
-                   launcher=plan.launcher, slurm_args=list(config.slurm_args or []),
+                   launcher=plan.launcher, launcher_args=list(config.launcher_args or []),
                    profiles=[profile.name for profile in plan.profiles],
                    opt_dir=os.path.abspath(config.opt_dir) if config.opt_dir else None)
     return options
