@@ -3,7 +3,7 @@ beside Linux's, for `make bench`.
 
 bench/run.py's ``cancel_all``: 16 runs, each a process that ignores the polite
 stop and has two grandchildren that ignore it too, ended together by
-``terminate_process_group`` with a 2 s grace; the figure is the time from the
+``_terminate_process_group`` with a 2 s grace; the figure is the time from the
 first terminate to the last process gone.  Here the same runs are Windows
 processes that ignore CTRL_BREAK, each in its run's Job Object, ended by the
 Windows seam (CTRL_BREAK, then TerminateJobObject, taskkill, TerminateProcess);
@@ -81,7 +81,7 @@ def windows_trials(runs, grace, trials):
     sys.path.insert(0, REPO)
     sys.path.insert(0, os.path.join(REPO, "tests"))
     from times_doctor.proc import procgroup
-    from times_doctor.job_control import create_process_group_kwargs, terminate_process_group
+    from times_doctor.job_control import create_process_group_kwargs, _terminate_process_group
     from wine_helpers import ProcessWatch
     groups = procgroup.current()
     totals, left, delivered = [], [], []
@@ -102,7 +102,7 @@ def windows_trials(runs, grace, trials):
         except OSError:
             delivered.append(False)
         started = time.perf_counter()
-        threads = [threading.Thread(target=terminate_process_group, args=(ref, grace, groups))
+        threads = [threading.Thread(target=_terminate_process_group, args=(ref, grace, groups))
                    for _, ref in jobs]
         for thread in threads:
             thread.start()

@@ -36,7 +36,7 @@ class FakeRunner(object):
 
     behaviours: run name -> "completes", "licence" (GAMS rc 7), "waits" (until
     cancelled), "stubborn" (until cancelled and its grace deadline passes,
-    as terminate_process_group waits), "raises", or a number: it completes
+    as _terminate_process_group waits), "raises", or a number: it completes
     optimal and reports that many seconds (the CSV's time, which the ranking
     and --cap compare).  before_end: run name -> callable(registry), called
     just before the run goes final.  A run ended by a stop request ends as

@@ -22,7 +22,7 @@ if os.name != "nt":
 from proc_helpers import wait_until  # noqa: E402
 from times_doctor.proc import procgroup
 from times_doctor.proc._winapi import KILLED_EXIT_CODE
-from times_doctor.job_control import terminate_process_group  # noqa: E402
+from times_doctor.job_control import _terminate_process_group  # noqa: E402
 from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids, read_text,  # noqa: E402
                           wine_release)
 
@@ -63,7 +63,7 @@ class Tree(object):
 
     def end(self):
         if self.popen.poll() is None or self.groups.survivors(self.ref):
-            terminate_process_group(self.ref, 0.0, self.groups)
+            _terminate_process_group(self.ref, 0.0, self.groups)
         self.groups.reap(self.ref, self.popen)
         self.groups.close(self.ref)
         self.watch.close()
@@ -105,7 +105,7 @@ def test_whole_tree_is_in_the_job_and_ends_after_ctrl_break_is_ignored(trees, ga
                message="the solver's CPLEX lines in the log")
     grace = 3.0
     started = time.monotonic()
-    left = terminate_process_group(tree.ref, grace, tree.groups)
+    left = _terminate_process_group(tree.ref, grace, tree.groups)
     took = time.monotonic() - started
     assert left == []
     assert tree.watch.alive() == []
@@ -122,7 +122,7 @@ def test_orphan_that_left_the_tree_is_found_through_the_job(trees, gams):
     assert orphan not in api.process_tree(tree.popen.pid)  # its parent is gone
     assert orphan in api.job_pids(tree.ref.native.job)
     assert orphan in tree.groups.survivors(tree.ref)
-    assert terminate_process_group(tree.ref, 0.0, tree.groups) == []
+    assert _terminate_process_group(tree.ref, 0.0, tree.groups) == []
     assert tree.watch.alive() == []
 
 
@@ -132,7 +132,7 @@ def test_breaking_away_from_the_job_is_refused(trees, gams):
     wait_until(lambda: "--- fake: breakaway grandchild" in read_text(tree.log), 60,
                message="the breakaway attempt in the log")
     assert "--- fake: breakaway grandchild refused: [WinError 5]" in read_text(tree.log)
-    assert terminate_process_group(tree.ref, 0.0, tree.groups) == []
+    assert _terminate_process_group(tree.ref, 0.0, tree.groups) == []
     assert tree.watch.alive() == []
 
 

@@ -14,7 +14,7 @@ does not help: Wine 8.0 refuses the replace all the same (checked on the
 Windows leg), as NTFS does without POSIX rename semantics.  Each side holds
 the file for one call, so both are tried again for a short while
 (REPLACE_PAUSES): the writer in replace_retrying(), before the refusal
-reaches its caller, who decides what it costs (scan.py: a warning, said
+reaches its caller, who decides what it costs (scan/scanner.py: a warning, said
 once, while runs go on); times-doctor's readers in read_bytes().
 """
 
@@ -90,9 +90,9 @@ class CoalescingWriter(object):
     *write* renders the current state itself (the registry, the results),
     so when a request comes while another thread is writing, that thread
     simply writes once more when done, and the requester goes on at once.
-    16 runs ending together then cost two writes instead of 16 fsyncs in a
-    row (issue 14: they put 0.1 s between the last process gone and the
-    scanner's exit).  Exceptions from *write* reach the thread that wrote.
+    Many runs ending together then cost two writes instead of one fsync
+    each in a row, which would hold the scanner's exit after the last
+    process is gone.  Exceptions from *write* reach the thread that wrote.
     """
 
     def __init__(self, write):

@@ -1,10 +1,10 @@
 """The live table of runs on a terminal, plain lines everywhere else.
 
-Split the way Rich splits live_render.py from live.py: ``live.LiveScreen``
+Split the way Rich splits live_render.py from term/live.py: ``live.LiveScreen``
 draws the block in place and restores the cursor (shared with `status
 --watch`); ``MultiRunProgressMonitor`` owns the lifecycle (start/stop,
 idempotent), the locks, the refresh thread and restoring the terminal in
-``finally``.  What the table looks like is render.py's business.
+``finally``.  What the table looks like is term/render.py's business.
 
 The runs' state is not kept here: every draw reads snapshots of the scan's
 JobRegistry (one record per run, written by the runner), and the registry

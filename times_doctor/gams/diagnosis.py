@@ -17,13 +17,17 @@ sentence) and carries its facts for ``--json``.  scan/diagnose.py prints them
 (``times-doctor diagnose``, text or ``times-doctor/diagnose`` JSON),
 report/page.py draws them in scan_report.html, and a scan whose every profile
 failed ends with the most blocking one (``headline``, ``scan_end_lines``).
+
+Why over 500 lines: the blocking order above is one decision, made by
+comparing every kind of finding against the others; split by file kind,
+the order would live in no file.
 """
 
 import collections
 import glob
 import os
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.gams import rangestats
 from times_doctor.errors import EXIT_OK, EXIT_RUN_FAILED, ParseError, UsageError
 from times_doctor.gams.lst import status_code
@@ -78,11 +82,11 @@ def targets(run_dir=None, out=None):
         raise UsageError("%s is not a folder: give the folder of a TIMES run (its .lst and "
                          "QA_CHECK.LOG) or a scan's RUN_DIR / --out folder" % chosen)
     found = []
-    if out is None and os.path.basename(folder) != scanfiles.OUT_FOLDER:
+    if out is None and os.path.basename(folder) != paths.OUT_FOLDER:
         own = run_files("run", folder)
         if own.listing or own.log or own.qa_check:
             found.append(own)
-    found.extend(scan_targets(scanfiles.normalise_out_dir(folder)))
+    found.extend(scan_targets(paths.normalise_out_dir(folder)))
     if not found:
         raise UsageError("nothing to diagnose in %s: no .lst, no run log, no %s and no scan "
                          "(times_doctor_out/); give the folder of a TIMES run or a scan's "
@@ -92,21 +96,21 @@ def targets(run_dir=None, out=None):
 
 def scan_targets(out_dir):
     """[RunFiles] of every profile of the scan in *out_dir* (state file, else the folders)."""
-    state_path = scanfiles.state_path(out_dir)
+    state_path = paths.state_path(out_dir)
     found = []
     if os.path.exists(state_path):
         try:
-            document = scanfiles.load_state(out_dir)
+            document = paths.load_state(out_dir)
         except (ParseError, UsageError):
             document = {}
-        for job in scanfiles.jobs_of(document):
+        for job in paths.jobs_of(document):
             folder = job.get("work_dir")
             if folder and os.path.isdir(folder):
                 found.append(run_files(str(job.get("name", "")), folder,
                                        listing=job.get("lst"), log=job.get("log")))
         if found:
             return found
-    root = scanfiles.runs_root(out_dir)
+    root = paths.runs_root(out_dir)
     for folder in sorted(glob.glob(os.path.join(root, "*", "*"))):
         if os.path.isdir(folder):
             found.append(run_files(os.path.basename(folder), folder))
@@ -686,14 +690,14 @@ def _with(listing, log, test):
 
 
 def _newest(folder, patterns, exclude=()):
-    paths = []
+    found = []
     for pattern in patterns:
-        paths.extend(path for path in glob.glob(os.path.join(folder, pattern))
+        found.extend(path for path in glob.glob(os.path.join(folder, pattern))
                      if os.path.isfile(path) and not os.path.basename(path).lower().startswith(
                          exclude))
-    if not paths:
+    if not found:
         return None
-    return max(paths, key=lambda path: (_mtime(path), path))
+    return max(found, key=lambda path: (_mtime(path), path))
 
 
 def _signature(path):

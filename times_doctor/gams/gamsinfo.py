@@ -402,8 +402,8 @@ def _wait_for_leader(groups, ref, popen, deadline):
 
 def _end_tree(groups, ref, popen, grace_seconds):
     """TERM, grace, KILL for the whole tree, then reap; returns the survivors."""
-    from times_doctor.job_control import terminate_process_group
-    survivors = terminate_process_group(ref, grace_seconds, groups)
+    from times_doctor.job_control import _terminate_process_group
+    survivors = _terminate_process_group(ref, grace_seconds, groups)
     if groups.leader_exit_status(ref, popen) is not None and not ref.leader_reaped:
         groups.reap(ref, popen)
     return survivors

@@ -27,7 +27,10 @@ Decisions where the spec left room:
   ``$if``/``$ifI``/``$ifE`` lines count as code (their statement runs when
   the condition holds); other dollar-control lines are left alone.  Only the
   driver is rewritten, not files it includes.  The lexer that finds those
-  statements (and the driver's ``$include`` lines) is ``gams_source``.
+  statements (and the driver's ``$include`` lines) is ``gams.source``.
+
+Why about 500 lines: every check of the run directory must come before
+anything is created, and that order is easiest to verify in one file.
 """
 
 import collections
@@ -203,7 +206,7 @@ def rewrite_solver_options(text, solver):
 
     Handles ``option``/``options`` in any case, several comma- or
     line-separated assignments, statements spanning lines, and the keys in
-    ``gams_source.SOLVER_OPTION_KEYS``.  Comments (``*`` lines, ``$ontext`` blocks, enabled
+    ``gams.source.SOLVER_OPTION_KEYS``.  Comments (``*`` lines, ``$ontext`` blocks, enabled
     end-of-line and in-line comments), quoted strings, echo/put/embedded-code
     blocks and all other text stay byte-identical, line endings included.
     """

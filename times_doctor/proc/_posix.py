@@ -137,8 +137,8 @@ class PosixOsApi(object):
 
 def _read_linux_stat(pid):
     # os.open/os.read, not open(): a survivors() scan reads every process's
-    # stat, and 16 workers scan at once during a cancel-all; the io stack of
-    # open() tripled the cost of each read (issue 14).
+    # stat, and all workers scan at once during a cancel-all; open()'s io
+    # stack costs several times the read itself.
     try:
         fd = os.open("/proc/%d/stat" % pid, os.O_RDONLY)
     except OSError:
@@ -415,11 +415,11 @@ class _SharedTableReads(object):
     """Process-table reads that threads asking at the same moment share.
 
     A caller gets a table whose read began after it asked (so it is as
-    fresh as one it would read itself), but when 16 workers ask at once,
+    fresh as one it would read itself), but when many workers ask at once,
     as they do at the end of a cancel-all's grace, one or two reads serve
-    them all instead of 16 in a row: each read of /proc costs about a
-    millisecond, and holding the GIL for 16 of them put the scanner's exit
-    0.1 s after the last process was gone (issue 14).
+    them all instead of one each in a row: each read of /proc costs about
+    a millisecond, holding the GIL, and the scanner's exit would wait for
+    all of them.
     """
 
     def __init__(self, read_table):

@@ -189,7 +189,7 @@ def platform_name():
 #   if another process holds it); the OS drops it when its holder dies.
 # unlock_fd(fd).
 # sessions_root(environ): the per-user folder of the session registry.
-# process_api(): the object reap.py uses (process_table, process_info,
+# process_api(): the object remote/reap.py uses (process_table, process_info,
 #   has_marker, kill).
 # SIGNAL_WAKEUP_PIPE: True where signal.set_wakeup_fd() takes a pipe (POSIX),
 #   so the main loop can select() on signals.
@@ -251,7 +251,7 @@ if _mswindows:
             raise ProcessLookupError(pid)
 
     def process_api():
-        """The OS calls reap.py needs (process table, start times, kill)."""
+        """The OS calls remote/reap.py needs (process table, start times, kill)."""
         return _NoLeftovers()
 
     def sessions_root(environ):
@@ -283,7 +283,7 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
     def process_api():
-        """The OS calls reap.py needs (process table, start times, kill)."""
+        """The OS calls remote/reap.py needs (process table, start times, kill)."""
         from times_doctor.proc._posix import PosixOsApi
         return PosixOsApi()
 

@@ -142,7 +142,7 @@ def wait_for_runs(out_dir, names, statuses, timeout, gave_up=lambda job: False):
 
 
 def interrupt_not_available(job):
-    """True once a run's Details say its interrupt could not be delivered (runner.py)."""
+    """True once a run's Details say its interrupt could not be delivered (run/runner.py)."""
     return (job.get("details") or "").startswith(INTERRUPT_NOT_AVAILABLE)
 
 

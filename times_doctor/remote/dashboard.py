@@ -43,7 +43,7 @@ import time
 from http import server as http_server
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.remote import control, sessions
 from times_doctor.errors import ControlError, UsageError
 from times_doctor.paths import iso_time
@@ -412,7 +412,7 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         return entry
 
     def _job(self, entry, name):
-        job = scanfiles.find_job(entry.document, name)
+        job = paths.find_job(entry.document, name)
         if job is None:
             raise _Refused(404, "no such run")
         return job

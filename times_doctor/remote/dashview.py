@@ -4,7 +4,7 @@ Split from dashboard.py (the HTTP server and its guards) so the reading of
 scans can be read and tested apart from the serving.  The run cells are the
 scanner's record of each run as the state file has it, through the one row
 builder (render.run_row); each run's chart is drawn from its progress series file, the one
-the runner writes for the HTML report (series.py), so the page reads no
+the runner writes for the HTML report (run/series.py), so the page reads no
 solver log except for its Log view.  Nothing here signals anything or
 serves anything.
 """
@@ -15,7 +15,7 @@ import os
 import pkgutil
 import threading
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.remote import sessions
 from times_doctor.errors import ParseError, UsageError
 from times_doctor.run.tail import tail_lines
@@ -50,19 +50,19 @@ class ScanSource(object):
 
     def __init__(self, out_dirs=None, list_sessions=None):
         self.out_dirs = (None if out_dirs is None
-                         else [scanfiles.normalise_out_dir(d) for d in out_dirs])
+                         else [paths.normalise_out_dir(d) for d in out_dirs])
         self._list_sessions = list_sessions or sessions.list_sessions
 
     def scans(self):
         errors = []
         if self.out_dirs is not None:
-            candidates = [(out_dir, scanfiles.state_path(out_dir), True)
+            candidates = [(out_dir, paths.state_path(out_dir), True)
                           for out_dir in self.out_dirs]
         else:
             candidates = []
             for session in self._list_sessions():
                 out_dir = os.path.abspath(session["out_dir"])
-                candidates.append((out_dir, scanfiles.state_path(out_dir), False))
+                candidates.append((out_dir, paths.state_path(out_dir), False))
         found = []
         seen = set()
         for out_dir, path, named in candidates:
@@ -79,7 +79,7 @@ class ScanSource(object):
             if not isinstance(scan_id, str) or not scan_id or scan_id in seen:
                 continue
             seen.add(scan_id)
-            found.append(ScanEntry(scan_id, out_dir, scanfiles.out_root_of_state(path), path,
+            found.append(ScanEntry(scan_id, out_dir, paths.out_root_of_state(path), path,
                                    document))
         return found, errors
 
@@ -96,7 +96,7 @@ def check_out_dirs(folders):
 
 
 class ChartCache(object):
-    """Each run's chart, drawn from its progress series file (series.py).
+    """Each run's chart, drawn from its progress series file (run/series.py).
 
     The table's cells (phase, progress, result, time) are the scanner's
     record of each run, read from the state file; the chart is the run's
@@ -142,7 +142,7 @@ class ChartCache(object):
 def scan_view(entry, charts):
     """The state document (unchanged) plus a "dashboard" member the page draws from."""
     document = dict(entry.document)
-    jobs = scanfiles.jobs_of(document)
+    jobs = paths.jobs_of(document)
     runs = collections.OrderedDict()
     for job in jobs:
         name = job.get("name")
@@ -181,7 +181,7 @@ def summary_counts(statuses):
 
 
 def chart_for(points, max_points=CHART_MAX_POINTS):
-    """What to draw for a run's progress series (series.py points), or None.
+    """What to draw for a run's progress series (run/series.py points), or None.
 
     Against the run's clock (seconds, the series' ``t``).  Only the current
     stage is drawn: once the MIP node log starts, the root LP's rows are

@@ -8,7 +8,7 @@ scan removes its entry when it ends, so an entry whose lock is free belongs
 to a scanner that died (stale).
 
 The platform differences (fcntl.flock / msvcrt.locking, where the registry
-lives, the OS calls reap needs) are procgroup.py's: this module never asks
+lives, the OS calls reap needs) are proc/procgroup.py's: this module never asks
 which OS it runs on.
 """
 

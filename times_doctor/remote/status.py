@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.remote import sessions
 from times_doctor.term import ansi
 from times_doctor.errors import EXIT_OK, ParseError
@@ -24,8 +24,8 @@ WATCH_SECONDS = 0.5
 
 def status_lines(document, live, width, color=False):
     """The table, the summary and one line on the scanner's state."""
-    lines = render_table([run_row(job) for job in scanfiles.jobs_of(document)], width, color)
-    lines.append(render_summary(scanfiles.counts_of(document), color))
+    lines = render_table([run_row(job) for job in paths.jobs_of(document)], width, color)
+    lines.append(render_summary(paths.counts_of(document), color))
     lines.append(scanner_line(document, live))
     return lines
 
@@ -58,7 +58,7 @@ def show_status(out_dir, as_json=False, watch=False, stream=None, no_color=False
     """Print one scan's status; returns the exit code."""
     stream = stream if stream is not None else sys.stdout
     out_dir = os.path.abspath(out_dir)
-    document = scanfiles.load_state(out_dir)
+    document = paths.load_state(out_dir)
     if as_json:
         stream.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
@@ -81,9 +81,9 @@ def list_scans(as_json=False, stream=None, environ=None):
                    "out_dir": entry["out_dir"], "live": entry["live"],
                    "started_at": entry.get("started_at"), "counts": None}
         try:
-            document = read_state(scanfiles.state_path(entry["out_dir"]))
+            document = read_state(paths.state_path(entry["out_dir"]))
             if document.get("scan_id") == entry.get("scan_id"):
-                summary["counts"] = dict((k, v) for k, v in scanfiles.counts_of(document).items()
+                summary["counts"] = dict((k, v) for k, v in paths.counts_of(document).items()
                                          if v)
         except ParseError:
             pass  # the state file went away; the entry still says where
@@ -122,18 +122,18 @@ def _watch(out_dir, document, stream, color):
                 screen.draw(lines)
             else:
                 # Plain: a full block only when a status changed (no clocks ticking).
-                key = [(j.get("name"), j.get("status")) for j in scanfiles.jobs_of(document)]
+                key = [(j.get("name"), j.get("status")) for j in paths.jobs_of(document)]
                 if key != last:
                     stream.write("\n".join(lines) + "\n\n")
                     stream.flush()
                     last = key
             done = document.get("finished") or all(
-                j.get("status") in FINAL_STATES for j in scanfiles.jobs_of(document))
+                j.get("status") in FINAL_STATES for j in paths.jobs_of(document))
             if done or not alive:
                 break
             time.sleep(WATCH_SECONDS)
             try:
-                document = scanfiles.load_state(out_dir)
+                document = paths.load_state(out_dir)
             except ParseError:
                 pass  # a partial read cannot happen (atomic writes), but a deleted file can
     except KeyboardInterrupt:

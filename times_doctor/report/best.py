@@ -18,7 +18,7 @@ scan's answer only.
 import os
 
 from times_doctor.report import ranking as ranking_mod
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.solvers import table as solvers
 from times_doctor.atomic import write_atomic
 
@@ -33,7 +33,7 @@ def write_best_files(out_dir, ranking, option_texts, scan_id, driver, written_at
         scan_id, driver, written_at: for the header (the driver's path, an
             ISO time).
     """
-    folder = scanfiles.best_dir(out_dir)
+    folder = paths.best_dir(out_dir)
     best_per_solver = []
     for entry in ranking.entries:
         if entry.profile in option_texts and entry.solver not in dict(best_per_solver):
@@ -56,14 +56,14 @@ def write_best_files(out_dir, ranking, option_texts, scan_id, driver, written_at
 
 def best_option_path(out_dir, solver):
     """OUT/times_doctor_out/best/<the solver's option file name>, e.g. best/cplex.opt."""
-    return os.path.join(scanfiles.best_dir(out_dir), solvers.get(solver).option_file)
+    return os.path.join(paths.best_dir(out_dir), solvers.get(solver).option_file)
 
 
 def use_line(driver, solver, folder):
     """The model's GAMS call with the best option file: run it in RUN_DIR."""
     return "gams %s lp=%s mip=%s rmip=%s optfile=1 optdir=%s" % (
-        scanfiles.quote_path(os.path.basename(driver)), solver, solver, solver,
-        scanfiles.quote_path(os.path.abspath(folder)))
+        paths.quote_path(os.path.basename(driver)), solver, solver, solver,
+        paths.quote_path(os.path.abspath(folder)))
 
 
 def header_lines(ranking, entry, winner, scan_id, driver, written_at, line):

@@ -1,7 +1,7 @@
 """The "Diagnosis" section of scan_report.html: what ``times-doctor diagnose`` says, per profile.
 
 Pure: ``render_section(diagnoses, command)`` takes diagnosis.Diagnosis values
-(report_page gathers them, through a cache, for the runs that ended) and
+(report.page gathers them, through a cache, for the runs that ended) and
 returns HTML.  Only profiles with something to say (a warning or worse)
 get a block; with none, the section is left out.
 """

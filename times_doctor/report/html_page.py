@@ -14,7 +14,7 @@ from times_doctor.report import ranking as ranking_mod
 from times_doctor.report import diagnosis as report_diagnosis, svg as report_svg
 from times_doctor.run import usage
 from times_doctor.gams.lst import model_status_is_optimal
-# The threshold and the warnings live with the diagnosis (rangestats.py).
+# The threshold and the warnings live with the diagnosis (gams/rangestats.py).
 from times_doctor.gams.rangestats import MATRIX_RATIO_LIMIT, range_warnings
 from times_doctor.gams.rangestats import fmt as _fmt
 from times_doctor.run.series import phase_spans
@@ -426,7 +426,7 @@ def _numerics(rows):
 
 # -- helpers -------------------------------------------------------------
 
-# A resumed scan's run carried over from the earlier scan (resume.py).
+# A resumed scan's run carried over from the earlier scan (scan/resume.py).
 _KEPT_TAG = (' <span class="tag kept" title="completed in the earlier scan, inputs unchanged: '
              'not run again">kept</span>')
 

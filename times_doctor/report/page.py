@@ -15,7 +15,7 @@ import os
 import time
 
 from times_doctor.report import best as best_file
-from times_doctor import paths as scanfiles
+from times_doctor import paths
 from times_doctor.report import ranking, html_page as report_html
 from times_doctor.gams import diagnosis
 from times_doctor.atomic import read_bytes, write_atomic
@@ -46,7 +46,7 @@ def write_html_beside(csv_path, rows):
     """Render the page for the scan whose CSV is *csv_path* and write it atomically."""
     out_dir = os.path.dirname(os.path.dirname(os.path.abspath(csv_path)))
     page = report_html.render(load_report(out_dir, rows))
-    write_atomic(scanfiles.html_report_path(out_dir), page)
+    write_atomic(paths.html_report_path(out_dir), page)
 
 
 def run_report_command(out_dir, html_path=None, write=print):
@@ -55,8 +55,8 @@ def run_report_command(out_dir, html_path=None, write=print):
     Returns the exit code.  Raises UsageError when the folder holds neither
     a report nor a state file.
     """
-    csv_path = scanfiles.report_path(out_dir)
-    state_path = scanfiles.state_path(out_dir)
+    csv_path = paths.report_path(out_dir)
+    state_path = paths.state_path(out_dir)
     if not os.path.exists(csv_path) and not os.path.exists(state_path):
         raise UsageError("no scan in %s: neither %s nor %s exists; give the folder a scan "
                          "wrote (its RUN_DIR, or its --out folder)" % (
@@ -64,7 +64,7 @@ def run_report_command(out_dir, html_path=None, write=print):
                              os.path.relpath(state_path, out_dir)))
     report = load_report(out_dir)
     target = (os.path.abspath(html_path) if html_path
-              else scanfiles.html_report_path(out_dir))
+              else paths.html_report_path(out_dir))
     if not os.path.isdir(os.path.dirname(target)):
         raise UsageError("cannot write %s: its folder does not exist" % target)
     write_atomic(target, report_html.render(report))
@@ -85,7 +85,7 @@ def load_report(out_dir, rows=None, now=None):
     notes = []
     state = _load_state(out_dir, notes)
     if rows is None:
-        rows = _load_csv(scanfiles.report_path(out_dir), notes)
+        rows = _load_csv(paths.report_path(out_dir), notes)
     rows = [dict(row) for row in rows]
     jobs = _jobs(state)
     _add_unfinished(rows, jobs)
@@ -131,7 +131,7 @@ def _answer(out_dir, scan, ranked):
     """What the page says after the verdict: the command for a trustworthy ranking, the best file."""
     answer = {"trustworthy": None, "best_file": None, "use_line": None}
     if scan.get("run_dir") and scan.get("out_dir"):
-        answer["trustworthy"] = "%s --confirm 2" % scanfiles.resume_hint(scan["run_dir"],
+        answer["trustworthy"] = "%s --confirm 2" % paths.resume_hint(scan["run_dir"],
                                                                        scan["out_dir"])
     if ranked.entries:
         solver = ranked.entries[0].solver
@@ -147,7 +147,7 @@ def _answer(out_dir, scan, ranked):
 # -- pieces ----------------------------------------------------------------
 
 def _load_state(out_dir, notes):
-    path = scanfiles.state_path(out_dir)
+    path = paths.state_path(out_dir)
     if not os.path.exists(path):
         notes.append("no state file (%s): the model, GAMS, host and options are unknown"
                      % path)
@@ -170,7 +170,7 @@ def _load_csv(path, notes):
 
 
 def _jobs(state):
-    return collections.OrderedDict((job.get("name"), job) for job in scanfiles.jobs_of(state))
+    return collections.OrderedDict((job.get("name"), job) for job in paths.jobs_of(state))
 
 
 def _add_unfinished(rows, jobs):

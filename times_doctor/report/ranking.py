@@ -16,7 +16,7 @@ prints, the CSV's rank columns and the HTML page all say the same thing.
   otherwise it is "too close to call", with the figures.  With one run per
   profile the spread is not measured, and the lines say so.
 - The ranking is only as good as the runs it rests on: contended runs
-  (usage.py) are named, with the command that gives a ranking to trust.
+  (run/usage.py) are named, with the command that gives a ranking to trust.
 """
 
 import collections

@@ -17,7 +17,7 @@ from times_doctor.gams import gamsinfo
 from times_doctor.proc import procgroup
 from times_doctor.run import usage
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
-                                      INTERRUPT_NOT_AVAILABLE, terminate_process_group)
+                                      INTERRUPT_NOT_AVAILABLE, _terminate_process_group)
 from times_doctor.errors import ParseError
 from times_doctor.solvers.log import MAX_LINE_CHARS
 from times_doctor.solvers.table import SolverLogParser
@@ -73,7 +73,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
             the registry's, so it must be the registry's clock; the SLURM task's
             leaves out suspended time).  Tests pass
             fakes (tests/test_runner_states.py).
-        log_poller: optional logtail.LogPoller that reads the log instead
+        log_poller: optional run.tail.LogPoller that reads the log instead
             of this worker (one thread for all runs; log_seconds is then
             the poller's); the worker then wakes only for events and the
             timeout, and does the final read itself.
@@ -115,7 +115,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     # 100 kB lines then cost 4 KiB each, not a 64 KiB copy and decode.
     tail = LogTail(spec.log_path, max_line_bytes=MAX_LINE_CHARS * 4)
     parser = SolverLogParser(spec.solver)
-    # The report's charts (issue 15): one downsampled point per log read.
+    # The report's charts: one downsampled point per log read.
     series = SeriesWriter(series_path(spec.work_dir), name, spec.solver)
     notes = []  # said in Details before the log's own details, until the run ends
     next_log_read = monotonic()
@@ -175,7 +175,7 @@ def run_gams_with_progress(spec, cancel_event, job_registry, timeout_seconds=0, 
     finally:
         if popen.returncode is None:
             # An unexpected error escaped the loop: never leave the job behind.
-            terminate_process_group(ref, 0, groups, monotonic=monotonic, sleep=sleep)
+            _terminate_process_group(ref, 0, groups, monotonic=monotonic, sleep=sleep)
             groups.reap(ref, popen)
         groups.close(ref)
         if log_poller is not None:
@@ -261,16 +261,16 @@ def _end_group(ref, groups, job_registry, name, ended_by, grace_seconds, monoton
         # that outlived it) is swept with no grace: GAMS is done with it.
         if not groups.survivors(ref):
             return []
-        return terminate_process_group(ref, 0.0, groups, monotonic=monotonic, sleep=sleep)
+        return _terminate_process_group(ref, 0.0, groups, monotonic=monotonic, sleep=sleep)
     if ended_by == RunStatus.CANCELLED:
         # The request carries its own grace, and a second request (double
         # Ctrl+C, a second signal) can move the deadline earlier mid-wait.
         # The registry's deadlines are on *monotonic*'s clock (the SLURM
         # task's leaves out suspended time), so the wait must be too.
-        return terminate_process_group(
+        return _terminate_process_group(
             ref, grace_seconds, groups, deadline_fn=lambda: job_registry.grace_deadline(name),
             monotonic=monotonic, sleep=sleep)
-    return terminate_process_group(ref, grace_seconds, groups, monotonic=monotonic, sleep=sleep)
+    return _terminate_process_group(ref, grace_seconds, groups, monotonic=monotonic, sleep=sleep)
 
 
 def _set_paused(job_registry, name, paused):
@@ -285,7 +285,7 @@ def _read_log(tail, parser, job_registry, name, series, notes, final=False, samp
     worker; the last read after GAMS has exited loops until it has caught up
     and also takes a final line without a newline.  The lines go to the
     parser as one block of bytes: it cuts out and decodes only the few it
-    parses (issue 14: the monitor's cost was splitting every row in Python).
+    parses (splitting every row in Python would be most of the monitor's cost).
     The run's CPU sample rides along (at most once per its interval).
     """
     if sampler is not None:

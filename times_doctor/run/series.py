@@ -1,6 +1,6 @@
 """A run's progress over time, kept small, on disk as it goes: the series file.
 
-The HTML report's convergence charts and time-per-phase bars (issue 15)
+The HTML report's convergence charts and time-per-phase bars
 need how each run got where it is, not only where it is.  The runner hands
 every parser snapshot to a ``SeriesWriter``, which appends one JSON line per
 point to ``<work_dir>/progress_series.jsonl`` and flushes it, so a killed

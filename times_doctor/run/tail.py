@@ -8,8 +8,8 @@ partial line, so memory does not grow with the size of the log or the length
 of its lines.
 
 ``LogPoller`` is the one thread that reads every running log of a scan in
-turn: a reader thread per run cost the scanner more in wake-ups and cold
-caches than the reading itself (issue 14).
+turn: a reader thread per run would cost the scanner more in wake-ups and
+cold caches than the reading itself.
 """
 
 import os
@@ -115,11 +115,10 @@ class LogTail(object):
         *take_block* gets a list of bytes-like pieces (bytes, memoryview)
         whose concatenation is the block, lines separated by ``b"\\n"``.
 
-        In chunks of chunk_bytes, never all at once: a read of 160 kB
-        allocated a fresh buffer each time, and the memory allocator handed
-        such sizes back to the OS and took them again, so every poll paid a
-        page fault per 4 KiB (1,400 a second for 16 runs, about a third of
-        the scanner's CPU time in issue 14).  64 KiB buffers are reused.
+        In chunks of chunk_bytes, never all at once: a large read allocates
+        a fresh buffer each time, and the memory allocator hands such sizes
+        back to the OS and takes them again, so every poll would pay a page
+        fault per 4 KiB.  64 KiB buffers are reused.
         """
         if self._closed:
             return
@@ -208,9 +207,9 @@ class LogTail(object):
 class LogPoller(object):
     """One thread that calls each registered log reader in turn, every *interval_seconds*.
 
-    A scan's workers used to wake twice a second each to read their own
-    log: with 16 runs that was 32 wake-ups a second, each on a cold cache,
-    and it cost the scanner more than the bytes (issue 14).  Now a worker
+    A worker waking twice a second to read its own log would mean, with
+    16 runs, 32 wake-ups a second, each on a cold cache, costing the
+    scanner more than the bytes.  So a worker
     registers a reader (a callable that reads its log once and shows what
     it found) and sleeps on its events only; this thread makes one pass
     over all readers per interval.

@@ -1,7 +1,7 @@
 """The solver-neutral half of a log parser: phases, progress, a bounded history.
 
-``SolverLog`` is the base class of each solver's grammar (``cplex_log``,
-``gurobi_log``; ``table.SolverLogParser(solver)`` picks one).  It owns
+``SolverLog`` is the base class of each solver's grammar (``solvers.log_cplex``,
+``solvers.log_gurobi``; ``table.SolverLogParser(solver)`` picks one).  It owns
 everything the grammars share: the public API (``feed``, ``feed_lines``,
 ``feed_block``, ``snapshot``, ``history``), the GAMS lines around every
 solve, the phase rules (what a line of an algorithm means inside a MIP tree,
@@ -40,6 +40,9 @@ log gives no honest estimate. It never decreases within a phase:
   toward zero, but an estimate built on it would jump back to "unknown" the
   moment phase II starts, which is worse than no estimate.
 * done: 1.0 (the solver stopped, whatever its status).
+
+Why about 500 lines: the phase rules are shared by both grammars and read
+together; the grammars themselves are in log_cplex.py and log_gurobi.py.
 """
 
 import math
@@ -177,7 +180,7 @@ class SolverLog(object):
 
     def metrics(self):
         # type: () -> dict
-        """The numbers of the newest iteration row, by name (series.py records them).
+        """The numbers of the newest iteration row, by name (run/series.py records them).
 
         Keys, present only when the row carried them: primal_obj, dual_obj,
         primal_inf, dual_inf, compl (GUROBI's barrier complementarity) for an

@@ -110,6 +110,10 @@ A Finding's ``code`` says in one word what GAMS's reader says at length
 a test can hold each message to GAMS's.  Pure functions: no process is run,
 and files are read only by ``read_def_file`` (and a ``readfile`` line's
 file is only looked for).
+
+Why over 500 lines: the def-file grammar and the option-file rules above
+are one oracle-checked reading of GAMS; splitting the reader from the
+judge would put the rules the oracle tests in two places.
 """
 
 import collections
