@@ -149,7 +149,7 @@ test-wine: wine
 	@$(PY) tests/wine_leg.py test $(PYTEST_ARGS)
 
 # The first line says which GAMS runs the demo.
-demo: venv
+demo: $(VENV)/.stamp
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); \
 	$(PY) tests/gams_select.py | head -n 1; \
 	$(PY) tests/models/demo/make_demo_mps.py >/dev/null; \
