@@ -44,7 +44,7 @@ examples:
 environment:
   TD_MAX_WORKERS       default for --max-workers
   TD_TIMEOUT_SECONDS   default for --timeout-seconds
-  NO_COLOR, FORCE_COLOR, TERM=dumb   colour control (see README)
+  NO_COLOR, FORCE_COLOR, TERM=dumb   colour control (see docs/usage.md)
 
 While it runs, Ctrl+C opens the cancel menu; Ctrl+C twice aborts.
 
@@ -91,7 +91,7 @@ def build_parser(option_defaults=True):
     check.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
                        help="folder holding the model's driver (optional)")
     check.add_argument("--json", action="store_true", help="print the checklist as JSON "
-                       "(times-doctor/check, see README)")
+                       "(times-doctor/check, see docs/files.md)")
     _add_scan_options(check, option_defaults)
     _add_diagnose_parser(sub)
     _add_dashboard_parser(sub)
@@ -132,7 +132,7 @@ def _add_diagnose_parser(sub):
                           "times_doctor_out/ in it is read too)")
     diagnose.add_argument("--out", metavar="DIR", help="a scan's --out folder: its profiles")
     diagnose.add_argument("--json", action="store_true", help="print the findings as JSON "
-                          "(times-doctor/diagnose, see README)")
+                          "(times-doctor/diagnose, see docs/files.md)")
     diagnose.add_argument("--no-color", action="store_true", help="no colour codes")
     diagnose.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -243,7 +243,7 @@ def _add_control_parsers(sub):
                             "on this host that is running or stale.")
     status.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
     status.add_argument("--json", action="store_true", help="print the state document "
-                        "(times-doctor/scan-state, see README)")
+                        "(times-doctor/scan-state, see docs/files.md)")
     status.add_argument("--watch", action="store_true", help="redraw until the scan ends")
     status.add_argument("--no-color", action="store_true", help="no colour codes")
     _add_common(status)

@@ -121,7 +121,7 @@ class PosixOsApi(object):
 
         Elsewhere there is no cheap, reliable way to read another process's
         environment, so escaped processes are found by session id only; the
-        README says so.
+        docs/usage.md says so.
         """
         if not _linux:
             return False

@@ -70,7 +70,7 @@ REQUEST_TIMEOUT_SECONDS = 30
 STOP_DRAIN_SECONDS = 15
 
 # What a page or client may ask for.  "cancel_all" and "abort" both become
-# one cancel request for every run: see ACTION_REQUESTS and the README.
+# one cancel request for every run: see ACTION_REQUESTS and docs/dashboard.md.
 RUN_ACTIONS = ("cancel", "interrupt", "pause", "resume")
 SCAN_ACTIONS = ("cancel_all", "abort")
 ACTIONS = RUN_ACTIONS + SCAN_ACTIONS

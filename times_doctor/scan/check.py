@@ -18,7 +18,7 @@ hours with the default algorithm).  The checks here ask GAMS itself:
   process control.
 
 Each check yields ``CheckItem`` rows (``checklist``: the row type and its
-renderings); ``check`` prints them as a checklist or a JSON document (``times-doctor/check``, schema version 1, see README),
+renderings); ``check`` prints them as a checklist or a JSON document (``times-doctor/check``, schema version 1, see docs/files.md),
 and ``preflight()`` turns the first four sections' errors into one
 ``PreflightError`` before a scan creates anything.
 

@@ -4,7 +4,7 @@
 a row is (section, stable name, status, text, fix, data) and how a list of
 them is shown: a checklist with a heading per section and the fix under each
 problem, or the JSON document (``times-doctor/check``, schema version 1,
-see README), and the exit code they add up to.
+see docs/files.md), and the exit code they add up to.
 """
 
 import collections
@@ -68,7 +68,7 @@ def render_lines(items, color=False, unicode_ok=True):
 
 
 def document(items, now=None):
-    """The JSON document (``times-doctor/check``, schema version 1; see README)."""
+    """The JSON document (``times-doctor/check``, schema version 1; see docs/files.md)."""
     now = now or datetime.datetime.utcnow()
     counts = collections.Counter(item.status for item in items)
     return collections.OrderedDict([

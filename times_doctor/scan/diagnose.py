@@ -51,7 +51,7 @@ def render_lines(diagnoses, color=False, unicode_ok=True, show_info=True):
 
 
 def document(diagnoses, target, now=None):
-    """The JSON document (``times-doctor/diagnose``, schema version 1; see README)."""
+    """The JSON document (``times-doctor/diagnose``, schema version 1; see docs/files.md)."""
     now = now or datetime.datetime.utcnow()
     return collections.OrderedDict([
         ("schema", SCHEMA), ("schema_version", SCHEMA_VERSION),
