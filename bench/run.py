@@ -28,14 +28,14 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, HERE)
 
-from times_doctor.proc import procgroup
-from times_doctor.job_control import (JobRegistry, _terminate_process_group,  # noqa: E402
-                                      create_process_group_kwargs)
-from times_doctor.run.runner import RunSpec, run_gams_with_progress
-from times_doctor.scan.plan import ScanConfig, plan_scan
-from times_doctor.scan.scanner import Scan
-from gams_select import gams_for_tools  # noqa: E402
-from ranking_bench import bench_ranking  # noqa: E402
+from times_doctor.proc import procgroup  # noqa: E402 (sys.path above)
+from times_doctor.job_control import (JobRegistry,  # noqa: E402 (sys.path above)
+                                      _terminate_process_group, create_process_group_kwargs)
+from times_doctor.run.runner import RunSpec, run_gams_with_progress  # noqa: E402 (sys.path above)
+from times_doctor.scan.plan import ScanConfig, plan_scan  # noqa: E402 (sys.path above)
+from times_doctor.scan.scanner import Scan  # noqa: E402 (sys.path above)
+from gams_select import gams_for_tools  # noqa: E402 (sys.path above)
+from ranking_bench import bench_ranking  # noqa: E402 (sys.path above)
 
 
 def summarise(values):

@@ -43,10 +43,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-from proc_helpers import marked_pids  # noqa: E402
-from pty_helpers import CTRL_C, PtyProcess  # noqa: E402
-from gams_select import gams_for_tools  # noqa: E402
-from scan_helpers import (CSV_COLUMNS, cli_env, session_alive,  # noqa: E402
+from proc_helpers import marked_pids  # noqa: E402 (sys.path above)
+from pty_helpers import CTRL_C, PtyProcess  # noqa: E402 (sys.path above)
+from gams_select import gams_for_tools  # noqa: E402 (sys.path above)
+from scan_helpers import (CSV_COLUMNS, cli_env, session_alive,  # noqa: E402 (sys.path above)
                           tree_digest)
 
 FAKE_GAMS = os.path.join(REPO, "tests", "fakegams", "gams")

@@ -23,7 +23,7 @@ import sys
 import pytest
 
 from gams_select import STANDIN_GAMS, WINDOWS_NO_OPTION_READER, select_gams
-from scan_helpers import FAKE_GAMS
+from scan_helpers import FAKE_GAMS, cli_env
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO_ROOT, "tests", "models")
@@ -216,6 +216,22 @@ def render_listing_templates(model_dir):
                              newline="") as handle:
                     handle.write(text)
                 os.remove(template)
+
+
+@pytest.fixture
+def isolated_env(tmp_path):
+    """CLI environment with a private session registry."""
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    return cli_env({"XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium driven over WebDriver (tests/browser_helpers.py)."""
+    from browser_helpers import chromium
+    with chromium(tmp_path) as driver:
+        yield driver
 
 
 @pytest.fixture(scope="session")

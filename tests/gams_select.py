@@ -47,7 +47,7 @@ report = {}
 try:
     import cplex
     report["cplex"] = cplex.__version__
-except Exception as error:  # noqa: the report names whatever went wrong
+except Exception as error:  # broad on purpose: the report names whatever went wrong
     report["cplex_error"] = "%s: %s" % (type(error).__name__, error)
 try:
     import gurobipy
@@ -58,21 +58,21 @@ try:
         env.start()
     except gurobipy.GurobiError as error:
         report["gurobi_licence_error"] = str(error)
-except Exception as error:  # noqa: as above
+except Exception as error:  # as above
     report["gurobi_error"] = "%s: %s" % (type(error).__name__, error)
 try:
     import highspy
     try:
         from importlib.metadata import version
         report["highs"] = version("highspy")
-    except Exception:  # noqa: metadata is only a nicety
+    except Exception:  # broad on purpose: metadata is only a nicety
         report["highs"] = "installed"
-except Exception as error:  # noqa: as above
+except Exception as error:  # as above
     report["highs_error"] = "%s: %s" % (type(error).__name__, error)
 try:
     import gamspy_base, os
     report["gamspy_gams"] = os.path.join(gamspy_base.directory, "gams")
-except Exception:  # noqa: gamspy-base is optional
+except Exception:  # broad on purpose: gamspy-base is optional
     pass
 json.dump(report, sys.stdout)
 """

@@ -18,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from times_doctor.multi_run_progress import MultiRunProgressMonitor, RunStatus  # noqa: E402
+from times_doctor.multi_run_progress import (MultiRunProgressMonitor,  # noqa: E402 (sys.path above)
+                                              RunStatus)
 
 DUAL = "cplex/dual"
 BARRIER = "cplex/barrier"

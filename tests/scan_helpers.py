@@ -1,14 +1,21 @@
-"""Shared helpers for the scan tests: run the CLI, read its outputs, fingerprint folders."""
+"""Shared helpers for the scan tests: run the CLI, read its outputs, fingerprint folders,
+drive a scan's dashboard through its API."""
 
 import csv
 import hashlib
+import http.client
 import json
 import os
+import re
+import signal
 import stat
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 
-from proc_helpers import session_pids
+from proc_helpers import session_pids, wait_until
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The fake GAMS (tests/fakegams): its sh wrapper, or its .cmd on Windows.
@@ -107,9 +114,10 @@ def jobs_by_name(out_dir):
         return {}
 
 
-def start_scan(args, env):
-    """`python -m times_doctor ARGS` as a cron job runs it: no terminal, output piped."""
-    return subprocess.Popen([sys.executable, "-m", "times_doctor"] + list(args),
+def start_scan(args, env, command=None):
+    """`python -m times_doctor ARGS` (or *command* ARGS: a zipapp) as a cron job runs it: no
+    terminal, output piped."""
+    return subprocess.Popen((command or [sys.executable, "-m", "times_doctor"]) + list(args),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
 
@@ -181,3 +189,105 @@ def tree_digest(root):
 def session_alive(sid):
     """Live (non-zombie) pids whose session id is *sid* (Linux /proc)."""
     return session_pids(sid)
+
+
+# -- a CLI subprocess and the dashboard it serves -----------------------------------------
+
+POLL_SECONDS = 0.2  # between two waits' polls: each one is an HTTP request or a /proc scan
+URL_LINE = re.compile(r"Dashboard: (http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+))")
+
+
+class Process(object):
+    """A CLI subprocess whose stdout is collected by a thread (waits use deadlines)."""
+
+    def __init__(self, args, env, command=None):
+        command = command or [sys.executable, "-m", "times_doctor"]
+        self.proc = subprocess.Popen(command + args,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        self.out = []
+        self.err = []
+        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.out)),
+                         threading.Thread(target=self._pump, args=(self.proc.stderr, self.err))]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+
+    @staticmethod
+    def _pump(stream, lines):
+        for raw in iter(stream.readline, b""):
+            lines.append(raw.decode("utf-8", "replace"))
+
+    def text(self):
+        return "".join(self.out) + "".join(self.err)
+
+    def wait_for_url(self, timeout=60):
+        match = wait_until(lambda: URL_LINE.search("".join(self.out)), timeout,
+                           interval=POLL_SECONDS,
+                           message=lambda: "a dashboard URL in the output:\n" + self.text())
+        return Client(int(match.group(2)), match.group(3))
+
+    def wait(self, timeout):
+        code = self.proc.wait(timeout=timeout)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Client(object):
+    """The dashboard API through urllib, as a script would use it."""
+
+    def __init__(self, port, token):
+        self.port = port
+        self.token = token
+        self.base = "http://127.0.0.1:%d" % port
+
+    def request(self, method, path, document=None, token=True):
+        data = None if document is None else json.dumps(document).encode("utf-8")
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if token:
+            from times_doctor.remote.dashboard import TOKEN_HEADER
+            request.add_header(TOKEN_HEADER, self.token)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read().decode("utf-8") or "{}")
+        except http.client.RemoteDisconnected as exc:
+            raise AssertionError("dashboard %s %s: connection dropped without an answer (%s)"
+                                 % (method, path, exc))
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def act(self, scan_id, action, runs=None):
+        document = {"action": action}
+        if runs:
+            document["runs"] = runs
+        status, body = self.request("POST", "/api/scans/%s/actions" % scan_id, document)
+        assert status == 200, (action, runs, status, body)
+        return body["response"]
+
+    def jobs(self, scan_id):
+        return dict((job["name"], job) for job in self.get("/api/scans/" + scan_id)["jobs"])
+
+
+def wait_status(client, scan_id, names, statuses, timeout=60):
+    def reached():
+        jobs = client.jobs(scan_id)
+        return all(jobs[name]["status"] in statuses for name in names) and jobs
+    return wait_until(reached, timeout, interval=POLL_SECONDS, message=lambda: "%s in %s: %r" % (
+        names, statuses, dict((n, j["status"]) for n, j in client.jobs(scan_id).items())))

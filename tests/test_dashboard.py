@@ -14,25 +14,21 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
+from fakes import write_scan
 from proc_helpers import wait_until
-from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, cli_env, market_split_args,
-                          read_report, session_alive)
+from scan_helpers import (MARKET_SPLIT_PROFILES as FOUR, POLL_SECONDS, Process, cli_env,
+                          market_split_args, read_report, session_alive, wait_status)
 from times_doctor import paths as scanfiles
 from times_doctor.remote import dashboard, dashview
 from times_doctor.remote.dashboard import Dashboard
 from times_doctor.remote.dashview import ScanSource, chart_for, summary_counts
 from times_doctor.errors import ControlError, UsageError
-from times_doctor.job_control import JobRegistry
 from times_doctor.run.series import SeriesWriter, read_series, series_path
-from times_doctor.scan.state_file import StateFileWriter
-from times_doctor.paths import read_state
-from times_doctor.states import RunStatus
 
 TOKEN = "test-token-0123456789"
 
@@ -174,58 +170,6 @@ def test_page_is_filled_in_and_has_no_outside_resources():
 
 
 # -- the HTTP server on a hand-written scan ----------------------------------------------
-
-
-def write_scan(base, scan_id="111-222", finished=False, jobs=None, log_lines=5):
-    """A scan's files as a scanner leaves them: run logs, and the state file from the real writer.
-
-    Each run is driven through a JobRegistry to its status, with pid 4242 and
-    a phase, so the document carries every field the scanner writes.
-    """
-    jobs = jobs or [("dual", RunStatus.RUNNING), ("sift", RunStatus.COMPLETED)]
-    registry = JobRegistry()
-    job_info = {}
-    for name, status in jobs:
-        work = scanfiles.work_dir(base, "cplex", name)
-        os.makedirs(work, exist_ok=True)
-        log = os.path.join(work, "%s_run_log.txt" % name)
-        with open(log, "w") as handle:
-            for i in range(log_lines):
-                handle.write("%s line %d\n" % (name, i))
-        registry.register(name, work_dir=work)
-        job_info[name] = {"solver": "cplex", "profile": name, "log": log,
-                          "lst": os.path.join(work, "model.lst")}
-        _drive(registry, name, status)
-    writer = StateFileWriter(
-        scanfiles.state_path(base), registry,
-        {"scan_id": scan_id, "run_dir": base, "out_dir": base,
-         "driver": os.path.join(base, "model.gms"), "report": scanfiles.report_path(base),
-         "platform": "linux"}, job_info)
-    if finished:
-        writer.finish(0)
-    else:
-        writer.write()
-    return read_state(scanfiles.state_path(base))
-
-
-def _drive(registry, name, status):
-    """Move a registered run to *status* the way a worker would."""
-    if status == RunStatus.WAITING:
-        return
-    if status == RunStatus.CANCELLED:
-        registry.cancel(name)
-        return
-    registry.try_start(name)
-    registry.attach_process(name, 4242)
-    if status == RunStatus.STARTING:
-        return
-    registry.set_status(name, RunStatus.RUNNING)
-    registry.update(name, phase="dual simplex", iteration=10)
-    if status == RunStatus.PAUSED:
-        registry.set_status(name, RunStatus.PAUSED)
-    elif status != RunStatus.RUNNING:
-        registry.update(name, result="optimal" if status == RunStatus.COMPLETED else "")
-        registry.set_status(name, status, returncode=0)
 
 
 class Recorder(object):
@@ -676,105 +620,6 @@ def test_named_folder_without_a_scan_is_reported(tmp_path):
 
 # -- against real scans (real GAMS, market-split MIP runs) ------------------------------
 
-POLL_SECONDS = 0.2  # between two waits' polls: each one is an HTTP request or a /proc scan
-URL_LINE = re.compile(r"Dashboard: (http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+))")
-
-
-class Process(object):
-    """A CLI subprocess whose stdout is collected by a thread (waits use deadlines)."""
-
-    def __init__(self, args, env, command=None):
-        command = command or [sys.executable, "-m", "times_doctor"]
-        self.proc = subprocess.Popen(command + args,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
-        self.out = []
-        self.err = []
-        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.out)),
-                         threading.Thread(target=self._pump, args=(self.proc.stderr, self.err))]
-        for thread in self._threads:
-            thread.daemon = True
-            thread.start()
-
-    @staticmethod
-    def _pump(stream, lines):
-        for raw in iter(stream.readline, b""):
-            lines.append(raw.decode("utf-8", "replace"))
-
-    def text(self):
-        return "".join(self.out) + "".join(self.err)
-
-    def wait_for_url(self, timeout=60):
-        match = wait_until(lambda: URL_LINE.search("".join(self.out)), timeout,
-                           interval=POLL_SECONDS,
-                           message=lambda: "a dashboard URL in the output:\n" + self.text())
-        return Client(int(match.group(2)), match.group(3))
-
-    def wait(self, timeout):
-        code = self.proc.wait(timeout=timeout)
-        for thread in self._threads:
-            thread.join(timeout=5)
-        return code
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class Client(object):
-    """The dashboard API through urllib, as a script would use it."""
-
-    def __init__(self, port, token):
-        self.port = port
-        self.token = token
-        self.base = "http://127.0.0.1:%d" % port
-
-    def request(self, method, path, document=None, token=True):
-        data = None if document is None else json.dumps(document).encode("utf-8")
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if token:
-            request.add_header(dashboard.TOKEN_HEADER, self.token)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read().decode("utf-8") or "{}")
-        except http.client.RemoteDisconnected as exc:
-            raise AssertionError("dashboard %s %s: connection dropped without an answer (%s)"
-                                 % (method, path, exc))
-
-    def get(self, path):
-        status, body = self.request("GET", path)
-        assert status == 200, (path, status, body)
-        return body
-
-    def act(self, scan_id, action, runs=None):
-        document = {"action": action}
-        if runs:
-            document["runs"] = runs
-        status, body = self.request("POST", "/api/scans/%s/actions" % scan_id, document)
-        assert status == 200, (action, runs, status, body)
-        return body["response"]
-
-    def jobs(self, scan_id):
-        return dict((job["name"], job) for job in self.get("/api/scans/" + scan_id)["jobs"])
-
-
-def wait_status(client, scan_id, names, statuses, timeout=60):
-    def reached():
-        jobs = client.jobs(scan_id)
-        return all(jobs[name]["status"] in statuses for name in names) and jobs
-    return wait_until(reached, timeout, interval=POLL_SECONDS, message=lambda: "%s in %s: %r" % (
-        names, statuses, dict((n, j["status"]) for n, j in client.jobs(scan_id).items())))
-
-
 def process_states(sid):
     """The one-letter /proc state of every live process of session *sid*."""
     found = []
@@ -786,14 +631,6 @@ def process_states(sid):
             continue
         found.append(raw[raw.rfind(")") + 2:].split()[0])
     return found
-
-
-@pytest.fixture
-def isolated_env(tmp_path):
-    """CLI environment with a private session registry."""
-    runtime = tmp_path / "xdg"
-    runtime.mkdir(mode=0o700)
-    return cli_env({"XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path / "home")})
 
 
 @pytest.mark.gams

@@ -17,14 +17,12 @@ The promises checked:
 """
 
 import contextlib
-import io
 import json
 import os
 import random
 import re
 import signal
 import sys
-import time
 import tracemalloc
 
 import pytest

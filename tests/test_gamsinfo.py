@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from fakes import CHILD, LEADER, OWN_PID, FakeWinApi
 from times_doctor.gams import gamsinfo
 from times_doctor.errors import UsageError
 
@@ -179,7 +180,6 @@ class PipedFakePopen(object):
 
 def windows_hung_gams(leader_exits):
     """A fake Windows with GAMS (LEADER) and a child (CHILD) that ignores CTRL_BREAK."""
-    from test_procgroup_windows import CHILD, LEADER, OWN_PID, FakeWinApi
     from times_doctor.proc import _windows as win
     api = FakeWinApi()
     api.spawn(OWN_PID, 1, group=1, created=1)
@@ -225,7 +225,6 @@ def test_windows_seam_probe_from_hung_ends_the_job(tmp_path, leader_exits):
         # CTRL_BREAK first (ignored), TerminateJobObject after the grace.
         assert calls.index("send_ctrl_break") < calls.index("terminate_job")
     assert time.monotonic() - t0 <= TIMEOUT + GRACE + 2.0
-    from test_procgroup_windows import OWN_PID
     assert api.alive() == [OWN_PID]
     started["popen"].poll()
     assert started["popen"]._write_end is None  # nothing holds the output any more

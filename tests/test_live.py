@@ -1,5 +1,6 @@
 """live.LiveScreen: the in-place block both the scan's table and `status --watch` draw, exact strings."""
 
+from fakes import write_scan
 from times_doctor.term import ansi
 from times_doctor.term.live import LiveScreen
 
@@ -104,7 +105,6 @@ class _Terminal(object):
 
 
 def test_status_watch_on_a_terminal_draws_in_place_and_restores_the_cursor(tmp_path, monkeypatch):
-    from test_dashboard import write_scan
     from times_doctor.remote import status
     monkeypatch.setenv("TERM", "xterm")
     base = str(tmp_path)
@@ -118,7 +118,6 @@ def test_status_watch_on_a_terminal_draws_in_place_and_restores_the_cursor(tmp_p
 
 
 def test_status_watch_without_a_terminal_prints_plain_blocks(tmp_path):
-    from test_dashboard import write_scan
     from times_doctor.remote import status
     base = str(tmp_path)
     write_scan(base, finished=True, jobs=[("dual", "completed")])

@@ -268,7 +268,7 @@ try:
     _gams = solver_report().get("gamspy_gams")
     if _gams:
         REAL_GAMS_DEF = os.path.join(os.path.dirname(_gams), "optcplex.def")
-except Exception:  # noqa: only decides whether the next test can run
+except Exception:  # broad on purpose: only decides whether the next test can run
     REAL_GAMS_DEF = None
 
 

@@ -18,8 +18,6 @@ import pytest
 
 from proc_helpers import wait_until
 from scan_helpers import read_report, run_cli
-from test_dashboard import isolated_env  # noqa: F401 (fixture)
-from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from times_doctor.solvers.table import SolverLogParser
 from times_doctor.run.series import read_series, series_path
 

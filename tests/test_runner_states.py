@@ -13,8 +13,7 @@ import threading
 
 import pytest
 
-from fakes import FakeClock
-from test_procgroup_windows import LEADER, OWN_PID, FakeWinApi
+from fakes import LEADER, OWN_PID, FakeClock, FakeWinApi
 from times_doctor.proc import _windows as win
 from times_doctor.job_control import (ACTION_INTERRUPT, ACTION_PAUSE, ACTION_RESUME,
                                       JobRegistry)
@@ -396,7 +395,7 @@ def test_interrupt_from_running_ends_as_interrupted_when_gams_exits(tmp_path):
 # -- Windows: the interrupt is a window message ------------------------------------
 
 def windows_harness(tmp_path, windows=False, delivered=True):
-    """The runner on procgroup's Windows class over test_procgroup_windows's FakeWinApi."""
+    """The runner on procgroup's Windows class over tests/fakes.py's FakeWinApi."""
     clock = FakeClock()
     api = FakeWinApi(clock)
     api.spawn(OWN_PID, 1, group=1, created=1)

@@ -19,12 +19,12 @@ if os.name != "nt":
     pytest.skip("Windows only: runs on the Windows leg (make test, tests/wine_leg.py)",
                 allow_module_level=True)
 
-from proc_helpers import wait_until  # noqa: E402
-from times_doctor.proc import procgroup
-from times_doctor.proc._winapi import KILLED_EXIT_CODE
-from times_doctor.job_control import _terminate_process_group  # noqa: E402
-from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids, read_text,  # noqa: E402
-                          wine_release)
+from proc_helpers import wait_until  # noqa: E402 (below the skip)
+from times_doctor.proc import procgroup  # noqa: E402 (below the skip)
+from times_doctor.proc._winapi import KILLED_EXIT_CODE  # noqa: E402 (below the skip)
+from times_doctor.job_control import _terminate_process_group  # noqa: E402 (below the skip)
+from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids,  # noqa: E402 (below the skip)
+                          read_text, wine_release)
 
 UNDER_WINE = wine_release() is not None
 

@@ -19,10 +19,11 @@ if os.name != "nt":
     pytest.skip("Windows only: runs on the Windows leg (make test, tests/wine_leg.py)",
                 allow_module_level=True)
 
-from proc_helpers import wait_until  # noqa: E402
-from scan_helpers import (build_zipapp, cli_env, jobs_by_name, profiles_opt_dir,  # noqa: E402
-                          read_report, read_state, run_cli)
-from wine_helpers import GAMS_CMD, ProcessWatch, logged_pids, read_text  # noqa: E402
+from proc_helpers import wait_until  # noqa: E402 (below the skip)
+from scan_helpers import (build_zipapp, cli_env, jobs_by_name,  # noqa: E402 (below the skip)
+                          profiles_opt_dir, read_report, read_state, run_cli, start_scan)
+from wine_helpers import (GAMS_CMD, ProcessWatch, logged_pids, model,  # noqa: E402 (below the skip)
+                          read_text, running, scan_args)
 
 ENDED_BY_KILL = ("exit code 1, which ending its processes leaves (TerminateJobObject, "
                  "taskkill /F, TerminateProcess): not a GAMS return code")
@@ -35,32 +36,8 @@ def env(tmp_path):
     return cli_env({"LOCALAPPDATA": str(tmp_path / "appdata")})
 
 
-def model(folder, directives):
-    os.makedirs(folder)
-    with open(os.path.join(folder, "model.gms"), "w") as handle:
-        handle.write("".join("* FAKE: %s\n" % line for line in directives))
-    return folder
-
-
-def scan_args(run_dir, gams, out, profiles, workers=4, grace=2, extra=()):
-    return (["scan", run_dir, "--gams-path", gams, "--profiles", profiles, "--threads", "1",
-             "--parallel", "--max-workers", str(workers), "--grace-seconds", str(grace),
-             "--out", out, "--yes"] + list(extra))
-
-
-def start(args, env, command=None):
-    return subprocess.Popen((command or [sys.executable, "-m", "times_doctor"]) + list(args),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
-
-
 def td(args, env, timeout=180):
     return run_cli(args, timeout=timeout, env=env)
-
-
-def running(out, names):
-    jobs = jobs_by_name(out)
-    return all(jobs.get(name, {}).get("status") == "running" for name in names) and jobs
 
 
 def run_processes(job, labels=("gams", "grandchild", "solver")):
@@ -145,7 +122,7 @@ def test_cancel_interrupt_pause_resume_and_status_from_other_processes(tmp_path,
                     ["ignore-term", "grandchildren 1 300", "solver 20 300"])
     out = str(tmp_path / "out ü")
     names = ["dual", "primal", "sift", "bar"]
-    scan = start(scan_args(run_dir, GAMS_CMD, out, ",".join(names)), env)
+    scan = start_scan(scan_args(run_dir, GAMS_CMD, out, ",".join(names)), env)
     watch = ProcessWatch()
     try:
         jobs = watch_runs(scan, out, names, watch)
@@ -210,8 +187,8 @@ def test_zipapp_scan_interrupted_through_gams_message_window(tmp_path, gams_exe,
     run_dir = model(str(tmp_path / "run"), ["message-window", "objective 7", "solver 20 300"])
     out = str(tmp_path / "out")
     zip_env = dict(env, PYTHONPATH="")
-    scan = start(scan_args(run_dir, gams_exe, out, "dual"), zip_env,
-                 command=[sys.executable, pyz])
+    scan = start_scan(scan_args(run_dir, gams_exe, out, "dual"), zip_env,
+                      command=[sys.executable, pyz])
     try:
         wait_until(lambda: running(out, ["dual"]), 120, message="dual running", process=scan)
         wait_logged(out, ["dual"], "solver", 1, scan)
@@ -240,7 +217,7 @@ def test_scanner_ended_by_taskkill_takes_its_runs_with_it_and_reap_fixes_the_fil
                      "solver 20 300"])
     out = str(tmp_path / "out")
     names = ["dual", "primal"]
-    scan = start(scan_args(run_dir, gams_exe, out, ",".join(names)), env)
+    scan = start_scan(scan_args(run_dir, gams_exe, out, ",".join(names)), env)
     watch = ProcessWatch()
     try:
         watch_runs(scan, out, names, watch, ("gams", "grandchild", "orphan grandchild",
@@ -274,8 +251,8 @@ def test_cancel_all_of_16_stubborn_runs_leaves_no_process(tmp_path, gams_exe, en
     run_dir = model(str(tmp_path / "run"), ["ignore-term", "grandchildren 2 600", "sleep 600"])
     opt_dir, names = profiles_opt_dir(str(tmp_path / "opts"), runs)
     out = str(tmp_path / "out")
-    scan = start(scan_args(run_dir, gams_exe, out, ",".join(names), workers=runs,
-                           extra=["--opt-dir", opt_dir]), env)
+    scan = start_scan(scan_args(run_dir, gams_exe, out, ",".join(names), workers=runs,
+                                extra=["--opt-dir", opt_dir]), env)
     watch = ProcessWatch()
     try:
         watch_runs(scan, out, names, watch, logged="grandchild", count=2)

@@ -16,10 +16,10 @@ if os.name != "nt":
     pytest.skip("Windows only: runs on the Windows leg (make test, tests/wine_leg.py)",
                 allow_module_level=True)
 
-from proc_helpers import wait_until  # noqa: E402
-from scan_helpers import cli_env, jobs_by_name, read_report, run_cli  # noqa: E402
-from test_dashboard import Process  # noqa: E402
-from test_windows_scan import model, running, scan_args, start  # noqa: E402
+from proc_helpers import wait_until  # noqa: E402 (below the skip)
+from scan_helpers import (Process, cli_env, jobs_by_name,  # noqa: E402 (below the skip)
+                          read_report, run_cli, start_scan)
+from wine_helpers import model, running, scan_args  # noqa: E402 (below the skip)
 
 WATCH_SECONDS = 60.0
 NAMES = ["dual", "primal", "sift", "bar"]
@@ -29,7 +29,7 @@ def test_status_watch_and_dashboard_follow_a_scan_for_60_seconds(tmp_path, gams_
     env = cli_env({"LOCALAPPDATA": str(tmp_path / "appdata")})
     run_dir = model(str(tmp_path / "run"), ["solver 20 600"])
     out = str(tmp_path / "out")
-    scan = start(scan_args(run_dir, gams_exe, out, ",".join(NAMES)), env)
+    scan = start_scan(scan_args(run_dir, gams_exe, out, ",".join(NAMES)), env)
     watcher = dashboard = None
     polls = {"ok": 0, "failed": []}
     seen = dict((name, []) for name in NAMES)  # the statuses the dashboard showed, in order
@@ -44,7 +44,7 @@ def test_status_watch_and_dashboard_follow_a_scan_for_60_seconds(tmp_path, gams_
             while not stop.wait(0.2):
                 try:
                     code, listing = client.request("GET", "/api/scans")
-                except Exception as exc:  # noqa: every failure is the finding; kept to assert on
+                except Exception as exc:  # broad on purpose: each failure is kept to assert on
                     polls["failed"].append(repr(exc))
                     continue
                 if code != 200 or listing.get("errors"):

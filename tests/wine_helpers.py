@@ -28,6 +28,7 @@ import shutil
 import sys
 
 from proc_helpers import wait_until
+from scan_helpers import jobs_by_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_GAMS_DIR = os.path.join(HERE, "fakegams")
@@ -145,3 +146,26 @@ class ProcessWatch(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+# -- scans of the fake GAMS ------------------------------------------------------------
+
+def model(folder, directives):
+    """*folder*, made, with a model.gms of fake_gams.py *directives* ("solver 20 300", ...)."""
+    os.makedirs(folder)
+    with open(os.path.join(folder, "model.gms"), "w") as handle:
+        handle.write("".join("* FAKE: %s\n" % line for line in directives))
+    return folder
+
+
+def scan_args(run_dir, gams, out, profiles, workers=4, grace=2, extra=()):
+    """CLI arguments for a parallel scan of *profiles* (comma-separated), one thread a run."""
+    return (["scan", run_dir, "--gams-path", gams, "--profiles", profiles, "--threads", "1",
+             "--parallel", "--max-workers", str(workers), "--grace-seconds", str(grace),
+             "--out", out, "--yes"] + list(extra))
+
+
+def running(out, names):
+    """The state file's jobs by name when every run of *names* is running, else False."""
+    jobs = jobs_by_name(out)
+    return all(jobs.get(name, {}).get("status") == "running" for name in names) and jobs

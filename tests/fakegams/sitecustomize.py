@@ -20,7 +20,7 @@ if _NAME in ("gams", "gmsgennx"):
         _RC = fake_gams.main(list(sys.orig_argv[1:]))
     except SystemExit as exc:
         _RC = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # noqa: reported like an uncaught error, with rc 1
+    except BaseException:  # broad on purpose: reported like an uncaught error, with rc 1
         traceback.print_exc()
         _RC = 1
     sys.stdout.flush()

@@ -32,11 +32,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import gamsfile  # noqa: E402
-import scalarlp  # noqa: E402
-import listing  # noqa: E402
-import mpsstats  # noqa: E402
-import solver_links  # noqa: E402
+import gamsfile  # noqa: E402 (sys.path above)
+import scalarlp  # noqa: E402 (sys.path above)
+import listing  # noqa: E402 (sys.path above)
+import mpsstats  # noqa: E402 (sys.path above)
+import solver_links  # noqa: E402 (sys.path above)
 
 SYSDIR = HERE + os.sep
 LICENCE_FILE = os.path.join(HERE, "gamslice.txt")

@@ -36,8 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))  # tests/: generated_files
 
-import generated_files  # noqa: E402
-import solver_links  # noqa: E402
+import generated_files  # noqa: E402 (sys.path above)
+import solver_links  # noqa: E402 (sys.path above)
 
 HEADER = """*
 * opt%(solver)s.def of the GAMS stand-in (times-doctor tests): not GAMS's file.

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import solver_links  # noqa: E402
+import solver_links  # noqa: E402 (sys.path above)
 
 
 class Output(object):

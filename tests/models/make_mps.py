@@ -45,7 +45,7 @@ import textwrap
 MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(MODELS_DIR))  # tests/: generated_files
 
-import generated_files  # noqa: E402
+import generated_files  # noqa: E402 (sys.path above)
 INF = float("inf")
 
 # The objective (N) row.  GAMS identifiers start with a letter, so this name

@@ -19,7 +19,7 @@ so everything but the replaced words stays byte-identical.
 import collections
 import re
 
-from typing import Iterable, Iterator, List, Tuple  # noqa: F401  (used in type comments)
+from typing import Iterable, Iterator, Tuple  # noqa: F401  (used in type comments)
 
 # Model types whose solver CPLEX and GUROBI can be, plus "solver" (all types).
 SOLVER_OPTION_KEYS = frozenset(["lp", "mip", "rmip", "qcp", "miqcp", "rmiqcp", "solver"])

@@ -13,7 +13,7 @@ parsed is ``log_batch``'s).
 import collections
 
 from times_doctor.solvers.log import (DEFAULT_HISTORY_SIZE, DEFAULT_MIP_GAP_TARGET,
-                                      DEFAULT_TOLERANCE)
+                                      DEFAULT_TOLERANCE, SolverLog)
 from times_doctor.solvers.log_cplex import CplexLogParser
 from times_doctor.solvers.log_gurobi import GurobiLogParser
 
