@@ -41,7 +41,8 @@ sys.stderr.write("MEASURE %d %.6f %d %d %.6f\n" % (code, seconds, usage.ru_maxrs
 
 FLOOR = r'''
 import resource, sys
-from times_doctor import cli, diagnose  # noqa: F401 (imported only, for the import's memory)
+from times_doctor import cli  # noqa: F401 (imported only, for the import's memory)
+from times_doctor.scan import diagnose  # noqa: F401 (imported only, for the import's memory)
 sys.stderr.write("MEASURE 0 0 %d 0 0\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 '''
 
