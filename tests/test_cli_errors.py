@@ -32,6 +32,15 @@ def base_args(run_dir, fake_gams_path):
     return ["scan", str(run_dir), "--gams-path", fake_gams_path, "--yes"]
 
 
+def test_every_subcommand_has_its_handler_in_the_table():
+    """cli.COMMANDS is the one dispatch: the parser's subcommands and the table agree."""
+    from times_doctor import cli
+    parser = cli.build_parser()
+    choices = [action for action in parser._actions if action.dest == "command"][0].choices
+    assert sorted(choices) == sorted(cli.COMMANDS)
+    assert all(callable(handler) for handler in cli.COMMANDS.values())
+
+
 def test_version_and_help():
     code, out, _ = run_cli(["--version"])
     assert code == 0 and out.startswith("times-doctor ")

@@ -357,69 +357,96 @@ def _run_launcher_task(task, argv):
 
 
 def _dispatch(args):
-    if args.command == "check":
-        from times_doctor.scan import check
-        return check.run_check_command(_scan_config(args), as_json=args.json)
-    if args.command == "scan":
-        from times_doctor.scan.scanner import run_scan
-        config = _scan_config(args)
-        web = _scan_dashboard(args)
-        try:
-            return run_scan(config, dashboard=web)
-        finally:
-            if web is not None:
-                web.stop()
-    if args.command == "diagnose":
-        from times_doctor.scan import diagnose
-        if args.run_dir and args.out:
-            raise UsageError("give RUN_DIR or --out, not both")
-        return diagnose.run_diagnose_command(args.run_dir, args.out, as_json=args.json,
-                                             no_color=args.no_color)
-    if args.command == "dashboard":
-        from times_doctor.remote import dashboard
-        return dashboard.run_dashboard(args.run_dirs, bind=args.bind,
-                                       port=_port(args.port, "--port"))
-    if args.command == "status":
-        from times_doctor.remote import status
-        out_dir = _out_dir(args.run_dir, args.out, required=False)
-        if out_dir is None:
-            return status.list_scans(as_json=args.json)
-        return status.show_status(out_dir, as_json=args.json, watch=args.watch,
-                                  no_color=args.no_color)
-    if args.command in ("cancel", "interrupt", "pause", "resume"):
-        from times_doctor.remote import control
-        from times_doctor.scan.plan import non_negative_float
-        targets = list(args.targets)
-        out_dir = _out_dir(targets.pop(0) if targets and not args.out else None, args.out,
-                           required=True)
-        grace = getattr(args, "grace_seconds", None)
-        return control.run_command(
-            out_dir, args.command, targets, args.all,
-            grace_seconds=non_negative_float(grace, "--grace-seconds") if grace else None,
-            wait_seconds=(non_negative_float(args.wait_seconds, "--wait-seconds")
-                          if args.wait_seconds else None),
-            write=_print)
-    if args.command == "report":
-        from times_doctor.report import page as report_page
-        return report_page.run_report_command(
-            _out_dir(args.run_dir, args.out, required=True), html_path=args.html, write=_print)
-    if args.command == "reap":
-        from times_doctor.remote import reap
-        from times_doctor.scan.plan import non_negative_float
-        grace = non_negative_float(args.grace_seconds, "--grace-seconds")
-        out_dir = _out_dir(args.run_dir, args.out, required=False)
-        if out_dir is not None:
-            result = reap.reap(out_dir, grace_seconds=grace)
-            _print(reap.describe(result) if result is not None
-                   else "nothing to reap in %s: the scan there ended cleanly" % out_dir)
-            return 0
-        results = reap.reap_stale_sessions(grace_seconds=grace)
-        for result in results:
-            _print(reap.describe(result))
-        if not results:
-            _print("no stale scans of this user on this host")
+    """Run the handler of the parsed subcommand (COMMANDS)."""
+    return COMMANDS[args.command](args)
+
+
+def _check(args):
+    from times_doctor.scan import check
+    return check.run_check_command(_scan_config(args), as_json=args.json)
+
+
+def _scan(args):
+    from times_doctor.scan.scanner import run_scan
+    config = _scan_config(args)
+    web = _scan_dashboard(args)
+    try:
+        return run_scan(config, dashboard=web)
+    finally:
+        if web is not None:
+            web.stop()
+
+
+def _diagnose(args):
+    from times_doctor.scan import diagnose
+    if args.run_dir and args.out:
+        raise UsageError("give RUN_DIR or --out, not both")
+    return diagnose.run_diagnose_command(args.run_dir, args.out, as_json=args.json,
+                                         no_color=args.no_color)
+
+
+def _dashboard(args):
+    from times_doctor.remote import dashboard
+    return dashboard.run_dashboard(args.run_dirs, bind=args.bind,
+                                   port=_port(args.port, "--port"))
+
+
+def _status(args):
+    from times_doctor.remote import status
+    out_dir = _out_dir(args.run_dir, args.out, required=False)
+    if out_dir is None:
+        return status.list_scans(as_json=args.json)
+    return status.show_status(out_dir, as_json=args.json, watch=args.watch,
+                              no_color=args.no_color)
+
+
+def _control(args):
+    """cancel, interrupt, pause, resume: one request to a running scan."""
+    from times_doctor.remote import control
+    from times_doctor.scan.plan import non_negative_float
+    targets = list(args.targets)
+    out_dir = _out_dir(targets.pop(0) if targets and not args.out else None, args.out,
+                       required=True)
+    grace = getattr(args, "grace_seconds", None)
+    return control.run_command(
+        out_dir, args.command, targets, args.all,
+        grace_seconds=non_negative_float(grace, "--grace-seconds") if grace else None,
+        wait_seconds=(non_negative_float(args.wait_seconds, "--wait-seconds")
+                      if args.wait_seconds else None),
+        write=_print)
+
+
+def _report(args):
+    from times_doctor.report import page as report_page
+    return report_page.run_report_command(
+        _out_dir(args.run_dir, args.out, required=True), html_path=args.html, write=_print)
+
+
+def _reap(args):
+    from times_doctor.remote import reap
+    from times_doctor.scan.plan import non_negative_float
+    grace = non_negative_float(args.grace_seconds, "--grace-seconds")
+    out_dir = _out_dir(args.run_dir, args.out, required=False)
+    if out_dir is not None:
+        result = reap.reap(out_dir, grace_seconds=grace)
+        _print(reap.describe(result) if result is not None
+               else "nothing to reap in %s: the scan there ended cleanly" % out_dir)
         return 0
-    raise AssertionError("unhandled command %r" % args.command)
+    results = reap.reap_stale_sessions(grace_seconds=grace)
+    for result in results:
+        _print(reap.describe(result))
+    if not results:
+        _print("no stale scans of this user on this host")
+    return 0
+
+
+# The subcommands and their handlers (each imports what it needs when it
+# runs, so `--help` and a typo cost no import of the scanner or the server).
+COMMANDS = {
+    "scan": _scan, "check": _check, "diagnose": _diagnose, "status": _status,
+    "cancel": _control, "interrupt": _control, "pause": _control, "resume": _control,
+    "report": _report, "reap": _reap, "dashboard": _dashboard,
+}
 
 
 def _scan_config(args):
