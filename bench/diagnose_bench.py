@@ -7,7 +7,8 @@ compilation echo of .dd data with ``$170`` markers under 2,000 distinct elements
 summary, a conflict refiner's report of 20,000 members and CPLEX datacheck warnings; beside
 it a QA_CHECK.LOG of 20,000 events in 50 groups and a run log.  Each trial runs
 ``python -m times_doctor diagnose --json`` in a fresh process and reads its own peak RSS
-(``ru_maxrss``), so the memory figure is the whole command's, interpreter included.
+(``VmHWM`` on Linux, else ``ru_maxrss``), so the memory figure is the whole command's,
+interpreter included, and not the bench process's, which ``ru_maxrss`` carries across fork.
 Side by side in the same run: the same interpreter doing nothing but importing the package
 (its RSS floor), and Python reading the listing line by line without looking at the lines
 (the cost of a pass in Python, which diagnose's one regular expression in C undercuts).
@@ -25,6 +26,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Runs in the measured process: the command itself, then its own peak RSS.
 MEASURE = r'''
 import resource, sys, time
+def peak_kib():
+    # VmHWM: this process's own high-water mark.  ru_maxrss is not: Linux
+    # starts it at the forking parent's RSS and keeps it across exec, so a
+    # bench process that has grown would set every measured command's floor.
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (IOError, OSError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 sys.argv = ["times-doctor"] + sys.argv[1:]
 started = time.perf_counter()
 import io, contextlib
@@ -34,16 +47,28 @@ with contextlib.redirect_stdout(buffer):
     code = cli.main(sys.argv[1:])
 seconds = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
-sys.stderr.write("MEASURE %d %.6f %d %d %.6f\n" % (code, seconds, usage.ru_maxrss,
+sys.stderr.write("MEASURE %d %.6f %d %d %.6f\n" % (code, seconds, peak_kib(),
                                                    len(buffer.getvalue()),
                                                    usage.ru_utime + usage.ru_stime))
 '''
 
 FLOOR = r'''
 import resource, sys
+def peak_kib():
+    # VmHWM: this process's own high-water mark.  ru_maxrss is not: Linux
+    # starts it at the forking parent's RSS and keeps it across exec, so a
+    # bench process that has grown would set every measured command's floor.
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (IOError, OSError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from times_doctor import cli  # noqa: F401 (imported only, for the import's memory)
 from times_doctor.scan import diagnose  # noqa: F401 (imported only, for the import's memory)
-sys.stderr.write("MEASURE 0 0 %d 0 0\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+sys.stderr.write("MEASURE 0 0 %d 0 0\n" % peak_kib())
 '''
 
 PYTHON_PASS = r'''
