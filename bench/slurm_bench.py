@@ -91,8 +91,8 @@ def _trial(launcher, spec, marker, action, cluster):
     # gams -> sh -> sh -> solver: the solver itself must be up.
     _wait(lambda: len(marked_pids(marker)) >= 4, "the solver started")
     time.sleep(0.3)
-    task_pid = registry.get(spec.name).launch["task_pid"]
-    job_id = registry.get(spec.name).launch["job_id"]
+    launch = registry.get(spec.name).launch or {}  # None for a local run
+    task_pid, job_id = launch.get("task_pid"), launch.get("job_id")
     requested = time.perf_counter()
     if action == "cancel":
         registry.cancel(spec.name)
