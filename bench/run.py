@@ -845,9 +845,11 @@ def print_table(figures):
     for bench, values in figures.items():
         for key, value in values.items():
             label = "%s.%s" % (bench, key)
-            if isinstance(value, dict):
+            if isinstance(value, dict) and "median" in value:
                 sys.stdout.write("%-72s %10.4g %10.4g %10.4g\n" % (
                     label, value["median"], value["min"], value["max"]))
+            elif isinstance(value, dict):  # a breakdown (slurm_scale's RPCs by type)
+                sys.stdout.write("%-72s %s\n" % (label, json.dumps(value, sort_keys=True)))
             elif isinstance(value, float):
                 sys.stdout.write("%-72s %10.4g\n" % (label, value))
             else:
