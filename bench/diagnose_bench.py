@@ -23,9 +23,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Runs in the measured process: the command itself, then its own peak RSS.
-MEASURE = r'''
-import resource, sys, time
+# In both measured scripts: the process's own peak RSS, in KiB.
+PEAK_KIB = r'''
 def peak_kib():
     # VmHWM: this process's own high-water mark.  ru_maxrss is not: Linux
     # starts it at the forking parent's RSS and keeps it across exec, so a
@@ -38,7 +37,12 @@ def peak_kib():
     except (IOError, OSError):
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sys.argv = ["times-doctor"] + sys.argv[1:]
+'''
+
+# Runs in the measured process: the command itself, then its own peak RSS.
+MEASURE = r'''
+import resource, sys, time
+''' + PEAK_KIB + r'''sys.argv = ["times-doctor"] + sys.argv[1:]
 started = time.perf_counter()
 import io, contextlib
 from times_doctor import cli
@@ -54,19 +58,7 @@ sys.stderr.write("MEASURE %d %.6f %d %d %.6f\n" % (code, seconds, peak_kib(),
 
 FLOOR = r'''
 import resource, sys
-def peak_kib():
-    # VmHWM: this process's own high-water mark.  ru_maxrss is not: Linux
-    # starts it at the forking parent's RSS and keeps it across exec, so a
-    # bench process that has grown would set every measured command's floor.
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (IOError, OSError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-from times_doctor import cli  # noqa: F401 (imported only, for the import's memory)
+''' + PEAK_KIB + r'''from times_doctor import cli  # noqa: F401 (imported only, for the import's memory)
 from times_doctor.scan import diagnose  # noqa: F401 (imported only, for the import's memory)
 sys.stderr.write("MEASURE 0 0 %d 0 0\n" % peak_kib())
 '''
